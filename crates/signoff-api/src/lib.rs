@@ -1,0 +1,29 @@
+//! The one surface every Signoff host calls: the desktop shell, the `signoff` CLI and (later)
+//! the hub. It resolves which workspace to open, seeds the demo, and wraps store operations
+//! so hosts stay thin. It knows nothing of Tauri, HTTP or terminals.
+
+pub mod demo;
+pub mod paths;
+
+pub use paths::{resolve_workspace, WorkspaceChoice};
+
+/// Errors from the API layer; each carries a stable code for the UI and scripts.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] signoff_store::StoreError),
+    /// A request that cannot be served as asked.
+    #[error("{0}")]
+    Request(String),
+}
+
+impl ApiError {
+    /// A short machine-readable code (`{code, message}` reaches the UI).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Store(e) => e.code(),
+            ApiError::Request(_) => "request",
+        }
+    }
+}

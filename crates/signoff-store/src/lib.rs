@@ -1,0 +1,173 @@
+//! Signoff's workspace: one SQLite file per workspace (WAL, synchronous=FULL) with embedded
+//! forward-only migrations, transactional import, keyset queue queries and dispositions.
+//!
+//! A workspace directory holds `workspace.sqlite` and `workspace.lock`. One process at a
+//! time writes (it holds the lock); others may open the workspace read-only.
+
+mod error;
+pub mod import;
+mod migrations;
+pub mod queue;
+pub mod review;
+
+pub use error::{LineError, StoreError};
+pub use import::{ImportProgress, ImportReport};
+pub use migrations::SCHEMA_VERSION;
+pub use queue::{CaseSummary, StatusCounts};
+pub use review::{DispositionRecord, ReasonCode, Decision};
+
+use rusqlite::{Connection, OpenFlags};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// The database file inside a workspace directory.
+pub const DB_FILE: &str = "workspace.sqlite";
+/// The lock file inside a workspace directory.
+pub const LOCK_FILE: &str = "workspace.lock";
+/// SQLite `application_id` that marks a file as a Signoff workspace ("SGNF").
+pub const APPLICATION_ID: i32 = 0x5347_4E46;
+
+/// How a workspace is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Exclusive writer: creates and migrates the workspace if needed, holds the lock.
+    Write,
+    /// Reader: never changes the file; works while another process writes.
+    Read,
+}
+
+/// An open workspace.
+pub struct Workspace {
+    conn: Connection,
+    dir: PathBuf,
+    access: Access,
+    _lock: Option<File>,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspace")
+            .field("dir", &self.dir)
+            .field("access", &self.access)
+            .finish()
+    }
+}
+
+impl Workspace {
+    /// Opens (and for `Access::Write`, creates or migrates) the workspace in `dir`.
+    pub fn open(dir: &Path, access: Access) -> Result<Self, StoreError> {
+        let db = dir.join(DB_FILE);
+        let lock = match access {
+            Access::Write => {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+                Some(take_lock(dir)?)
+            }
+            Access::Read => {
+                if !db.exists() {
+                    return Err(StoreError::NoWorkspace(dir.to_path_buf()));
+                }
+                None
+            }
+        };
+        let flags = match access {
+            Access::Write => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            Access::Read => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(&db, flags).map_err(|e| StoreError::open(&db, e))?;
+        let mut ws = Self {
+            conn,
+            dir: dir.to_path_buf(),
+            access,
+            _lock: lock,
+        };
+        ws.configure()?;
+        Ok(ws)
+    }
+
+    fn configure(&mut self) -> Result<(), StoreError> {
+        let db = self.dir.join(DB_FILE);
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| StoreError::open(&db, e))?;
+        migrations::check_identity(&self.conn, &db)?;
+        if self.access == Access::Write {
+            self.conn
+                .execute_batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(|e| StoreError::open(&db, e))?;
+            migrations::migrate(&mut self.conn, &db)?;
+        } else {
+            migrations::check_version(&self.conn, &db)?;
+        }
+        Ok(())
+    }
+
+    /// The workspace directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether this handle may write.
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// The underlying connection, for read queries in sibling crates and tests.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn writable(&mut self) -> Result<&mut Connection, StoreError> {
+        if self.access != Access::Write {
+            return Err(StoreError::ReadOnly(self.dir.clone()));
+        }
+        Ok(&mut self.conn)
+    }
+
+    /// Reads a workspace setting.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Writes a workspace setting.
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.writable()?.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+}
+
+fn take_lock(dir: &Path) -> Result<File, StoreError> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io(&path, e)),
+    }
+}
+
+/// Milliseconds since the epoch for a chrono time.
+pub(crate) fn ms(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// A chrono time from milliseconds since the epoch.
+pub(crate) fn from_ms(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

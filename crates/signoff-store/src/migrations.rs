@@ -1,0 +1,62 @@
+//! Embedded, forward-only schema migrations; `PRAGMA user_version` is the schema version.
+
+use crate::{StoreError, APPLICATION_ID};
+use rusqlite::Connection;
+use std::path::Path;
+
+/// The migrations, in order; index + 1 is the schema version each one produces.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_workspace.sql")];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+fn pragma_i64(conn: &Connection, name: &str, db: &Path) -> Result<i64, StoreError> {
+    conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+        .map_err(|e| StoreError::open(db, e))
+}
+
+/// Refuses files that are SQLite but belong to something else.
+pub(crate) fn check_identity(conn: &Connection, db: &Path) -> Result<(), StoreError> {
+    let app = pragma_i64(conn, "application_id", db)?;
+    if app == i64::from(APPLICATION_ID) {
+        return Ok(());
+    }
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .map_err(|e| StoreError::open(db, e))?;
+    if app != 0 || tables > 0 {
+        return Err(StoreError::NotAWorkspace {
+            path: db.to_path_buf(),
+            why: "it is an SQLite database of another application".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses workspaces written by a newer Signoff.
+pub(crate) fn check_version(conn: &Connection, db: &Path) -> Result<i64, StoreError> {
+    let found = pragma_i64(conn, "user_version", db)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: db.to_path_buf(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    Ok(found)
+}
+
+/// Applies every migration the file has not seen yet, each in its own transaction.
+pub(crate) fn migrate(conn: &mut Connection, db: &Path) -> Result<(), StoreError> {
+    let found = check_version(conn, db)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {};",
+            i + 1
+        ))?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! Reviewers, reason codes, dispositions and undo. Nothing here deletes or rewrites a row:
+//! an undo is a disposition of its own that puts the case back in the open queue.
+
+use crate::{from_ms, ms, StoreError, Workspace};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use signoff_core::{draft_diff, CaseStatus, Clock, DispositionKind, Reviewer};
+
+/// A reason a reviewer can give for rejecting, escalating or editing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReasonCode {
+    /// Stable code stored with dispositions.
+    pub code: String,
+    /// What it means, for people.
+    pub label: String,
+}
+
+/// What a reviewer asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The case, by internal sequence number.
+    pub case_seq: i64,
+    /// The decision.
+    pub kind: DispositionKind,
+    /// Reason code (required for everything but approve).
+    pub reason_code: Option<String>,
+    /// Free-text rationale.
+    pub rationale: Option<String>,
+    /// The text that goes out; for `Edit` it is required, otherwise the draft is used.
+    pub final_text: Option<String>,
+}
+
+/// A stored disposition (or undo).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DispositionRecord {
+    /// Sequence number of this disposition.
+    pub seq: i64,
+    /// The case.
+    pub case_seq: i64,
+    /// `approve`, `edit`, `reject`, `escalate` or `undo`.
+    pub kind: String,
+    /// Who decided.
+    pub reviewer_id: String,
+    /// Their printed name.
+    pub reviewer_name: String,
+    /// When, from the injected clock.
+    pub at: DateTime<Utc>,
+    /// Reason code, if given.
+    pub reason_code: Option<String>,
+    /// Rationale, if given.
+    pub rationale: Option<String>,
+    /// The AI draft at decision time.
+    pub draft_text: Option<String>,
+    /// The text that went out.
+    pub final_text: Option<String>,
+    /// Unified diff from draft to final text (empty when unchanged).
+    pub diff: Option<String>,
+    /// The disposition this one undoes.
+    pub undoes: Option<i64>,
+}
+
+const RECORD_SQL: &str = "SELECT d.seq, d.case_seq, d.kind, d.reviewer_id, r.name, d.at_ms, d.reason_code,
+        d.rationale, d.draft_text, d.final_text, d.diff, d.undoes
+     FROM dispositions d JOIN reviewers r ON r.id = d.reviewer_id";
+
+fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<DispositionRecord> {
+    Ok(DispositionRecord {
+        seq: r.get(0)?,
+        case_seq: r.get(1)?,
+        kind: r.get(2)?,
+        reviewer_id: r.get(3)?,
+        reviewer_name: r.get(4)?,
+        at: from_ms(r.get(5)?),
+        reason_code: r.get(6)?,
+        rationale: r.get(7)?,
+        draft_text: r.get(8)?,
+        final_text: r.get(9)?,
+        diff: r.get(10)?,
+        undoes: r.get(11)?,
+    })
+}
+
+impl Workspace {
+    /// Registers a reviewer, or updates their printed name.
+    pub fn upsert_reviewer(&mut self, reviewer: &Reviewer, clock: &dyn Clock) -> Result<(), StoreError> {
+        reviewer.validate()?;
+        let now = ms(clock.now());
+        self.writable()?.execute(
+            "INSERT INTO reviewers (id, name, created_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            params![reviewer.id, reviewer.name, now],
+        )?;
+        Ok(())
+    }
+
+    /// A registered reviewer.
+    pub fn reviewer(&self, id: &str) -> Result<Option<Reviewer>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT id, name FROM reviewers WHERE id = ?1", [id], |r| {
+                Ok(Reviewer {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// The configured reason codes, in display order.
+    pub fn reason_codes(&self) -> Result<Vec<ReasonCode>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT code, label FROM reason_codes ORDER BY position, code")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ReasonCode {
+                code: r.get(0)?,
+                label: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Adds or relabels a reason code.
+    pub fn put_reason_code(&mut self, code: &str, label: &str) -> Result<(), StoreError> {
+        if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(StoreError::Rule(format!(
+                "reason code {code:?} must be letters, digits, '_' or '-'"
+            )));
+        }
+        self.writable()?.execute(
+            "INSERT INTO reason_codes (code, label, position)
+             VALUES (?1, ?2, (SELECT coalesce(max(position), 0) + 1 FROM reason_codes))
+             ON CONFLICT (code) DO UPDATE SET label = excluded.label",
+            params![code, label],
+        )?;
+        Ok(())
+    }
+
+    /// Sets the AI draft of an open case (the action layer's entry point).
+    pub fn set_draft(&mut self, case_seq: i64, draft: &str) -> Result<(), StoreError> {
+        let n = self
+            .writable()?
+            .execute("UPDATE cases SET draft = ?1 WHERE seq = ?2", params![draft, case_seq])?;
+        if n == 0 {
+            return Err(StoreError::UnknownCase(format!("#{case_seq}")));
+        }
+        Ok(())
+    }
+
+    /// Records a reviewer's decision; the case leaves the open queue.
+    pub fn decide(
+        &mut self,
+        reviewer_id: &str,
+        decision: &Decision,
+        clock: &dyn Clock,
+    ) -> Result<DispositionRecord, StoreError> {
+        let kind = decision.kind;
+        let reason = decision.reason_code.as_deref().filter(|r| !r.is_empty());
+        if kind.needs_reason() && reason.is_none() {
+            return Err(StoreError::Rule(format!(
+                "a reason code is required to {} (see `signoff reasons`)",
+                kind.as_str()
+            )));
+        }
+        let tx = self.writable()?.transaction()?;
+        let (case_id, status, draft): (String, String, Option<String>) = tx
+            .query_row(
+                "SELECT id, status, draft FROM cases WHERE seq = ?1",
+                [decision.case_seq],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::UnknownCase(format!("#{}", decision.case_seq)))?;
+        if status != CaseStatus::Open.as_str() {
+            return Err(StoreError::Rule(format!(
+                "case {case_id} is already {status}; undo that disposition first"
+            )));
+        }
+        let known_reviewer: bool = tx
+            .query_row("SELECT 1 FROM reviewers WHERE id = ?1", [reviewer_id], |_| Ok(true))
+            .optional()?
+            .unwrap_or(false);
+        if !known_reviewer {
+            return Err(StoreError::Rule(format!(
+                "reviewer {reviewer_id:?} is not registered in this workspace (run `signoff init --reviewer-name …` or set the reviewer in the app)"
+            )));
+        }
+        if let Some(code) = reason {
+            let ok: bool = tx
+                .query_row("SELECT 1 FROM reason_codes WHERE code = ?1", [code], |_| Ok(true))
+                .optional()?
+                .unwrap_or(false);
+            if !ok {
+                return Err(StoreError::Rule(format!("unknown reason code {code:?} (see `signoff reasons`)")));
+            }
+        }
+        let draft_text = draft.unwrap_or_default();
+        let final_text = match (kind, &decision.final_text) {
+            (DispositionKind::Edit, Some(t)) if t.trim() != draft_text.trim() => t.clone(),
+            (DispositionKind::Edit, _) => {
+                return Err(StoreError::Rule(
+                    "an edit needs final text that differs from the draft".into(),
+                ))
+            }
+            (_, Some(t)) => t.clone(),
+            (_, None) => draft_text.clone(),
+        };
+        let diff = draft_diff(&draft_text, &final_text);
+        let at = ms(clock.now());
+        tx.execute(
+            "INSERT INTO dispositions (case_seq, kind, reviewer_id, at_ms, reason_code, rationale,
+                                       draft_text, final_text, diff, prev_status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                decision.case_seq,
+                kind.as_str(),
+                reviewer_id,
+                at,
+                reason,
+                decision.rationale.as_deref().filter(|r| !r.is_empty()),
+                draft_text,
+                final_text,
+                diff,
+                status
+            ],
+        )?;
+        let seq = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE cases SET status = ?1 WHERE seq = ?2",
+            params![kind.resulting_status().as_str(), decision.case_seq],
+        )?;
+        tx.commit()?;
+        self.disposition(seq)
+    }
+
+    /// Undoes a disposition within `grace_secs` of it, by the reviewer who made it.
+    /// Records an explicit `undo` disposition and reopens the case.
+    pub fn undo(
+        &mut self,
+        reviewer_id: &str,
+        disposition_seq: i64,
+        grace_secs: i64,
+        clock: &dyn Clock,
+    ) -> Result<DispositionRecord, StoreError> {
+        let now = clock.now();
+        let tx = self.writable()?.transaction()?;
+        let (case_seq, kind, who, at_ms, prev_status): (i64, String, String, i64, String) = tx
+            .query_row(
+                "SELECT case_seq, kind, reviewer_id, at_ms, prev_status FROM dispositions WHERE seq = ?1",
+                [disposition_seq],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::Rule(format!("no disposition #{disposition_seq}")))?;
+        if kind == "undo" {
+            return Err(StoreError::Rule("an undo cannot itself be undone; decide the case again".into()));
+        }
+        let latest: i64 = tx.query_row(
+            "SELECT max(seq) FROM dispositions WHERE case_seq = ?1",
+            [case_seq],
+            |r| r.get(0),
+        )?;
+        if latest != disposition_seq {
+            return Err(StoreError::Rule(format!(
+                "disposition #{disposition_seq} is no longer the latest for its case; it cannot be undone"
+            )));
+        }
+        if who != reviewer_id {
+            return Err(StoreError::Rule(format!(
+                "only {who} can undo their own disposition #{disposition_seq}"
+            )));
+        }
+        let age = (now - from_ms(at_ms)).num_milliseconds();
+        if age > grace_secs * 1000 {
+            return Err(StoreError::Rule(format!(
+                "the {grace_secs} s undo window has passed (decided {} s ago); ask a team lead to reopen the case",
+                age / 1000
+            )));
+        }
+        let current: String =
+            tx.query_row("SELECT status FROM cases WHERE seq = ?1", [case_seq], |r| r.get(0))?;
+        tx.execute(
+            "INSERT INTO dispositions (case_seq, kind, reviewer_id, at_ms, prev_status, undoes)
+             VALUES (?1, 'undo', ?2, ?3, ?4, ?5)",
+            params![case_seq, reviewer_id, ms(now), current, disposition_seq],
+        )?;
+        let seq = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE cases SET status = ?1 WHERE seq = ?2",
+            params![prev_status, case_seq],
+        )?;
+        tx.commit()?;
+        self.disposition(seq)
+    }
+
+    /// One disposition by its sequence number.
+    pub fn disposition(&self, seq: i64) -> Result<DispositionRecord, StoreError> {
+        self.conn
+            .query_row(&format!("{RECORD_SQL} WHERE d.seq = ?1"), [seq], record)
+            .optional()?
+            .ok_or_else(|| StoreError::Rule(format!("no disposition #{seq}")))
+    }
+
+    /// Every disposition of a case, oldest first.
+    pub fn dispositions_of(&self, case_seq: i64) -> Result<Vec<DispositionRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{RECORD_SQL} WHERE d.case_seq = ?1 ORDER BY d.seq"))?;
+        let rows = stmt.query_map([case_seq], record)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
