@@ -1,1 +1,349 @@
-fn main() {}
+//! `signoff`: every core operation of Signoff, headless. The desktop app's twin for scripts,
+//! servers and terminals. Errors become a message naming the cause and a non-zero exit.
+
+mod bench;
+mod output;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use output::Out;
+use signoff_core::{Band, CaseStatus, Clock, DispositionKind, QueueFilter, Reviewer, SystemClock};
+use signoff_store::{Access, Decision, ImportProgress, Workspace};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Signoff: a reviewer's workstation for AI-assisted case work.
+#[derive(Parser)]
+#[command(name = "signoff", version, about)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Clone)]
+struct Global {
+    /// Workspace directory (default: the demo workspace in the user's data dir).
+    #[arg(long, global = true, env = "SIGNOFF_WORKSPACE")]
+    workspace: Option<PathBuf>,
+    /// Reviewer id for dispositions.
+    #[arg(long, global = true, env = "SIGNOFF_REVIEWER")]
+    reviewer: Option<String>,
+    /// Print machine-readable JSON (the last line of output).
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a workspace (and register the reviewer); `--demo` fills it with the demo cases.
+    Init {
+        /// Import the demo cases.
+        #[arg(long)]
+        demo: bool,
+        /// The reviewer's printed name (needs `--reviewer ID`).
+        #[arg(long)]
+        reviewer_name: Option<String>,
+    },
+    /// Import case files (JSONL or CSV), each all-or-nothing.
+    Import {
+        /// Files to import.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List cases in queue order.
+    Queue {
+        /// Status to list (default: open).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this band (high, medium, low).
+        #[arg(long)]
+        band: Option<String>,
+        /// Only this label.
+        #[arg(long)]
+        label: Option<String>,
+        /// Full-text filter over subject and body.
+        #[arg(long)]
+        text: Option<String>,
+        /// How many cases to list.
+        #[arg(long, default_value_t = 30)]
+        limit: u32,
+    },
+    /// Show one case with its dispositions.
+    Show {
+        /// Case id.
+        case: String,
+    },
+    /// Record a disposition (the headless twin of the app's decision bar).
+    Decide {
+        /// Case id.
+        case: String,
+        /// approve, reject, escalate or edit.
+        #[arg(long)]
+        disposition: String,
+        /// Reason code (required except for approve; see `signoff reasons`).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Free-text rationale.
+        #[arg(long)]
+        rationale: Option<String>,
+        /// File with the final text (required for edit).
+        #[arg(long)]
+        final_text: Option<PathBuf>,
+    },
+    /// Undo your latest disposition of a case, within the grace period.
+    Undo {
+        /// Case id.
+        case: String,
+    },
+    /// Case counts per status.
+    Counts,
+    /// List reason codes, or add one.
+    Reasons {
+        /// Add (or relabel) this code.
+        #[arg(long, requires = "label")]
+        add: Option<String>,
+        /// Label for `--add`.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Benchmarks that print a table (and `--json`).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Queue operations on N synthetic cases in a temporary workspace.
+    Queue {
+        /// Number of synthetic cases.
+        #[arg(long, default_value_t = 100_000)]
+        cases: u64,
+        /// Keep the benchmark workspace in a new directory under this one.
+        #[arg(long, hide = true)]
+        keep: Option<PathBuf>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let out = Out { json: cli.global.json };
+    if let Err(e) = run(cli, &out) {
+        eprintln!("signoff: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn workspace_dir(g: &Global) -> (PathBuf, bool) {
+    let xdg = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from);
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let c = signoff_api::resolve_workspace(g.workspace.as_deref(), xdg.as_deref(), home.as_deref());
+    (c.dir, c.is_demo)
+}
+
+fn open_write(g: &Global, clock: &dyn Clock) -> Result<Workspace> {
+    let (dir, is_demo) = workspace_dir(g);
+    Ok(signoff_api::demo::open(&dir, is_demo, clock)?)
+}
+
+fn open_read(g: &Global, clock: &dyn Clock) -> Result<Workspace> {
+    let (dir, is_demo) = workspace_dir(g);
+    if is_demo && !dir.join(signoff_store::DB_FILE).exists() {
+        drop(open_write(g, clock)?);
+    }
+    Ok(Workspace::open(&dir, Access::Read)?)
+}
+
+fn reviewer_id(g: &Global) -> Result<&str> {
+    g.reviewer
+        .as_deref()
+        .context("no reviewer: pass --reviewer ID or set SIGNOFF_REVIEWER")
+}
+
+fn run(cli: Cli, out: &Out) -> Result<()> {
+    let clock = SystemClock;
+    let g = &cli.global;
+    match cli.command {
+        Command::Init { demo, reviewer_name } => {
+            let (dir, _) = workspace_dir(g);
+            let mut ws = signoff_api::demo::open(&dir, demo, &clock)?;
+            if let Some(name) = reviewer_name {
+                let id = reviewer_id(g)?;
+                ws.upsert_reviewer(&Reviewer { id: id.into(), name }, &clock)?;
+            }
+            let counts = ws.status_counts()?;
+            out.line(&format!("workspace ready at {}", dir.display()));
+            out.json(&serde_json::json!({"workspace": dir, "open": counts.counts[0].1}));
+        }
+        Command::Import { files } => import(g, out, &files, &clock)?,
+        Command::Queue { status, band, label, text, limit } => {
+            let ws = open_read(g, &clock)?;
+            let filter = QueueFilter {
+                status: status.map(|s| CaseStatus::parse(&s)).transpose()?,
+                band: band.map(|b| Band::parse(&b)).transpose()?,
+                label,
+                text,
+            };
+            let page = ws.queue_page(&filter, None, limit)?;
+            for c in &page {
+                let sla = c
+                    .sla_due_ms
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "-".into());
+                out.line(&format!(
+                    "{:<14} {:<16} p{} {:<9} {}",
+                    c.id,
+                    sla,
+                    c.priority,
+                    c.status.as_str(),
+                    output::clip(&c.subject, 60)
+                ));
+            }
+            out.json(&page);
+        }
+        Command::Show { case } => {
+            let ws = open_read(g, &clock)?;
+            let c = ws.case(ws.case_seq(&case)?)?;
+            let history = ws.dispositions_of(c.seq)?;
+            out.line(&format!("{} [{}] {}\n\n{}\n", c.id, c.status.as_str(), c.subject, c.body));
+            for d in &history {
+                out.line(&format!(
+                    "{} {} by {} ({}) {}",
+                    d.at.to_rfc3339(),
+                    d.kind,
+                    d.reviewer_name,
+                    d.reviewer_id,
+                    d.reason_code.as_deref().unwrap_or("")
+                ));
+            }
+            out.json(&serde_json::json!({"case": c, "dispositions": history}));
+        }
+        Command::Decide { case, disposition, reason, rationale, final_text } => {
+            let id = reviewer_id(g)?;
+            let mut ws = open_write(g, &clock)?;
+            let final_text = final_text
+                .map(|p| std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display())))
+                .transpose()?;
+            let decision = Decision {
+                case_seq: ws.case_seq(&case)?,
+                kind: DispositionKind::parse(&disposition)?,
+                reason_code: reason,
+                rationale,
+                final_text,
+            };
+            let d = ws.decide(id, &decision, &clock)?;
+            out.line(&format!("{case}: {} by {} (disposition #{})", d.kind, d.reviewer_name, d.seq));
+            out.json(&d);
+        }
+        Command::Undo { case } => {
+            let id = reviewer_id(g)?;
+            let mut ws = open_write(g, &clock)?;
+            let seq = ws.case_seq(&case)?;
+            let last = ws
+                .dispositions_of(seq)?
+                .into_iter()
+                .next_back()
+                .with_context(|| format!("case {case} has no disposition to undo"))?;
+            let grace = grace_secs(&ws)?;
+            let d = ws.undo(id, last.seq, grace, &clock)?;
+            out.line(&format!("{case}: {} undone; the case is open again", last.kind));
+            out.json(&d);
+        }
+        Command::Counts => {
+            let ws = open_read(g, &clock)?;
+            let counts = ws.status_counts()?;
+            let mut map = serde_json::Map::new();
+            for (s, n) in &counts.counts {
+                out.line(&format!("{:<10} {n}", s.as_str()));
+                map.insert(s.as_str().into(), (*n).into());
+            }
+            out.json(&map);
+        }
+        Command::Reasons { add, label } => {
+            if let (Some(code), Some(label)) = (add, label) {
+                open_write(g, &clock)?.put_reason_code(&code, &label)?;
+            }
+            let ws = open_read(g, &clock)?;
+            let codes = ws.reason_codes()?;
+            for r in &codes {
+                out.line(&format!("{:<18} {}", r.code, r.label));
+            }
+            out.json(&codes);
+        }
+        Command::Bench(BenchCommand::Queue { cases, keep }) => bench::queue(cases, keep.as_deref(), out)?,
+    }
+    Ok(())
+}
+
+/// The undo grace period configured in the workspace (setting `undo_grace_secs`).
+fn grace_secs(ws: &Workspace) -> Result<i64> {
+    match ws.setting("undo_grace_secs")? {
+        Some(s) => s.parse().with_context(|| format!("setting undo_grace_secs = {s:?} is not a number")),
+        None => Ok(signoff_core::UNDO_GRACE_DEFAULT_SECS),
+    }
+}
+
+fn import(g: &Global, out: &Out, files: &[PathBuf], clock: &dyn Clock) -> Result<()> {
+    let mut ws = open_write(g, clock)?;
+    let mut totals = (0u64, 0u64, 0u64);
+    let mut failed = 0;
+    for f in files {
+        let bar = progress_bar(f);
+        let mut tick = |p: ImportProgress| {
+            if let Some(b) = &bar {
+                b.set_length(p.total);
+                b.set_position(p.bytes);
+            }
+        };
+        let result = ws.import_file(f, clock, &mut tick);
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        match result {
+            Ok(r) => {
+                out.line(&format!(
+                    "{}: {} new, {} unchanged, {} conflicting",
+                    f.display(),
+                    r.new,
+                    r.unchanged,
+                    r.conflicts
+                ));
+                for (line, id) in &r.conflict_ids {
+                    out.line(&format!(
+                        "  {}:{line}: id {id:?} exists with different content; kept the stored case",
+                        f.display()
+                    ));
+                }
+                totals.0 += r.new;
+                totals.1 += r.unchanged;
+                totals.2 += r.conflicts;
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("signoff: {e}");
+            }
+        }
+    }
+    out.json(&serde_json::json!({"new": totals.0, "unchanged": totals.1, "conflicts": totals.2}));
+    if failed > 0 {
+        bail!("{failed} of {} file(s) were not imported (see above); the others were", files.len());
+    }
+    Ok(())
+}
+
+fn progress_bar(f: &Path) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let b = indicatif::ProgressBar::new(0);
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+            .ok()?
+            .progress_chars("=> "),
+    );
+    b.set_message(f.display().to_string());
+    Some(b)
+}

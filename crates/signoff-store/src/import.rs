@@ -222,6 +222,10 @@ impl Workspace {
             return Err(problems.into_error());
         }
         tx.execute(
+            "UPDATE status_counts SET n = n + ?1 WHERE status = 'open'",
+            [report.new as i64],
+        )?;
+        tx.execute(
             "UPDATE imports SET new_cases = ?1, unchanged = ?2, conflicts = ?3 WHERE seq = ?4",
             params![report.new as i64, report.unchanged as i64, report.conflicts as i64, import_seq],
         )?;
@@ -258,20 +262,28 @@ fn file_sha256(path: &Path) -> Result<String, StoreError> {
 /// Writes validated cases into the open transaction.
 struct Sink<'t> {
     insert: rusqlite::Statement<'t>,
+    fts: rusqlite::Statement<'t>,
     existing: rusqlite::Statement<'t>,
     conflict: rusqlite::Statement<'t>,
     import_seq: i64,
+    tx: &'t rusqlite::Transaction<'t>,
 }
 
 impl<'t> Sink<'t> {
+    fn conn_last_rowid(&self) -> i64 {
+        self.tx.last_insert_rowid()
+    }
+
     fn new(tx: &'t rusqlite::Transaction<'t>, import_seq: i64) -> Result<Self, StoreError> {
         Ok(Self {
+            tx,
             insert: tx.prepare(
                 "INSERT INTO cases (id, subject, body, received_ms, priority, prio_key, sla_key,
                                     metadata, label, content_hash, import_seq)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (id) DO NOTHING",
             )?,
+            fts: tx.prepare("INSERT INTO cases_fts (rowid, subject, body) VALUES (?1, ?2, ?3)")?,
             existing: tx.prepare("SELECT seq, content_hash, id FROM cases WHERE id = ?1")?,
             conflict: tx.prepare(
                 "INSERT INTO import_conflicts (import_seq, line, case_seq, incoming_id, incoming_hash)
@@ -307,6 +319,8 @@ impl<'t> Sink<'t> {
             self.import_seq
         ])?;
         if n == 1 {
+            let seq = self.conn_last_rowid();
+            self.fts.execute(params![seq, case.subject, case.body])?;
             report.new += 1;
             return Ok(());
         }

@@ -94,7 +94,8 @@ impl Workspace {
         if self.access == Access::Write {
             self.conn
                 .execute_batch(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+                     PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(|e| StoreError::open(&db, e))?;
             migrations::migrate(&mut self.conn, &db)?;

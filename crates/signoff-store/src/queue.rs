@@ -134,7 +134,9 @@ impl Workspace {
         match filter.text.as_deref().and_then(fts_query) {
             Some(q) => {
                 // Drive from the full-text match, then look each hit up by rowid.
-                sql.push_str("cases_fts f CROSS JOIN cases c ON c.seq = f.rowid WHERE cases_fts MATCH ?");
+                sql.push_str(
+                    "cases_fts f CROSS JOIN cases c INDEXED BY cases_filter ON c.seq = f.rowid WHERE cases_fts MATCH ?",
+                );
                 args.push(Value::Text(q));
                 let rest = QueueFilter {
                     text: None,

@@ -58,6 +58,8 @@ CREATE TABLE cases (
 ) STRICT;
 
 CREATE INDEX cases_queue ON cases (status, sla_key, prio_key, received_ms, seq);
+-- Covers the filters of a full-text count, so each hit is checked without reading the row.
+CREATE INDEX cases_filter ON cases (seq, status, band, label);
 
 CREATE TABLE import_conflicts (
     import_seq    INTEGER NOT NULL REFERENCES imports(seq),
@@ -74,9 +76,13 @@ CREATE VIRTUAL TABLE cases_fts USING fts5 (
     detail = 'column'
 );
 
-CREATE TRIGGER cases_fts_insert AFTER INSERT ON cases BEGIN
-    INSERT INTO cases_fts (rowid, subject, body) VALUES (new.seq, new.subject, new.body);
-END;
+-- Larger in-memory buffers and lazier merging make bulk imports about twice as fast.
+INSERT INTO cases_fts (cases_fts, rank) VALUES ('hashsize', 67108864);
+INSERT INTO cases_fts (cases_fts, rank) VALUES ('automerge', 8);
+
+-- cases_fts and the open count are filled by the import code, not by INSERT triggers: a
+-- trigger that writes to FTS5 opens a statement savepoint per row, and FTS5 flushes its
+-- buffer at every savepoint, which makes bulk imports several times slower.
 
 CREATE TABLE status_counts (
     status TEXT PRIMARY KEY,
@@ -85,10 +91,6 @@ CREATE TABLE status_counts (
 
 INSERT INTO status_counts (status, n) VALUES
     ('open', 0), ('approved', 0), ('edited', 0), ('rejected', 0), ('escalated', 0);
-
-CREATE TRIGGER cases_count_insert AFTER INSERT ON cases BEGIN
-    UPDATE status_counts SET n = n + 1 WHERE status = new.status;
-END;
 
 CREATE TRIGGER cases_count_status AFTER UPDATE OF status ON cases
 WHEN old.status <> new.status BEGIN
