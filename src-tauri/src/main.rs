@@ -1,1 +1,56 @@
-fn main() {}
+//! Signoff desktop: the Tauri shell. Opens the configured workspace (or the demo), hands the
+//! window to the UI in `ui/`, and forwards IPC calls to the core through `commands`.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod dto;
+mod session;
+
+use commands::AppState;
+use signoff_core::SystemClock;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+fn workspace_arg() -> Option<PathBuf> {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--workspace" {
+            return args.next().map(PathBuf::from);
+        }
+    }
+    std::env::var_os("SIGNOFF_WORKSPACE").map(PathBuf::from)
+}
+
+fn main() {
+    let xdg = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from);
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let explicit = workspace_arg();
+    let choice = signoff_api::resolve_workspace(explicit.as_deref(), xdg.as_deref(), home.as_deref());
+    let session = match session::Session::open(choice.dir.clone(), choice.is_demo, Arc::new(SystemClock)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("signoff-desktop: cannot open workspace {}: {}", choice.dir.display(), e.message);
+            std::process::exit(1);
+        }
+    };
+    let result = tauri::Builder::default()
+        .manage(AppState(Arc::new(Mutex::new(session))))
+        .invoke_handler(tauri::generate_handler![
+            commands::session_info,
+            commands::set_reviewer,
+            commands::queue_page,
+            commands::queue_count,
+            commands::status_counts,
+            commands::open_case,
+            commands::decide,
+            commands::undo,
+            commands::stage_import,
+            commands::run_import,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("signoff-desktop: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,153 @@
+//! Tauri commands: thin adapters from IPC to the Signoff core. No logic lives here beyond
+//! argument conversion, locking the session and mapping errors to `{code, message}`.
+
+use crate::dto::*;
+use crate::session::Session;
+use signoff_core::{DispositionKind, QueueFilter, Reviewer};
+use signoff_store::Decision;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tauri::ipc::{Channel, InvokeBody, Request};
+use tauri::State;
+
+/// The app's state: one session over one workspace.
+pub struct AppState(pub Arc<Mutex<Session>>);
+
+type Res<T> = Result<T, ErrorDto>;
+
+fn lock(state: &AppState) -> Res<MutexGuard<'_, Session>> {
+    state.0.lock().map_err(|_| ErrorDto {
+        code: "internal".into(),
+        message: "the session lock was poisoned by an earlier failure; restart Signoff".into(),
+    })
+}
+
+/// Everything the UI needs to start.
+#[tauri::command]
+pub fn session_info(state: State<'_, AppState>) -> Res<SessionDto> {
+    lock(&state)?.info()
+}
+
+/// Registers the reviewer at this workstation (first run).
+#[tauri::command]
+pub fn set_reviewer(state: State<'_, AppState>, id: String, name: String) -> Res<ReviewerDto> {
+    let reviewer = Reviewer {
+        id: id.trim().to_string(),
+        name: name.trim().to_string(),
+    };
+    lock(&state)?.set_reviewer(reviewer)
+}
+
+/// One keyset page of the queue.
+#[tauri::command]
+pub fn queue_page(
+    state: State<'_, AppState>,
+    filter: FilterDto,
+    after: Option<String>,
+    limit: u32,
+) -> Res<Vec<CaseRowDto>> {
+    let filter = QueueFilter::try_from(filter)?;
+    let after = match after {
+        Some(s) => Some(cursor_from_string(&s).ok_or_else(|| ErrorDto {
+            code: "request".into(),
+            message: format!("malformed queue cursor {s:?}"),
+        })?),
+        None => None,
+    };
+    let s = lock(&state)?;
+    Ok(s.ws
+        .queue_page(&filter, after, limit)?
+        .into_iter()
+        .map(CaseRowDto::from)
+        .collect())
+}
+
+/// The number of cases matching a filter.
+#[tauri::command]
+pub fn queue_count(state: State<'_, AppState>, filter: FilterDto) -> Res<i64> {
+    let filter = QueueFilter::try_from(filter)?;
+    Ok(lock(&state)?.ws.queue_count(&filter)?)
+}
+
+/// Counts per status.
+#[tauri::command]
+pub fn status_counts(state: State<'_, AppState>) -> Res<Vec<StatusCountDto>> {
+    let counts = lock(&state)?.ws.status_counts()?;
+    Ok(counts
+        .counts
+        .into_iter()
+        .map(|(s, n)| StatusCountDto {
+            status: s.as_str().into(),
+            n,
+        })
+        .collect())
+}
+
+/// One whole case with its history.
+#[tauri::command]
+pub fn open_case(state: State<'_, AppState>, seq: i64) -> Res<CaseDto> {
+    lock(&state)?.case(seq)
+}
+
+/// Records the reviewer's decision.
+#[tauri::command]
+pub fn decide(state: State<'_, AppState>, req: DecideDto) -> Res<DispositionDto> {
+    let decision = Decision {
+        case_seq: req.case_seq,
+        kind: DispositionKind::parse(&req.kind)?,
+        reason_code: req.reason_code,
+        rationale: req.rationale,
+        final_text: req.final_text,
+    };
+    lock(&state)?.decide(&decision)
+}
+
+/// Undoes the reviewer's disposition within the grace period.
+#[tauri::command]
+pub fn undo(state: State<'_, AppState>, disposition_seq: i64) -> Res<DispositionDto> {
+    lock(&state)?.undo(disposition_seq)
+}
+
+/// Receives the bytes of a file chosen in the import dialog; returns a token for `run_import`.
+#[tauri::command]
+pub fn stage_import(state: State<'_, AppState>, request: Request<'_>) -> Res<u64> {
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(ErrorDto {
+            code: "request".into(),
+            message: "stage_import expects the file's bytes as the request body".into(),
+        });
+    };
+    let name = request
+        .headers()
+        .get("x-file-name")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("import");
+    lock(&state)?.stage(name, bytes)
+}
+
+/// Imports a staged file, streaming progress; all or nothing.
+#[tauri::command]
+pub async fn run_import(
+    state: State<'_, AppState>,
+    token: u64,
+    on_progress: Channel<ImportProgressDto>,
+) -> Res<ImportReportDto> {
+    let session = state.0.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut s = session.lock().map_err(|_| ErrorDto {
+            code: "internal".into(),
+            message: "the session lock was poisoned; restart Signoff".into(),
+        })?;
+        s.run_import(token, &mut |p| {
+            let _ = on_progress.send(ImportProgressDto {
+                bytes: p.bytes,
+                total: p.total,
+                rows: p.rows,
+            });
+        })
+    })
+    .await
+    .map_err(|e| ErrorDto {
+        code: "internal".into(),
+        message: format!("import task failed: {e}"),
+    })?
+}

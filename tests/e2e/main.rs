@@ -1,0 +1,186 @@
+//! End-to-end: the real Signoff window (WebKitGTK) driven through tauri-driver and
+//! WebKitWebDriver under Xvfb. Run by the test script as
+//! `xvfb-run cargo test --test e2e -- --ignored`; it needs a display, so it is ignored by a
+//! plain `cargo test`.
+
+use fantoccini::{key::Key, Client, ClientBuilder, Locator};
+use signoff_store::{Access, Workspace};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+const CASES: &str = r#"{"id":"E2E-1","subject":"Card <b>declined</b> twice","body":"My card was declined <script>alert('x')</script> at two shops.","received_at":"2026-11-20T09:00:00Z","priority":2,"sla_due_at":"2026-11-21T09:00:00Z","label":"card_declined"}
+{"id":"E2E-2","subject":"Where is my refund?","body":"I returned the parcel a week ago and see no refund yet.","received_at":"2026-11-20T10:00:00Z","priority":1,"sla_due_at":"2026-11-22T09:00:00Z","label":"refund"}
+{"id":"E2E-3","subject":"Change my address","body":"Please update my postal address.","received_at":"2026-11-20T11:00:00Z","label":"address"}
+"#;
+
+/// tauri-driver in its own process group, killed with its WebKitWebDriver children on drop.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let pgid = self.0.id() as i32;
+        let _ = Command::new("kill").args(["-s", "TERM", "--", &format!("-{pgid}")]).status();
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{pgid}")]).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("test-artifacts dir");
+    dir
+}
+
+async fn wait_for<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = tokio::time::timeout(Duration::from_secs(10), probe()).await;
+        if let Ok(Some(v)) = got {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text_of(c: &Client, css: &str) -> Option<String> {
+    c.find(Locator::Css(css)).await.ok()?.text().await.ok()
+}
+
+async fn press(c: &Client, keys: &str) {
+    let body = c.find(Locator::Css("body")).await.expect("body");
+    let active = c.active_element().await.unwrap_or(body);
+    active.send_keys(keys).await.expect("send keys");
+}
+
+fn start_driver(workspace: &Path, port: u16) -> Driver {
+    use std::os::unix::process::CommandExt;
+    let native = free_port();
+    let child = Command::new("tauri-driver")
+        .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+        .env("SIGNOFF_WORKSPACE", workspace)
+        .process_group(0)
+        .spawn()
+        .expect("tauri-driver on PATH (cargo install tauri-driver --locked); see .ci/run");
+    Driver(child)
+}
+
+async fn connect(port: u16) -> Client {
+    let app = env!("CARGO_BIN_EXE_signoff-desktop");
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
+    let url = format!("http://127.0.0.1:{port}");
+    wait_for("tauri-driver to listen", || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()
+    })
+    .await;
+    // tauri-driver accepts before its WebKitWebDriver is ready; give that a moment.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+    builder.capabilities(caps);
+    let attempt = builder.connect(&url);
+    match tokio::time::timeout(Duration::from_secs(60), attempt).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(e)) => panic!("WebDriver session failed: {e}"),
+        Err(_) => panic!("WebDriver session did not start within 60 s"),
+    }
+}
+
+fn screenshot_root(path: &Path) {
+    let ok = Command::new("import")
+        .args(["-window", "root"])
+        .arg(path)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "could not capture the Xvfb screen with ImageMagick's import");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run under xvfb-run with --ignored"]
+async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ws_dir = dir.path().join("ws");
+    {
+        let mut ws = Workspace::open(&ws_dir, Access::Write).expect("workspace");
+        let file = dir.path().join("cases.jsonl");
+        std::fs::write(&file, CASES).expect("cases file");
+        let clock = signoff_core::FixedClock::new("2026-11-25T08:00:00Z".parse().expect("time"));
+        let r = ws.import_file(&file, &clock, &mut |_| {}).expect("import");
+        assert_eq!(r.new, 3);
+    }
+    let port = free_port();
+    let _driver = start_driver(&ws_dir, port);
+    eprintln!("e2e: tauri-driver on port {port}");
+    let c = connect(port).await;
+    eprintln!("e2e: session started");
+
+    // First run asks who is reviewing.
+    let name = wait_for("the first-run dialog", || async { c.find(Locator::Css("#reviewer-name")).await.ok() }).await;
+    name.send_keys("Erin Example").await.expect("type name");
+    let id = c.find(Locator::Css("#reviewer-id")).await.expect("id input");
+    id.send_keys("erin").await.expect("type id");
+    id.send_keys(&Key::Enter.to_string()).await.expect("submit");
+    wait_for("the reviewer in the header", || async {
+        text_of(&c, "[data-testid=reviewer]").await.filter(|t| t.contains("erin"))
+    })
+    .await;
+
+    // The queue shows the most urgent case first; Enter opens it.
+    wait_for("queue rows", || async {
+        c.find_all(Locator::Css(".queue-row[data-seq]")).await.ok().filter(|v| v.len() == 3)
+    })
+    .await;
+    press(&c, &Key::Enter.to_string()).await;
+    wait_for("case E2E-1 to open", || async {
+        text_of(&c, "[data-testid=case-id]").await.filter(|t| t == "E2E-1")
+    })
+    .await;
+
+    // Case text is text: the markup in it is shown literally, never parsed.
+    let body = text_of(&c, "[data-testid=case-body]").await.expect("body");
+    assert_eq!(body, "My card was declined <script>alert('x')</script> at two shops.");
+    let parsed = c.find_all(Locator::Css("[data-testid=case] script, [data-testid=case] b")).await.expect("query");
+    assert!(parsed.is_empty(), "case text must never become elements");
+
+    // `a` approves and advances to the next case at once.
+    press(&c, "a").await;
+    wait_for("the next case E2E-2 to show", || async {
+        text_of(&c, "[data-testid=case-id]").await.filter(|t| t == "E2E-2")
+    })
+    .await;
+    wait_for("the open count to drop to 2", || async {
+        text_of(&c, "[data-testid=count-open]").await.filter(|t| t == "2")
+    })
+    .await;
+
+    // WebKitWebDriver's own screenshot can hang or be stale; the X screen is the truth.
+    screenshot_root(&artifacts().join("e2e-after-approve.png"));
+
+    // The disposition is in the store, by the reviewer who pressed the key.
+    let ws = Workspace::open(&ws_dir, Access::Read).expect("read workspace");
+    let seq = ws.case_seq("E2E-1").expect("case");
+    let history = ws.dispositions_of(seq).expect("dispositions");
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0].kind, "approve");
+    assert_eq!(history[0].reviewer_id, "erin");
+    assert_eq!(history[0].reviewer_name, "Erin Example");
+    assert_eq!(ws.case(seq).expect("case").status, signoff_core::CaseStatus::Approved);
+
+    let _ = tokio::time::timeout(Duration::from_secs(10), c.close()).await;
+
+}

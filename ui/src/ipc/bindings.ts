@@ -1,0 +1,286 @@
+// Generated from src-tauri/src/dto.rs by ts-rs; do not edit.
+// Regenerate: SIGNOFF_BLESS=1 cargo test -p signoff-desktop bindings
+
+export type ErrorDto = { 
+/**
+ * Stable machine-readable code (`locked`, `rule`, `import`, …).
+ */
+code: string, 
+/**
+ * What happened and what to do, for people.
+ */
+message: string, };
+
+export type ReviewerDto = { 
+/**
+ * Stable id.
+ */
+id: string, 
+/**
+ * Printed name.
+ */
+name: string, };
+
+export type ReasonDto = { 
+/**
+ * Stored code.
+ */
+code: string, 
+/**
+ * Human label.
+ */
+label: string, };
+
+export type SessionDto = { 
+/**
+ * Workspace directory.
+ */
+workspace: string, 
+/**
+ * Whether this is the built-in demo.
+ */
+is_demo: boolean, 
+/**
+ * Whether another process holds the workspace (no decisions possible).
+ */
+read_only: boolean, 
+/**
+ * The reviewer, once set (first run asks).
+ */
+reviewer: ReviewerDto | null, 
+/**
+ * Reason codes, in display order.
+ */
+reasons: Array<ReasonDto>, 
+/**
+ * Undo window, seconds.
+ */
+undo_grace_secs: number, };
+
+export type FilterDto = { 
+/**
+ * Status (default open).
+ */
+status: string | null, 
+/**
+ * Band.
+ */
+band: string | null, 
+/**
+ * Label.
+ */
+label: string | null, 
+/**
+ * Full-text query.
+ */
+text: string | null, };
+
+export type CaseRowDto = { 
+/**
+ * Internal sequence number.
+ */
+seq: number, 
+/**
+ * Upstream id.
+ */
+id: string, 
+/**
+ * Subject.
+ */
+subject: string, 
+/**
+ * Start of the body.
+ */
+snippet: string, 
+/**
+ * Received, ms since the epoch.
+ */
+received_ms: number, 
+/**
+ * Priority.
+ */
+priority: number, 
+/**
+ * SLA due, ms since the epoch.
+ */
+sla_due_ms: number | null, 
+/**
+ * Label.
+ */
+label: string | null, 
+/**
+ * Band.
+ */
+band: string | null, 
+/**
+ * Status.
+ */
+status: string, 
+/**
+ * Opaque position for the next page.
+ */
+cursor: string, };
+
+export type StatusCountDto = { 
+/**
+ * Status.
+ */
+status: string, 
+/**
+ * Count.
+ */
+n: number, };
+
+export type DispositionDto = { 
+/**
+ * Sequence number.
+ */
+seq: number, 
+/**
+ * Case sequence number.
+ */
+case_seq: number, 
+/**
+ * approve, edit, reject, escalate or undo.
+ */
+kind: string, 
+/**
+ * Reviewer id.
+ */
+reviewer_id: string, 
+/**
+ * Reviewer name.
+ */
+reviewer_name: string, 
+/**
+ * RFC 3339 time.
+ */
+at: string, 
+/**
+ * Reason code.
+ */
+reason_code: string | null, 
+/**
+ * Rationale.
+ */
+rationale: string | null, 
+/**
+ * Diff from draft to final text.
+ */
+diff: string | null, 
+/**
+ * The disposition this one undoes.
+ */
+undoes: number | null, };
+
+export type CaseDto = { 
+/**
+ * Internal sequence number.
+ */
+seq: number, 
+/**
+ * Upstream id.
+ */
+id: string, 
+/**
+ * Subject.
+ */
+subject: string, 
+/**
+ * Body, plain text.
+ */
+body: string, 
+/**
+ * Received, RFC 3339.
+ */
+received_at: string, 
+/**
+ * Priority.
+ */
+priority: number, 
+/**
+ * SLA due, RFC 3339.
+ */
+sla_due_at: string | null, 
+/**
+ * Metadata as key/value text pairs.
+ */
+metadata: Array<[string, string]>, 
+/**
+ * Label.
+ */
+label: string | null, 
+/**
+ * Band.
+ */
+band: string | null, 
+/**
+ * Status.
+ */
+status: string, 
+/**
+ * AI draft, if any.
+ */
+draft: string | null, 
+/**
+ * Dispositions, oldest first.
+ */
+history: Array<DispositionDto>, };
+
+export type DecideDto = { 
+/**
+ * Case sequence number.
+ */
+case_seq: number, 
+/**
+ * approve, edit, reject or escalate.
+ */
+kind: string, 
+/**
+ * Reason code.
+ */
+reason_code: string | null, 
+/**
+ * Rationale.
+ */
+rationale: string | null, 
+/**
+ * Final text (edit).
+ */
+final_text: string | null, };
+
+export type ImportProgressDto = { 
+/**
+ * Bytes read.
+ */
+bytes: number, 
+/**
+ * File size.
+ */
+total: number, 
+/**
+ * Rows read.
+ */
+rows: number, };
+
+export type ImportReportDto = { 
+/**
+ * File name.
+ */
+file: string, 
+/**
+ * Added.
+ */
+new: number, 
+/**
+ * Already present.
+ */
+unchanged: number, 
+/**
+ * Same id, different content (kept the stored case).
+ */
+conflicts: number, 
+/**
+ * The first conflicting ids with their lines.
+ */
+conflict_ids: Array<[number, string]>, };

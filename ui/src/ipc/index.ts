@@ -1,0 +1,83 @@
+// The UI's only door to the backend: a Backend interface and its Tauri implementation.
+// No other module imports @tauri-apps; tests use a fake Backend.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type {
+  CaseDto,
+  CaseRowDto,
+  DecideDto,
+  DispositionDto,
+  ErrorDto,
+  FilterDto,
+  ImportProgressDto,
+  ImportReportDto,
+  ReviewerDto,
+  SessionDto,
+  StatusCountDto,
+} from "./bindings";
+
+export type * from "./bindings";
+
+/** An error from the backend, with its stable code. */
+export class BackendError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Everything the UI asks of Signoff's core. */
+export interface Backend {
+  session(): Promise<SessionDto>;
+  setReviewer(id: string, name: string): Promise<ReviewerDto>;
+  queuePage(filter: FilterDto, after: string | null, limit: number): Promise<CaseRowDto[]>;
+  queueCount(filter: FilterDto): Promise<number>;
+  statusCounts(): Promise<StatusCountDto[]>;
+  openCase(seq: number): Promise<CaseDto>;
+  decide(req: DecideDto): Promise<DispositionDto>;
+  undo(dispositionSeq: number): Promise<DispositionDto>;
+  importFile(
+    name: string,
+    bytes: Uint8Array,
+    onProgress: (p: ImportProgressDto) => void,
+  ): Promise<ImportReportDto>;
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    const err = e as Partial<ErrorDto> | string;
+    if (typeof err === "object" && err && typeof err.message === "string") {
+      throw new BackendError(err.code ?? "unknown", err.message);
+    }
+    throw new BackendError("unknown", String(e));
+  }
+}
+
+/** The backend inside the Tauri window. */
+export const tauriBackend: Backend = {
+  session: () => call("session_info"),
+  setReviewer: (id, name) => call("set_reviewer", { id, name }),
+  queuePage: (filter, after, limit) => call("queue_page", { filter, after, limit }),
+  queueCount: (filter) => call("queue_count", { filter }),
+  statusCounts: () => call("status_counts"),
+  openCase: (seq) => call("open_case", { seq }),
+  decide: (req) => call("decide", { req }),
+  undo: (dispositionSeq) => call("undo", { dispositionSeq }),
+  async importFile(name, bytes, onProgress) {
+    let token: number;
+    try {
+      token = await invoke<number>("stage_import", bytes, {
+        headers: { "x-file-name": name.replace(/[^\x20-\x7e]/g, "_") },
+      });
+    } catch (e) {
+      const err = e as Partial<ErrorDto>;
+      throw new BackendError(err.code ?? "unknown", err.message ?? String(e));
+    }
+    const channel = new Channel<ImportProgressDto>();
+    channel.onmessage = onProgress;
+    return call("run_import", { token, onProgress: channel });
+  },
+};

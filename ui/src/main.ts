@@ -1,0 +1,367 @@
+// Signoff's window: wires the queue, the case pane and the decision bar to the keyboard and
+// the backend. Advancing after a decision shows the preloaded next case without a round trip.
+import { h, replace } from "./dom";
+import { count } from "./format";
+import { BackendError, tauriBackend, type Backend, type CaseDto, type DispositionDto, type FilterDto, type SessionDto, type StatusCountDto } from "./ipc";
+import { actionFor, type Action } from "./keys";
+import { CaseCache, QueueModel } from "./queue";
+import { caseView, emptyCaseView } from "./views/caseView";
+import { dialogOpen, editDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
+import { QueueList } from "./views/queueList";
+
+const STATUSES = ["open", "approved", "edited", "rejected", "escalated"];
+
+interface Done {
+  disposition: DispositionDto;
+  caseId: string;
+  at: number;
+}
+
+class App {
+  private session!: SessionDto;
+  private readonly model: QueueModel;
+  private readonly cache: CaseCache;
+  private readonly list: QueueList;
+  private current: CaseDto | null = null;
+  private readonly undoStack: Done[] = [];
+  private busy = false;
+  private counts: StatusCountDto[] = [];
+
+  private readonly root = document.getElementById("app") as HTMLElement;
+  private readonly header = h("header", { class: "topbar" });
+  private readonly tabs = h("nav", { class: "tabs", "aria-label": "Status" });
+  private readonly search = h("input", { type: "search", class: "search", placeholder: "Search subject and body  ( / )", "aria-label": "Search", "data-testid": "search" });
+  private readonly band = h("select", { class: "band-filter", "aria-label": "Band" });
+  private readonly filteredCount = h("div", { class: "filtered-count", "data-testid": "filtered-count" });
+  private readonly casePane = h("main", { class: "case-pane", tabindex: -1 });
+  private readonly bar = h("footer", { class: "decision-bar", "data-testid": "decision-bar" });
+  private readonly toast = h("div", { class: "toast", role: "status", hidden: true, "data-testid": "toast" });
+  private readonly banner = h("div", { class: "banner", hidden: true, role: "alert" });
+
+  constructor(private readonly backend: Backend) {
+    this.model = new QueueModel(backend);
+    this.cache = new CaseCache(backend);
+    this.list = new QueueList(
+      this.model,
+      (i) => void this.select(i, true),
+      () => void this.model.loadMore().then(() => this.list.render()),
+    );
+    for (const [v, label] of [["", "All bands"], ["high", "High"], ["medium", "Medium"], ["low", "Low"]]) {
+      this.band.appendChild(h("option", { value: v }, label));
+    }
+  }
+
+  async start(): Promise<void> {
+    this.layout();
+    try {
+      this.session = await this.backend.session();
+    } catch (e) {
+      this.fatal(e);
+      return;
+    }
+    if (this.session.read_only) {
+      this.banner.hidden = false;
+      this.banner.textContent = "Read-only: another Signoff window is working in this workspace. You can browse, but decisions are off.";
+    }
+    this.renderHeader();
+    this.renderBar();
+    if (!this.session.reviewer && !this.session.read_only) {
+      void this.reload();
+      const r = await reviewerDialog(this.backend);
+      if (r) this.session.reviewer = r;
+      this.renderHeader();
+      this.renderBar();
+    }
+    document.addEventListener("keydown", (e) => void this.onKey(e));
+    let timer: number | undefined;
+    this.search.addEventListener("input", () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(() => void this.reload(), 150);
+    });
+    this.search.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === "Escape") {
+        e.preventDefault();
+        e.stopPropagation();
+        this.search.blur();
+        this.list.el.focus();
+      }
+    });
+    this.band.addEventListener("change", () => void this.reload());
+    await this.reload();
+  }
+
+  private layout(): void {
+    replace(
+      this.root,
+      this.header,
+      this.banner,
+      h(
+        "div",
+        { class: "panes" },
+        h("aside", { class: "queue-pane" }, this.tabs, h("div", { class: "filters" }, this.search, this.band), this.filteredCount, this.list.el),
+        h("div", { class: "work-pane" }, this.casePane, this.bar),
+      ),
+      this.toast,
+    );
+    replace(this.casePane, emptyCaseView("Loading the queue…"));
+  }
+
+  private filter(): FilterDto {
+    return {
+      status: this.model.filter.status ?? "open",
+      band: this.band.value || null,
+      label: null,
+      text: this.search.value.trim() || null,
+    };
+  }
+
+  private async reload(keepSeq?: number): Promise<void> {
+    const filter = this.filter();
+    try {
+      await this.model.reset(filter);
+      if (keepSeq !== undefined) {
+        const i = this.model.indexOf(keepSeq);
+        if (i >= 0) this.model.selected = i;
+      }
+      this.list.render();
+      await this.refreshCounts();
+      const narrowed = filter.text || filter.band;
+      this.filteredCount.textContent = narrowed ? `${count(await this.backend.queueCount(filter))} matching` : "";
+      if (!this.current && this.model.rows.length) {
+        replace(this.casePane, emptyCaseView("Press Enter to open the highlighted case · j/k to move · ? for all keys"));
+      } else if (!this.model.rows.length && !this.current) {
+        replace(this.casePane, emptyCaseView(filter.status === "open" ? "The queue is clear." : "No cases here."));
+      }
+      this.cache.preload(this.model.current()?.seq);
+    } catch (e) {
+      this.showError(e);
+    }
+  }
+
+  private async refreshCounts(): Promise<void> {
+    this.counts = await this.backend.statusCounts();
+    const active = this.model.filter.status ?? "open";
+    replace(
+      this.tabs,
+      ...STATUSES.map((s) => {
+        const n = this.counts.find((c) => c.status === s)?.n ?? 0;
+        return h(
+          "button",
+          {
+            type: "button",
+            class: s === active ? "tab active" : "tab",
+            "data-testid": `tab-${s}`,
+            onclick: () => {
+              this.model.filter.status = s;
+              this.current = null;
+              void this.reload();
+            },
+          },
+          h("span", {}, s),
+          h("span", { class: "tab-count", "data-testid": `count-${s}` }, count(n)),
+        );
+      }),
+    );
+  }
+
+  private renderHeader(): void {
+    const s = this.session;
+    replace(
+      this.header,
+      h("div", { class: "brand" }, "Signoff"),
+      h("div", { class: "workspace", title: s.workspace }, s.is_demo ? "Demo workspace" : s.workspace),
+      h("div", { class: "spacer" }),
+      h("button", { type: "button", class: "ghost", onclick: () => void this.importFlow() }, "Import  (i)"),
+      h("button", { type: "button", class: "ghost", onclick: () => void helpDialog() }, "Keys  (?)"),
+      h("div", { class: "reviewer", "data-testid": "reviewer" }, s.reviewer ? `${s.reviewer.name} · ${s.reviewer.id}` : "no reviewer"),
+    );
+  }
+
+  private renderBar(): void {
+    const c = this.current;
+    const off = !c || c.status !== "open" || this.session.read_only || !this.session.reviewer;
+    const button = (key: string, label: string, action: Action, cls = "") =>
+      h("button", { type: "button", class: `act ${cls}`, disabled: off, "data-testid": `act-${action}`, onclick: () => void this.run(action) }, h("kbd", {}, key), label);
+    replace(
+      this.bar,
+      button("a", "Approve", "approve", "approve"),
+      button("e", "Edit", "edit"),
+      button("r", "Reject", "reject", "reject"),
+      button("x", "Escalate", "escalate"),
+      h("div", { class: "spacer" }),
+      h("button", { type: "button", class: "act", disabled: !this.undoStack.length, onclick: () => void this.run("undo") }, h("kbd", {}, "u"), "Undo"),
+    );
+  }
+
+  private async onKey(e: KeyboardEvent): Promise<void> {
+    if (dialogOpen()) return;
+    const target = e.target as HTMLElement | null;
+    const typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT");
+    if (typing) return;
+    const action = actionFor(e);
+    if (!action) return;
+    e.preventDefault();
+    await this.run(action);
+  }
+
+  private async run(action: Action): Promise<void> {
+    if (this.busy) return;
+    switch (action) {
+      case "down":
+      case "up":
+        await this.model.move(action === "down" ? 1 : -1);
+        this.list.reveal();
+        this.list.render();
+        this.cache.preload(this.model.current()?.seq);
+        return;
+      case "open":
+        await this.select(this.model.selected, true);
+        return;
+      case "search":
+        this.search.focus();
+        this.search.select();
+        return;
+      case "help":
+        await helpDialog();
+        return;
+      case "import":
+        await this.importFlow();
+        return;
+      case "close":
+        return;
+      case "undo":
+        await this.undo();
+        return;
+      default:
+        await this.decide(action);
+    }
+  }
+
+  private async select(index: number, open: boolean): Promise<void> {
+    this.model.selected = index;
+    const row = this.model.current();
+    this.list.render();
+    if (!row || !open) return;
+    try {
+      const c = await this.cache.get(row.seq);
+      this.show(c);
+      this.cache.preload(this.model.rows[index + 1]?.seq);
+    } catch (e) {
+      this.showError(e);
+    }
+  }
+
+  private show(c: CaseDto): void {
+    this.current = c;
+    this.list.setOpened(c.seq);
+    this.list.render();
+    replace(this.casePane, caseView(c, Date.now()));
+    this.casePane.scrollTop = 0;
+    this.renderBar();
+  }
+
+  private async decide(kind: "approve" | "edit" | "reject" | "escalate"): Promise<void> {
+    const c = this.current;
+    if (!c || c.status !== "open" || this.session.read_only || !this.session.reviewer) return;
+    let finalText: string | null = null;
+    let reason: { code: string; rationale: string } | null = null;
+    if (kind === "edit") {
+      finalText = await editDialog(c.draft ?? "");
+      if (finalText === null) return;
+    }
+    if (kind !== "approve") {
+      const verb = { edit: "Save edit", reject: "Reject", escalate: "Escalate" }[kind];
+      reason = await reasonDialog(verb, this.session.reasons);
+      if (!reason) return;
+    }
+    this.busy = true;
+    try {
+      const d = await this.backend.decide({
+        case_seq: c.seq,
+        kind,
+        reason_code: reason?.code ?? null,
+        rationale: reason?.rationale || null,
+        final_text: finalText,
+      });
+      this.undoStack.push({ disposition: d, caseId: c.id, at: Date.now() });
+      this.cache.invalidate(c.seq);
+      this.advanceAfter(c.seq);
+      this.notify(`${c.id}: ${kind === "edit" ? "approved with edits" : kind + "d"}. u to undo.`);
+      void this.refreshCounts();
+    } catch (e) {
+      this.showError(e);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Removes a decided case and opens the one that took its place, from the preload cache. */
+  private advanceAfter(seq: number): void {
+    this.model.remove(seq);
+    const next = this.model.current();
+    if (!next) {
+      this.current = null;
+      this.list.setOpened(null);
+      this.list.render();
+      replace(this.casePane, emptyCaseView("The queue is clear. Well done."));
+      this.renderBar();
+      void this.model.loadMore().then(() => this.list.render());
+      return;
+    }
+    void this.select(this.model.selected, true);
+    this.list.reveal();
+    if (this.model.rows.length - this.model.selected < 20) void this.model.loadMore().then(() => this.list.render());
+  }
+
+  private async undo(): Promise<void> {
+    const last = this.undoStack.pop();
+    if (!last) {
+      this.notify("Nothing to undo in this session.");
+      return;
+    }
+    this.busy = true;
+    try {
+      await this.backend.undo(last.disposition.seq);
+      this.cache.invalidate(last.disposition.case_seq);
+      this.current = null;
+      await this.reload(last.disposition.case_seq);
+      const i = this.model.indexOf(last.disposition.case_seq);
+      this.busy = false;
+      if (i >= 0) await this.select(i, true);
+      else this.show(await this.cache.get(last.disposition.case_seq));
+      this.list.reveal();
+      this.notify(`${last.caseId}: undone; the case is back in the queue.`);
+    } catch (e) {
+      this.showError(e);
+    } finally {
+      this.busy = false;
+      this.renderBar();
+    }
+  }
+
+  private async importFlow(): Promise<void> {
+    const report = await importDialog(this.backend);
+    if (report && report.new > 0) await this.reload(this.current?.seq);
+  }
+
+  private toastTimer: number | undefined;
+
+  private notify(message: string, error = false): void {
+    this.toast.textContent = message;
+    this.toast.className = error ? "toast error" : "toast";
+    this.toast.hidden = false;
+    window.clearTimeout(this.toastTimer);
+    this.toastTimer = window.setTimeout(() => (this.toast.hidden = true), error ? 8000 : 4000);
+  }
+
+  private showError(e: unknown): void {
+    const msg = e instanceof BackendError || e instanceof Error ? e.message : String(e);
+    this.notify(msg, true);
+  }
+
+  private fatal(e: unknown): void {
+    replace(this.root, h("div", { class: "fatal" }, h("h1", {}, "Signoff cannot start"), h("pre", {}, e instanceof Error ? e.message : String(e))));
+  }
+}
+
+void new App(tauriBackend).start();

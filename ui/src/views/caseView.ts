@@ -1,0 +1,67 @@
+// The case pane: the customer's text (always as text), the AI draft, metadata and the
+// disposition history. Nothing here decides anything; the controller does.
+import { h } from "../dom";
+import { dueLabel, humanLabel, shortTime } from "../format";
+import type { CaseDto, DispositionDto } from "../ipc";
+
+const VERB: Record<string, string> = {
+  approve: "Approved",
+  edit: "Approved with edits",
+  reject: "Rejected",
+  escalate: "Escalated",
+  undo: "Undid the previous disposition",
+};
+
+function historyItem(d: DispositionDto): HTMLElement {
+  return h(
+    "li",
+    { class: `history-item kind-${d.kind}` },
+    h("div", { class: "history-head" }, h("strong", {}, VERB[d.kind] ?? d.kind), ` by ${d.reviewer_name} (${d.reviewer_id}) · ${shortTime(Date.parse(d.at))}`),
+    d.reason_code ? h("div", { class: "history-reason" }, `Reason: ${d.reason_code}`) : null,
+    d.rationale ? h("div", { class: "history-rationale" }, d.rationale) : null,
+    d.diff ? h("pre", { class: "diff" }, d.diff) : null,
+  );
+}
+
+/** Renders a whole case. */
+export function caseView(c: CaseDto, now: number): HTMLElement {
+  const due = dueLabel(c.sla_due_at ? Date.parse(c.sla_due_at) : null, now);
+  const decided = c.status !== "open";
+  return h(
+    "article",
+    { class: "case", "data-testid": "case", "data-seq": String(c.seq) },
+    h(
+      "header",
+      { class: "case-head" },
+      h(
+        "div",
+        { class: "case-meta" },
+        h("span", { class: "case-id", "data-testid": "case-id" }, c.id),
+        h("span", { class: `status status-${c.status}` }, c.status),
+        c.band ? h("span", { class: `band band-${c.band}` }, `${c.band} confidence`) : h("span", { class: "band band-none", title: "Intake has not classified this case yet" }, "not classified"),
+        c.label ? h("span", { class: "label-chip" }, humanLabel(c.label)) : null,
+        c.priority > 0 ? h("span", { class: `prio prio-${Math.min(c.priority, 3)}` }, `P${c.priority}`) : null,
+        h("span", { class: due.overdue ? "due overdue" : "due" }, due.text),
+      ),
+      h("h1", { class: "case-subject", "data-testid": "case-subject" }, c.subject),
+      h("div", { class: "case-received" }, `Received ${shortTime(Date.parse(c.received_at))}`, ...c.metadata.map(([k, v]) => h("span", { class: "meta-pair" }, ` · ${k}: ${v}`))),
+    ),
+    h("section", { class: "case-body-section" }, h("h3", {}, "Customer message"), h("div", { class: "case-body", "data-testid": "case-body" }, c.body)),
+    h(
+      "section",
+      { class: "draft-section" },
+      h("h3", {}, "AI draft"),
+      c.draft
+        ? h("div", { class: "draft", "data-testid": "draft" }, c.draft)
+        : h("div", { class: "draft draft-missing", "data-testid": "draft" }, "No AI draft for this case yet. Approving records your decision without outgoing text; e lets you write the reply."),
+    ),
+    c.history.length
+      ? h("section", { class: "history-section" }, h("h3", {}, decided ? "Decision" : "History"), h("ol", { class: "history" }, ...c.history.map(historyItem)))
+      : null,
+  );
+}
+
+/** The empty case pane. */
+export function emptyCaseView(message: string): HTMLElement {
+  return h("div", { class: "case-empty", "data-testid": "case-empty" }, message);
+}

@@ -1,0 +1,267 @@
+// Modal dialogs: reason, edit, first-run reviewer, help and import. Each returns a promise
+// that resolves with the reviewer's answer, or null when cancelled with Esc.
+import { h, replace } from "../dom";
+import { bytes, count } from "../format";
+import type { Backend, ImportReportDto, ReasonDto } from "../ipc";
+import { BackendError } from "../ipc";
+import { KEYMAP, keyLabel } from "../keys";
+
+let open: HTMLElement | null = null;
+
+/** Whether a dialog is showing (the queue keys are off while one is). */
+export function dialogOpen(): boolean {
+  return open !== null;
+}
+
+function modal<T>(
+  title: string,
+  build: (done: (v: T | null) => void, box: HTMLElement) => HTMLElement[],
+  testid: string,
+): Promise<T | null> {
+  return new Promise((resolve) => {
+    const box = h("div", { class: "dialog", role: "dialog", "aria-label": title, "data-testid": testid });
+    const backdrop = h("div", { class: "backdrop" }, box);
+    const done = (v: T | null) => {
+      backdrop.remove();
+      document.removeEventListener("keydown", onKey, true);
+      open = null;
+      resolve(v);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") {
+        e.preventDefault();
+        e.stopPropagation();
+        done(null);
+      }
+    };
+    document.addEventListener("keydown", onKey, true);
+    replace(box, h("h2", {}, title), ...build(done, box));
+    document.body.appendChild(backdrop);
+    open = backdrop;
+    const first = box.querySelector<HTMLElement>("[data-autofocus]") ?? box.querySelector<HTMLElement>("input, textarea, select, button");
+    first?.focus();
+  });
+}
+
+export interface ReasonAnswer {
+  code: string;
+  rationale: string;
+}
+
+/** Asks for a reason code (digits pick one) and an optional rationale. */
+export function reasonDialog(verb: string, reasons: ReasonDto[]): Promise<ReasonAnswer | null> {
+  return modal<ReasonAnswer>(
+    `${verb}: why?`,
+    (done, box) => {
+      let chosen: string | null = null;
+      const error = h("p", { class: "dialog-error", role: "alert" });
+      const list = h("div", { class: "reasons", role: "listbox", "aria-label": "Reason" });
+      const pick = (code: string) => {
+        chosen = code;
+        for (const b of list.querySelectorAll("button")) {
+          b.setAttribute("aria-selected", String(b.dataset.key === code));
+        }
+        error.textContent = "";
+      };
+      reasons.forEach((r, i) => {
+        list.appendChild(
+          h(
+            "button",
+            { type: "button", "data-key": r.code, "aria-selected": "false", onclick: () => pick(r.code) },
+            h("kbd", {}, i < 9 ? String(i + 1) : ""),
+            h("span", {}, r.label),
+          ),
+        );
+      });
+      const rationale = h("textarea", {
+        class: "rationale",
+        rows: 3,
+        placeholder: "Rationale (optional): what the next reader should know",
+        "aria-label": "Rationale",
+      });
+      const confirm = () => {
+        if (!chosen) {
+          error.textContent = "Pick a reason (press its number).";
+          return;
+        }
+        done({ code: chosen, rationale: rationale.value.trim() });
+      };
+      box.addEventListener("keydown", (e) => {
+        const inText = e.target === rationale;
+        const n = Number(e.key);
+        if (!inText && Number.isInteger(n) && n >= 1 && n <= reasons.length && n <= 9) {
+          e.preventDefault();
+          pick(reasons[n - 1].code);
+        } else if (e.key === "Enter" && (!inText || e.ctrlKey)) {
+          e.preventDefault();
+          confirm();
+        }
+      });
+      list.setAttribute("data-autofocus", "");
+      list.tabIndex = 0;
+      return [
+        list,
+        rationale,
+        error,
+        h(
+          "div",
+          { class: "dialog-actions" },
+          h("span", { class: "hint" }, "1–9 pick · Enter confirm · Esc cancel"),
+          h("button", { type: "button", class: "primary", onclick: confirm }, verb),
+        ),
+      ];
+    },
+    "reason-dialog",
+  );
+}
+
+/** Lets the reviewer edit the draft; resolves with the final text. */
+export function editDialog(draft: string): Promise<string | null> {
+  return modal<string>(
+    "Edit the draft",
+    (done) => {
+      const area = h("textarea", { class: "editor", rows: 14, spellcheck: "true", "aria-label": "Final text" });
+      area.value = draft;
+      area.setAttribute("data-autofocus", "");
+      const error = h("p", { class: "dialog-error", role: "alert" });
+      const save = () => {
+        if (area.value.trim() === draft.trim()) {
+          error.textContent = "The text is unchanged; approve with a instead, or change it.";
+          return;
+        }
+        done(area.value);
+      };
+      area.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" && e.ctrlKey) {
+          e.preventDefault();
+          save();
+        }
+      });
+      return [
+        area,
+        error,
+        h(
+          "div",
+          { class: "dialog-actions" },
+          h("span", { class: "hint" }, "Ctrl+Enter continue · Esc cancel"),
+          h("button", { type: "button", class: "primary", onclick: save }, "Continue"),
+        ),
+      ];
+    },
+    "edit-dialog",
+  );
+}
+
+/** First run: who is reviewing at this workstation. */
+export function reviewerDialog(backend: Backend): Promise<{ id: string; name: string } | null> {
+  return modal(
+    "Welcome to Signoff",
+    (done) => {
+      const name = h("input", { id: "reviewer-name", type: "text", autocomplete: "name", placeholder: "Ada Lovelace" });
+      const id = h("input", { id: "reviewer-id", type: "text", autocomplete: "username", placeholder: "alovelace" });
+      const error = h("p", { class: "dialog-error", role: "alert" });
+      const submit = async () => {
+        try {
+          const r = await backend.setReviewer(id.value, name.value);
+          done(r);
+        } catch (e) {
+          error.textContent = e instanceof Error ? e.message : String(e);
+        }
+      };
+      for (const input of [name, id]) {
+        input.addEventListener("keydown", (e) => {
+          if (e.key === "Enter") {
+            e.preventDefault();
+            void submit();
+          }
+        });
+      }
+      return [
+        h("p", {}, "Every disposition you record carries your name and reviewer id. Enter them once; Signoff remembers them for this workspace."),
+        h("label", { for: "reviewer-name" }, "Printed name"),
+        name,
+        h("label", { for: "reviewer-id" }, "Reviewer id"),
+        id,
+        error,
+        h("div", { class: "dialog-actions" }, h("button", { type: "button", class: "primary", onclick: () => void submit() }, "Start reviewing")),
+      ];
+    },
+    "reviewer-dialog",
+  );
+}
+
+/** The `?` overlay: every key, from the one keymap. */
+export function helpDialog(): Promise<null> {
+  return modal<null>(
+    "Keyboard",
+    (done) => [
+      h(
+        "table",
+        { class: "keys" },
+        ...KEYMAP.map((b) => h("tr", {}, h("td", {}, ...b.keys.map((k) => h("kbd", {}, keyLabel(k)))), h("td", {}, b.help))),
+      ),
+      h("div", { class: "dialog-actions" }, h("button", { type: "button", onclick: () => done(null) }, "Close")),
+    ],
+    "help-dialog",
+  );
+}
+
+/** Imports a JSONL or CSV file with a progress bar; shows the report or every error. */
+export function importDialog(backend: Backend): Promise<ImportReportDto | null> {
+  return modal<ImportReportDto>(
+    "Import cases",
+    (done) => {
+      const input = h("input", { type: "file", accept: ".jsonl,.ndjson,.json,.csv,text/csv", "aria-label": "Case file", "data-testid": "import-file" });
+      const bar = h("progress", { max: "1", value: "0", hidden: true });
+      const status = h("p", { class: "import-status", "aria-live": "polite" });
+      const errors = h("pre", { class: "import-errors", hidden: true });
+      let last: ImportReportDto | null = null;
+      const run = async () => {
+        const file = input.files?.[0];
+        if (!file) {
+          status.textContent = "Choose a file first.";
+          return;
+        }
+        errors.hidden = true;
+        bar.hidden = false;
+        bar.value = 0;
+        status.textContent = `Reading ${file.name} (${bytes(file.size)})…`;
+        try {
+          const data = new Uint8Array(await file.arrayBuffer());
+          const report = await backend.importFile(file.name, data, (p) => {
+            bar.value = p.total ? p.bytes / p.total : 0;
+            status.textContent = `Importing ${file.name}: ${count(p.rows)} rows…`;
+          });
+          bar.value = 1;
+          last = report;
+          status.textContent = `${report.file}: ${count(report.new)} new, ${count(report.unchanged)} unchanged, ${count(report.conflicts)} conflicting.`;
+          if (report.conflict_ids.length) {
+            errors.hidden = false;
+            errors.textContent = report.conflict_ids
+              .map(([line, id]) => `line ${line}: ${id} exists with different content; the stored case was kept`)
+              .join("\n");
+          }
+        } catch (e) {
+          bar.hidden = true;
+          status.textContent = e instanceof BackendError && e.code === "import" ? "Nothing was imported from this file:" : "Import failed:";
+          errors.hidden = false;
+          errors.textContent = e instanceof Error ? e.message : String(e);
+        }
+      };
+      return [
+        h("p", {}, "JSONL or CSV with id, subject, body, received_at (RFC 3339) and optionally priority, sla_due_at, metadata, label. Each file is imported whole or not at all; re-importing is safe."),
+        input,
+        bar,
+        status,
+        errors,
+        h(
+          "div",
+          { class: "dialog-actions" },
+          h("button", { type: "button", onclick: () => done(last) }, "Close"),
+          h("button", { type: "button", class: "primary", onclick: () => void run() }, "Import"),
+        ),
+      ];
+    },
+    "import-dialog",
+  );
+}
