@@ -92,7 +92,9 @@ impl TryFrom<FilterDto> for QueueFilter {
     fn try_from(f: FilterDto) -> Result<Self, Self::Error> {
         let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
         Ok(QueueFilter {
-            status: nonempty(f.status).map(|s| CaseStatus::parse(&s)).transpose()?,
+            status: nonempty(f.status)
+                .map(|s| CaseStatus::parse(&s))
+                .transpose()?,
             band: nonempty(f.band).map(|b| Band::parse(&b)).transpose()?,
             label: nonempty(f.label),
             text: nonempty(f.text),
@@ -102,7 +104,10 @@ impl TryFrom<FilterDto> for QueueFilter {
 
 /// Encodes a queue cursor as an opaque string.
 pub fn cursor_to_string(c: QueueCursor) -> String {
-    format!("{}:{}:{}:{}", c.sla_key, c.neg_priority, c.received_ms, c.seq)
+    format!(
+        "{}:{}:{}:{}",
+        c.sla_key, c.neg_priority, c.received_ms, c.seq
+    )
 }
 
 /// Decodes a queue cursor produced by `cursor_to_string`.

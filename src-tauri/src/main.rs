@@ -26,14 +26,20 @@ fn main() {
     let xdg = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from);
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let explicit = workspace_arg();
-    let choice = signoff_api::resolve_workspace(explicit.as_deref(), xdg.as_deref(), home.as_deref());
-    let session = match session::Session::open(choice.dir.clone(), choice.is_demo, Arc::new(SystemClock)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("signoff-desktop: cannot open workspace {}: {}", choice.dir.display(), e.message);
-            std::process::exit(1);
-        }
-    };
+    let choice =
+        signoff_api::resolve_workspace(explicit.as_deref(), xdg.as_deref(), home.as_deref());
+    let session =
+        match session::Session::open(choice.dir.clone(), choice.is_demo, Arc::new(SystemClock)) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!(
+                    "signoff-desktop: cannot open workspace {}: {}",
+                    choice.dir.display(),
+                    e.message
+                );
+                std::process::exit(1);
+            }
+        };
     let result = tauri::Builder::default()
         .manage(AppState(Arc::new(Mutex::new(session))))
         .invoke_handler(tauri::generate_handler![

@@ -39,7 +39,8 @@ impl Session {
             }
             Err(e) => return Err(e.into()),
         };
-        let staging = tempfile::tempdir().map_err(|e| err("io", format!("cannot create a staging directory: {e}")))?;
+        let staging = tempfile::tempdir()
+            .map_err(|e| err("io", format!("cannot create a staging directory: {e}")))?;
         Ok(Self {
             ws,
             is_demo,
@@ -71,12 +72,18 @@ impl Session {
             workspace: self.ws.dir().display().to_string(),
             is_demo: self.is_demo,
             read_only: self.ws.access() == Access::Read,
-            reviewer: self.reviewer()?.map(|r| ReviewerDto { id: r.id, name: r.name }),
+            reviewer: self.reviewer()?.map(|r| ReviewerDto {
+                id: r.id,
+                name: r.name,
+            }),
             reasons: self
                 .ws
                 .reason_codes()?
                 .into_iter()
-                .map(|r| ReasonDto { code: r.code, label: r.label })
+                .map(|r| ReasonDto {
+                    code: r.code,
+                    label: r.label,
+                })
                 .collect(),
             undo_grace_secs: self.grace_secs()?.clamp(0, u32::MAX as i64) as u32,
         })
@@ -86,7 +93,10 @@ impl Session {
     pub fn set_reviewer(&mut self, r: Reviewer) -> Result<ReviewerDto, ErrorDto> {
         self.ws.upsert_reviewer(&r, self.clock.as_ref())?;
         self.ws.set_setting(REVIEWER_KEY, &r.id)?;
-        Ok(ReviewerDto { id: r.id, name: r.name })
+        Ok(ReviewerDto {
+            id: r.id,
+            name: r.name,
+        })
     }
 
     fn reviewer_id(&self) -> Result<String, ErrorDto> {
@@ -149,7 +159,13 @@ impl Session {
         self.next_token += 1;
         let safe: String = name
             .chars()
-            .map(|c| if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+            .map(|c| {
+                if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .take(120)
             .collect();
         let path = self.staging.path().join(format!("{token}-{safe}"));
@@ -181,7 +197,11 @@ impl Session {
             new: r.new,
             unchanged: r.unchanged,
             conflicts: r.conflicts,
-            conflict_ids: r.conflict_ids.into_iter().map(|(l, id)| (l as u32, id)).collect(),
+            conflict_ids: r
+                .conflict_ids
+                .into_iter()
+                .map(|(l, id)| (l as u32, id))
+                .collect(),
         })
     }
 }

@@ -20,9 +20,13 @@ struct Driver(Child);
 impl Drop for Driver {
     fn drop(&mut self) {
         let pgid = self.0.id() as i32;
-        let _ = Command::new("kill").args(["-s", "TERM", "--", &format!("-{pgid}")]).status();
+        let _ = Command::new("kill")
+            .args(["-s", "TERM", "--", &format!("-{pgid}")])
+            .status();
         std::thread::sleep(Duration::from_millis(300));
-        let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{pgid}")]).status();
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{pgid}")])
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -70,7 +74,12 @@ fn start_driver(workspace: &Path, port: u16) -> Driver {
     use std::os::unix::process::CommandExt;
     let native = free_port();
     let child = Command::new("tauri-driver")
-        .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native.to_string(),
+        ])
         .env("SIGNOFF_WORKSPACE", workspace)
         .process_group(0)
         .spawn()
@@ -82,10 +91,15 @@ async fn connect(port: u16) -> Client {
     let app = env!("CARGO_BIN_EXE_signoff-desktop");
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "wry".into());
-    caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": app }),
+    );
     let url = format!("http://127.0.0.1:{port}");
     wait_for("tauri-driver to listen", || async {
-        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()
     })
     .await;
     // tauri-driver accepts before its WebKitWebDriver is ready; give that a moment.
@@ -107,7 +121,10 @@ fn screenshot_root(path: &Path) {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    assert!(ok, "could not capture the Xvfb screen with ImageMagick's import");
+    assert!(
+        ok,
+        "could not capture the Xvfb screen with ImageMagick's import"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -130,41 +147,66 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     eprintln!("e2e: session started");
 
     // First run asks who is reviewing.
-    let name = wait_for("the first-run dialog", || async { c.find(Locator::Css("#reviewer-name")).await.ok() }).await;
+    let name = wait_for("the first-run dialog", || async {
+        c.find(Locator::Css("#reviewer-name")).await.ok()
+    })
+    .await;
     name.send_keys("Erin Example").await.expect("type name");
-    let id = c.find(Locator::Css("#reviewer-id")).await.expect("id input");
+    let id = c
+        .find(Locator::Css("#reviewer-id"))
+        .await
+        .expect("id input");
     id.send_keys("erin").await.expect("type id");
     id.send_keys(&Key::Enter.to_string()).await.expect("submit");
     wait_for("the reviewer in the header", || async {
-        text_of(&c, "[data-testid=reviewer]").await.filter(|t| t.contains("erin"))
+        text_of(&c, "[data-testid=reviewer]")
+            .await
+            .filter(|t| t.contains("erin"))
     })
     .await;
 
     // The queue shows the most urgent case first; Enter opens it.
     wait_for("queue rows", || async {
-        c.find_all(Locator::Css(".queue-row[data-seq]")).await.ok().filter(|v| v.len() == 3)
+        c.find_all(Locator::Css(".queue-row[data-seq]"))
+            .await
+            .ok()
+            .filter(|v| v.len() == 3)
     })
     .await;
     press(&c, &Key::Enter.to_string()).await;
     wait_for("case E2E-1 to open", || async {
-        text_of(&c, "[data-testid=case-id]").await.filter(|t| t == "E2E-1")
+        text_of(&c, "[data-testid=case-id]")
+            .await
+            .filter(|t| t == "E2E-1")
     })
     .await;
 
     // Case text is text: the markup in it is shown literally, never parsed.
     let body = text_of(&c, "[data-testid=case-body]").await.expect("body");
-    assert_eq!(body, "My card was declined <script>alert('x')</script> at two shops.");
-    let parsed = c.find_all(Locator::Css("[data-testid=case] script, [data-testid=case] b")).await.expect("query");
+    assert_eq!(
+        body,
+        "My card was declined <script>alert('x')</script> at two shops."
+    );
+    let parsed = c
+        .find_all(Locator::Css(
+            "[data-testid=case] script, [data-testid=case] b",
+        ))
+        .await
+        .expect("query");
     assert!(parsed.is_empty(), "case text must never become elements");
 
     // `a` approves and advances to the next case at once.
     press(&c, "a").await;
     wait_for("the next case E2E-2 to show", || async {
-        text_of(&c, "[data-testid=case-id]").await.filter(|t| t == "E2E-2")
+        text_of(&c, "[data-testid=case-id]")
+            .await
+            .filter(|t| t == "E2E-2")
     })
     .await;
     wait_for("the open count to drop to 2", || async {
-        text_of(&c, "[data-testid=count-open]").await.filter(|t| t == "2")
+        text_of(&c, "[data-testid=count-open]")
+            .await
+            .filter(|t| t == "2")
     })
     .await;
 
@@ -179,8 +221,10 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     assert_eq!(history[0].kind, "approve");
     assert_eq!(history[0].reviewer_id, "erin");
     assert_eq!(history[0].reviewer_name, "Erin Example");
-    assert_eq!(ws.case(seq).expect("case").status, signoff_core::CaseStatus::Approved);
+    assert_eq!(
+        ws.case(seq).expect("case").status,
+        signoff_core::CaseStatus::Approved
+    );
 
     let _ = tokio::time::timeout(Duration::from_secs(10), c.close()).await;
-
 }

@@ -13,12 +13,16 @@ pub const DEMO_ATTRIBUTION: &str = include_str!("../../../assets/demo/ATTRIBUTIO
 const DEMO_KEY: &str = "demo_seeded";
 
 /// Imports the demo cases into `ws` unless it was seeded before. Idempotent.
-pub fn seed(ws: &mut Workspace, clock: &dyn Clock) -> Result<Option<ImportReport>, crate::ApiError> {
+pub fn seed(
+    ws: &mut Workspace,
+    clock: &dyn Clock,
+) -> Result<Option<ImportReport>, crate::ApiError> {
     if ws.setting(DEMO_KEY)?.is_some() {
         return Ok(None);
     }
     let tmp = ws.dir().join("demo-cases.jsonl");
-    std::fs::write(&tmp, DEMO_CASES).map_err(|e| crate::ApiError::Request(format!("{}: {e}", tmp.display())))?;
+    std::fs::write(&tmp, DEMO_CASES)
+        .map_err(|e| crate::ApiError::Request(format!("{}: {e}", tmp.display())))?;
     let report = ws.import_file(&tmp, clock, &mut |_| {});
     let _ = std::fs::remove_file(&tmp);
     let report = report?;

@@ -43,7 +43,13 @@ mod tests {
     #[test]
     fn explicit_workspace_wins_over_the_demo() {
         let c = resolve_workspace(Some(Path::new("/w")), None, Some(Path::new("/home/a")));
-        assert_eq!(c, WorkspaceChoice { dir: "/w".into(), is_demo: false });
+        assert_eq!(
+            c,
+            WorkspaceChoice {
+                dir: "/w".into(),
+                is_demo: false
+            }
+        );
     }
 
     #[test]

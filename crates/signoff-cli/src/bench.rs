@@ -8,11 +8,55 @@ use std::io::Write;
 use std::time::Instant;
 
 const WORDS: &[&str] = &[
-    "card", "payment", "refund", "declined", "transfer", "account", "balance", "fee", "charged",
-    "pending", "statement", "pin", "blocked", "limit", "exchange", "rate", "top", "up", "cash",
-    "withdrawal", "atm", "contactless", "verify", "identity", "lost", "stolen", "arrived", "still",
-    "waiting", "why", "how", "can", "i", "my", "the", "was", "is", "not", "please", "help",
-    "yesterday", "today", "twice", "wrong", "amount", "merchant", "app", "online", "order",
+    "card",
+    "payment",
+    "refund",
+    "declined",
+    "transfer",
+    "account",
+    "balance",
+    "fee",
+    "charged",
+    "pending",
+    "statement",
+    "pin",
+    "blocked",
+    "limit",
+    "exchange",
+    "rate",
+    "top",
+    "up",
+    "cash",
+    "withdrawal",
+    "atm",
+    "contactless",
+    "verify",
+    "identity",
+    "lost",
+    "stolen",
+    "arrived",
+    "still",
+    "waiting",
+    "why",
+    "how",
+    "can",
+    "i",
+    "my",
+    "the",
+    "was",
+    "is",
+    "not",
+    "please",
+    "help",
+    "yesterday",
+    "today",
+    "twice",
+    "wrong",
+    "amount",
+    "merchant",
+    "app",
+    "online",
+    "order",
 ];
 
 /// A small, fast, seeded generator (SplitMix64) so runs are comparable.
@@ -52,7 +96,10 @@ fn write_cases(path: &std::path::Path, n: u64) -> Result<()> {
                 .to_string()
         };
         let sla = if rng.below(10) < 7 {
-            format!(",\"sla_due_at\":\"{}\"", fmt(received + 3600 * (4 + rng.below(68) as i64)))
+            format!(
+                ",\"sla_due_at\":\"{}\"",
+                fmt(received + 3600 * (4 + rng.below(68) as i64))
+            )
         } else {
             String::new()
         };
@@ -87,7 +134,10 @@ fn time_ms(runs: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<(f64, 
 pub fn queue(n: u64, keep: Option<&std::path::Path>, out: &Out) -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let dir = match keep {
-        Some(k) => tempfile::Builder::new().prefix("bench-").tempdir_in(k)?.keep(),
+        Some(k) => tempfile::Builder::new()
+            .prefix("bench-")
+            .tempdir_in(k)?
+            .keep(),
         None => tmp.path().to_path_buf(),
     };
     let file = dir.join("cases.jsonl");
@@ -95,7 +145,13 @@ pub fn queue(n: u64, keep: Option<&std::path::Path>, out: &Out) -> Result<()> {
     write_cases(&file, n)?;
     let clock = FixedClock::new("2026-12-01T00:00:00Z".parse()?);
     let mut ws = Workspace::open(&dir.join("ws"), Access::Write)?;
-    ws.upsert_reviewer(&Reviewer { id: "bench".into(), name: "Bench Reviewer".into() }, &clock)?;
+    ws.upsert_reviewer(
+        &Reviewer {
+            id: "bench".into(),
+            name: "Bench Reviewer".into(),
+        },
+        &clock,
+    )?;
     eprintln!("importing…");
     let t = Instant::now();
     let report = ws.import_file(&file, &clock, &mut |_| {})?;
@@ -112,7 +168,11 @@ pub fn queue(n: u64, keep: Option<&std::path::Path>, out: &Out) -> Result<()> {
         ws.case(next[0].seq)?;
         Ok(())
     })?;
-    let filtered = QueueFilter { text: Some("refund declined".into()), status: Some(CaseStatus::Open), ..Default::default() };
+    let filtered = QueueFilter {
+        text: Some("refund declined".into()),
+        status: Some(CaseStatus::Open),
+        ..Default::default()
+    };
     let mut matched = 0;
     let filtered_count = time_ms(20, |_| {
         matched = ws.queue_count(&filtered)?;
@@ -124,7 +184,12 @@ pub fn queue(n: u64, keep: Option<&std::path::Path>, out: &Out) -> Result<()> {
              WHERE status = 'open' ORDER BY sla_key, prio_key, received_ms, seq LIMIT 20 OFFSET ?1",
         )?;
         let rows = stmt.query_map([(n as i64 * 9) / 10], |r| {
-            Ok(signoff_core::QueueCursor { sla_key: r.get(0)?, neg_priority: r.get(1)?, received_ms: r.get(2)?, seq: r.get(3)? })
+            Ok(signoff_core::QueueCursor {
+                sla_key: r.get(0)?,
+                neg_priority: r.get(1)?,
+                received_ms: r.get(2)?,
+                seq: r.get(3)?,
+            })
         })?;
         rows.collect::<Result<_, _>>()?
     };
@@ -134,7 +199,13 @@ pub fn queue(n: u64, keep: Option<&std::path::Path>, out: &Out) -> Result<()> {
     })?;
     let targets: Vec<i64> = page.iter().take(100).map(|c| c.seq).collect();
     let decide = time_ms(targets.len(), |i| {
-        let d = Decision { case_seq: targets[i], kind: DispositionKind::Approve, reason_code: None, rationale: None, final_text: None };
+        let d = Decision {
+            case_seq: targets[i],
+            kind: DispositionKind::Approve,
+            reason_code: None,
+            rationale: None,
+            final_text: None,
+        };
         ws.decide("bench", &d, &clock)?;
         Ok(())
     })?;
@@ -145,9 +216,20 @@ pub fn queue(n: u64, keep: Option<&std::path::Path>, out: &Out) -> Result<()> {
         ("deep keyset page (90%)", deep_page, ""),
         ("disposition write", decide, ""),
     ];
-    out.line(&format!("signoff bench queue — {n} cases, text filter matched {matched}"));
-    out.line(&format!("{:<32} {:>10} {:>10}  {}", "operation", "p50 ms", "p95 ms", "target"));
-    out.line(&format!("{:<32} {:>10} {:>10}  {}", "import", format!("{:.0}/s", n as f64 / import_s), "", "≥ 50,000/s"));
+    out.line(&format!(
+        "signoff bench queue — {n} cases, text filter matched {matched}"
+    ));
+    out.line(&format!(
+        "{:<32} {:>10} {:>10}  {}",
+        "operation", "p50 ms", "p95 ms", "target"
+    ));
+    out.line(&format!(
+        "{:<32} {:>10} {:>10}  {}",
+        "import",
+        format!("{:.0}/s", n as f64 / import_s),
+        "",
+        "≥ 50,000/s"
+    ));
     for (name, (p50, p95), target) in rows {
         out.line(&format!("{name:<32} {p50:>10.3} {p95:>10.3}  {target}"));
     }

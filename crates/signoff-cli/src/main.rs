@@ -129,7 +129,9 @@ enum BenchCommand {
 
 fn main() {
     let cli = Cli::parse();
-    let out = Out { json: cli.global.json };
+    let out = Out {
+        json: cli.global.json,
+    };
     if let Err(e) = run(cli, &out) {
         eprintln!("signoff: {e:#}");
         std::process::exit(1);
@@ -166,19 +168,34 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
     let clock = SystemClock;
     let g = &cli.global;
     match cli.command {
-        Command::Init { demo, reviewer_name } => {
+        Command::Init {
+            demo,
+            reviewer_name,
+        } => {
             let (dir, _) = workspace_dir(g);
             let mut ws = signoff_api::demo::open(&dir, demo, &clock)?;
             if let Some(name) = reviewer_name {
                 let id = reviewer_id(g)?;
-                ws.upsert_reviewer(&Reviewer { id: id.into(), name }, &clock)?;
+                ws.upsert_reviewer(
+                    &Reviewer {
+                        id: id.into(),
+                        name,
+                    },
+                    &clock,
+                )?;
             }
             let counts = ws.status_counts()?;
             out.line(&format!("workspace ready at {}", dir.display()));
             out.json(&serde_json::json!({"workspace": dir, "open": counts.counts[0].1}));
         }
         Command::Import { files } => import(g, out, &files, &clock)?,
-        Command::Queue { status, band, label, text, limit } => {
+        Command::Queue {
+            status,
+            band,
+            label,
+            text,
+            limit,
+        } => {
             let ws = open_read(g, &clock)?;
             let filter = QueueFilter {
                 status: status.map(|s| CaseStatus::parse(&s)).transpose()?,
@@ -208,7 +225,13 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             let ws = open_read(g, &clock)?;
             let c = ws.case(ws.case_seq(&case)?)?;
             let history = ws.dispositions_of(c.seq)?;
-            out.line(&format!("{} [{}] {}\n\n{}\n", c.id, c.status.as_str(), c.subject, c.body));
+            out.line(&format!(
+                "{} [{}] {}\n\n{}\n",
+                c.id,
+                c.status.as_str(),
+                c.subject,
+                c.body
+            ));
             for d in &history {
                 out.line(&format!(
                     "{} {} by {} ({}) {}",
@@ -221,11 +244,19 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             }
             out.json(&serde_json::json!({"case": c, "dispositions": history}));
         }
-        Command::Decide { case, disposition, reason, rationale, final_text } => {
+        Command::Decide {
+            case,
+            disposition,
+            reason,
+            rationale,
+            final_text,
+        } => {
             let id = reviewer_id(g)?;
             let mut ws = open_write(g, &clock)?;
             let final_text = final_text
-                .map(|p| std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display())))
+                .map(|p| {
+                    std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+                })
                 .transpose()?;
             let decision = Decision {
                 case_seq: ws.case_seq(&case)?,
@@ -235,7 +266,10 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                 final_text,
             };
             let d = ws.decide(id, &decision, &clock)?;
-            out.line(&format!("{case}: {} by {} (disposition #{})", d.kind, d.reviewer_name, d.seq));
+            out.line(&format!(
+                "{case}: {} by {} (disposition #{})",
+                d.kind, d.reviewer_name, d.seq
+            ));
             out.json(&d);
         }
         Command::Undo { case } => {
@@ -249,7 +283,10 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                 .with_context(|| format!("case {case} has no disposition to undo"))?;
             let grace = grace_secs(&ws)?;
             let d = ws.undo(id, last.seq, grace, &clock)?;
-            out.line(&format!("{case}: {} undone; the case is open again", last.kind));
+            out.line(&format!(
+                "{case}: {} undone; the case is open again",
+                last.kind
+            ));
             out.json(&d);
         }
         Command::Counts => {
@@ -273,7 +310,9 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             }
             out.json(&codes);
         }
-        Command::Bench(BenchCommand::Queue { cases, keep }) => bench::queue(cases, keep.as_deref(), out)?,
+        Command::Bench(BenchCommand::Queue { cases, keep }) => {
+            bench::queue(cases, keep.as_deref(), out)?
+        }
     }
     Ok(())
 }
@@ -281,7 +320,9 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
 /// The undo grace period configured in the workspace (setting `undo_grace_secs`).
 fn grace_secs(ws: &Workspace) -> Result<i64> {
     match ws.setting("undo_grace_secs")? {
-        Some(s) => s.parse().with_context(|| format!("setting undo_grace_secs = {s:?} is not a number")),
+        Some(s) => s
+            .parse()
+            .with_context(|| format!("setting undo_grace_secs = {s:?} is not a number")),
         None => Ok(signoff_core::UNDO_GRACE_DEFAULT_SECS),
     }
 }
@@ -329,7 +370,10 @@ fn import(g: &Global, out: &Out, files: &[PathBuf], clock: &dyn Clock) -> Result
     }
     out.json(&serde_json::json!({"new": totals.0, "unchanged": totals.1, "conflicts": totals.2}));
     if failed > 0 {
-        bail!("{failed} of {} file(s) were not imported (see above); the others were", files.len());
+        bail!(
+            "{failed} of {} file(s) were not imported (see above); the others were",
+            files.len()
+        );
     }
     Ok(())
 }

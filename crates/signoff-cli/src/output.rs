@@ -19,7 +19,10 @@ impl Out {
     /// The machine-readable result (printed only under `--json`).
     pub fn json<T: Serialize + ?Sized>(&self, v: &T) {
         if self.json {
-            println!("{}", serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")));
+            println!(
+                "{}",
+                serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+            );
         }
     }
 }

@@ -16,7 +16,10 @@ fn signoff(ws: &Path, args: &[&str]) -> Output {
 
 fn last_json(o: &Output) -> serde_json::Value {
     let out = String::from_utf8_lossy(&o.stdout);
-    let line = out.lines().last().unwrap_or_else(|| panic!("no output; stderr: {}", String::from_utf8_lossy(&o.stderr)));
+    let line = out
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no output; stderr: {}", String::from_utf8_lossy(&o.stderr)));
     serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}"))
 }
 
@@ -30,20 +33,56 @@ fn import_queue_decide_and_undo_through_the_binary() {
     let ws = t.path().join("ws");
     let f = t.path().join("cases.jsonl");
     std::fs::write(&f, CASES).unwrap();
-    let o = signoff(&ws, &["init", "--reviewer", "r1", "--reviewer-name", "Rae One"]);
+    let o = signoff(
+        &ws,
+        &["init", "--reviewer", "r1", "--reviewer-name", "Rae One"],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = signoff(&ws, &["import", f.to_str().unwrap(), "--json"]);
     assert!(o.status.success());
-    assert_eq!(last_json(&o), serde_json::json!({"new": 2, "unchanged": 0, "conflicts": 0}));
+    assert_eq!(
+        last_json(&o),
+        serde_json::json!({"new": 2, "unchanged": 0, "conflicts": 0})
+    );
     let o = signoff(&ws, &["import", f.to_str().unwrap(), "--json"]);
     assert_eq!(last_json(&o)["unchanged"], 2);
     let o = signoff(&ws, &["queue", "--json"]);
-    let ids: Vec<String> = last_json(&o).as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = last_json(&o)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids, ["T-1", "T-2"], "the case with an SLA comes first");
-    let o = signoff(&ws, &["decide", "T-1", "--disposition", "reject", "--reviewer", "r1"]);
+    let o = signoff(
+        &ws,
+        &[
+            "decide",
+            "T-1",
+            "--disposition",
+            "reject",
+            "--reviewer",
+            "r1",
+        ],
+    );
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("reason code is required"));
-    let o = signoff(&ws, &["decide", "T-1", "--disposition", "reject", "--reason", "policy_conflict", "--rationale", "not eligible", "--reviewer", "r1", "--json"]);
+    let o = signoff(
+        &ws,
+        &[
+            "decide",
+            "T-1",
+            "--disposition",
+            "reject",
+            "--reason",
+            "policy_conflict",
+            "--rationale",
+            "not eligible",
+            "--reviewer",
+            "r1",
+            "--json",
+        ],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(last_json(&o)["kind"], "reject");
     let o = signoff(&ws, &["counts", "--json"]);
@@ -63,13 +102,27 @@ fn a_bad_file_fails_with_file_line_and_field_and_a_non_zero_exit() {
     let good = t.path().join("good.jsonl");
     std::fs::write(&good, CASES).unwrap();
     let bad = t.path().join("bad.csv");
-    std::fs::write(&bad, "id,subject,body,received_at\nX-1,s,b,2026-11-20 10:00:00\n").unwrap();
-    let o = signoff(&ws, &["import", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    std::fs::write(
+        &bad,
+        "id,subject,body,received_at\nX-1,s,b,2026-11-20 10:00:00\n",
+    )
+    .unwrap();
+    let o = signoff(
+        &ws,
+        &["import", good.to_str().unwrap(), bad.to_str().unwrap()],
+    );
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("bad.csv:2: received_at:") && err.contains("no time zone"), "{err}");
+    assert!(
+        err.contains("bad.csv:2: received_at:") && err.contains("no time zone"),
+        "{err}"
+    );
     let o = signoff(&ws, &["counts", "--json"]);
-    assert_eq!(last_json(&o)["open"], 2, "the good file was imported, the bad one not at all");
+    assert_eq!(
+        last_json(&o)["open"],
+        2,
+        "the good file was imported, the bad one not at all"
+    );
 }
 
 #[test]
@@ -80,7 +133,15 @@ fn the_bench_prints_a_table_and_json_with_the_contract_keys() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v = last_json(&o);
-    for key in ["cases", "import_per_s", "first_page_ms", "next_item_ms", "filtered_count_ms", "deep_page_ms", "decide_ms"] {
+    for key in [
+        "cases",
+        "import_per_s",
+        "first_page_ms",
+        "next_item_ms",
+        "filtered_count_ms",
+        "deep_page_ms",
+        "decide_ms",
+    ] {
         assert!(v[key].is_number(), "missing {key} in {v}");
     }
     assert_eq!(v["cases"], 2000);

@@ -187,7 +187,9 @@ impl CaseStatus {
             .find(|st| st.as_str() == s)
             .ok_or_else(|| CoreError::Invalid {
                 field: "status",
-                reason: format!("unknown status {s:?}; use one of open, approved, edited, rejected, escalated"),
+                reason: format!(
+                    "unknown status {s:?}; use one of open, approved, edited, rejected, escalated"
+                ),
             })
     }
 }

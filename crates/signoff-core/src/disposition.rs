@@ -119,7 +119,11 @@ mod tests {
     #[test]
     fn only_approve_may_go_without_a_reason() {
         assert!(!DispositionKind::Approve.needs_reason());
-        for k in [DispositionKind::Edit, DispositionKind::Reject, DispositionKind::Escalate] {
+        for k in [
+            DispositionKind::Edit,
+            DispositionKind::Reject,
+            DispositionKind::Escalate,
+        ] {
             assert!(k.needs_reason(), "{k:?}");
         }
     }

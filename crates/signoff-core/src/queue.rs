@@ -81,7 +81,10 @@ mod tests {
 
     #[test]
     fn fts_query_quotes_every_word_and_drops_operators() {
-        assert_eq!(fts_query("card NOT \"declined\"").unwrap(), "\"card\"* AND \"not\"* AND \"declined\"*");
+        assert_eq!(
+            fts_query("card NOT \"declined\"").unwrap(),
+            "\"card\"* AND \"not\"* AND \"declined\"*"
+        );
         assert_eq!(fts_query("  ** "), None);
     }
 }

@@ -18,7 +18,11 @@ pub struct LineError {
 impl std::fmt::Display for LineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.field {
-            Some(field) => write!(f, "{}:{}: {}: {}", self.file, self.line, field, self.message),
+            Some(field) => write!(
+                f,
+                "{}:{}: {}: {}",
+                self.file, self.line, field, self.message
+            ),
             None => write!(f, "{}:{}: {}", self.file, self.line, self.message),
         }
     }
@@ -130,7 +134,9 @@ impl StoreError {
                     path: path.to_path_buf(),
                     source: std::io::Error::new(
                         std::io::ErrorKind::PermissionDenied,
-                        format!("cannot open for writing ({e}); check that the directory is writable"),
+                        format!(
+                            "cannot open for writing ({e}); check that the directory is writable"
+                        ),
                     ),
                 }
             }

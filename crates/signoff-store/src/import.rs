@@ -66,7 +66,11 @@ pub enum Format {
 impl Format {
     /// Picks the format from the extension, else from the first byte.
     pub fn detect(path: &Path, first: Option<u8>) -> Format {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        {
             Some(e) if e == "csv" => Format::Csv,
             Some(e) if e == "jsonl" || e == "ndjson" || e == "json" => Format::Jsonl,
             _ if first == Some(b'{') => Format::Jsonl,
@@ -140,27 +144,31 @@ impl Workspace {
         let display = path.display().to_string();
         let file = std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
         let total = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let mut reader = BufReader::with_capacity(
-            1 << 20,
-            Counting {
-                inner: file,
-                n: 0,
-            },
-        );
+        let mut reader = BufReader::with_capacity(1 << 20, Counting { inner: file, n: 0 });
         let mut problems = Problems {
             file: display.clone(),
             list: vec![],
             more: 0,
         };
-        let head = reader.fill_buf().map_err(|e| StoreError::io(path, e))?.to_vec();
+        let head = reader
+            .fill_buf()
+            .map_err(|e| StoreError::io(path, e))?
+            .to_vec();
         if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
-            problems.add(1, None, "the file is UTF-16 encoded; save it as UTF-8 and import again");
+            problems.add(
+                1,
+                None,
+                "the file is UTF-16 encoded; save it as UTF-8 and import again",
+            );
             return Err(problems.into_error());
         }
         if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
             reader.consume(3);
         }
-        let first = head.iter().copied().find(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
+        let first = head
+            .iter()
+            .copied()
+            .find(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
         let format = Format::detect(path, first);
         let sha = file_sha256(path)?;
         let conn = self.writable()?;
@@ -179,9 +187,12 @@ impl Workspace {
             let mut sink = Sink::new(&tx, import_seq)?;
             let mut seen: HashMap<String, u64> = HashMap::new();
             let mut rows = 0u64;
-            let mut on_row = |row: RawRow, problems: &mut Problems, bytes: u64| -> Result<(), StoreError> {
+            let mut on_row = |row: RawRow,
+                              problems: &mut Problems,
+                              bytes: u64|
+             -> Result<(), StoreError> {
                 rows += 1;
-                if rows % 4096 == 0 {
+                if rows.is_multiple_of(4096) {
                     progress(ImportProgress { bytes, total, rows });
                 }
                 let line = row.0;
@@ -227,7 +238,12 @@ impl Workspace {
         )?;
         tx.execute(
             "UPDATE imports SET new_cases = ?1, unchanged = ?2, conflicts = ?3 WHERE seq = ?4",
-            params![report.new as i64, report.unchanged as i64, report.conflicts as i64, import_seq],
+            params![
+                report.new as i64,
+                report.unchanged as i64,
+                report.conflicts as i64,
+                import_seq
+            ],
         )?;
         tx.commit()?;
         Ok(report)
@@ -293,7 +309,12 @@ impl<'t> Sink<'t> {
         })
     }
 
-    fn put(&mut self, case: &NewCase, line: u64, report: &mut ImportReport) -> Result<(), StoreError> {
+    fn put(
+        &mut self,
+        case: &NewCase,
+        line: u64,
+        report: &mut ImportReport,
+    ) -> Result<(), StoreError> {
         let hash = case.content_hash();
         let cursor = signoff_core::QueueCursor::of(
             case.sla_due_at.map(ms),
@@ -345,7 +366,10 @@ impl<'t> Sink<'t> {
 
 /// Reads one line of at most `MAX_RECORD_BYTES`; `Ok(None)` at end of file.
 /// An over-long line is skipped to its end and reported as `Err(len)`.
-fn read_line_bounded<R: BufRead>(r: &mut R, buf: &mut Vec<u8>) -> std::io::Result<Option<Result<(), usize>>> {
+fn read_line_bounded<R: BufRead>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<Result<(), usize>>> {
     buf.clear();
     let mut skipped = 0usize;
     loop {
@@ -392,7 +416,15 @@ fn read_jsonl(
         line += 1;
         let Some(got) = got else { break };
         if let Err(len) = got {
-            problems.add(line, None, format!("line is {}, over the {} a case may take", human_bytes(len), human_bytes(MAX_RECORD_BYTES)));
+            problems.add(
+                line,
+                None,
+                format!(
+                    "line is {}, over the {} a case may take",
+                    human_bytes(len),
+                    human_bytes(MAX_RECORD_BYTES)
+                ),
+            );
             continue;
         }
         while matches!(buf.last(), Some(b'\n' | b'\r')) {
@@ -404,14 +436,29 @@ fn read_jsonl(
         let text = match std::str::from_utf8(&buf) {
             Ok(t) => t,
             Err(e) => {
-                problems.add(line, None, format!("invalid UTF-8 at byte {} of the line; save the file as UTF-8", e.valid_up_to() + 1));
+                problems.add(
+                    line,
+                    None,
+                    format!(
+                        "invalid UTF-8 at byte {} of the line; save the file as UTF-8",
+                        e.valid_up_to() + 1
+                    ),
+                );
                 continue;
             }
         };
         let value: serde_json::Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
-                problems.add(line, None, format!("malformed JSON at column {}: {}", e.column(), strip_position(&e.to_string())));
+                problems.add(
+                    line,
+                    None,
+                    format!(
+                        "malformed JSON at column {}: {}",
+                        e.column(),
+                        strip_position(&e.to_string())
+                    ),
+                );
                 continue;
             }
         };
@@ -478,13 +525,25 @@ fn read_csv(
             for (i, f) in record.iter().enumerate() {
                 let name = String::from_utf8_lossy(f).trim().to_string();
                 if !FIELDS.contains(&name.as_str()) {
-                    problems.add(line, Some(&name), format!("unknown column (column {}); known columns are {}", i + 1, FIELDS.join(", ")));
+                    problems.add(
+                        line,
+                        Some(&name),
+                        format!(
+                            "unknown column (column {}); known columns are {}",
+                            i + 1,
+                            FIELDS.join(", ")
+                        ),
+                    );
                 }
                 names.push(name);
             }
             for req in REQUIRED {
                 if !names.iter().any(|n| n == req) {
-                    problems.add(line, Some(req), "required column is missing from the header");
+                    problems.add(
+                        line,
+                        Some(req),
+                        "required column is missing from the header",
+                    );
                 }
             }
             if !problems.is_empty() {
@@ -509,7 +568,15 @@ fn read_csv(
             continue;
         }
         if record.as_slice().len() > MAX_RECORD_BYTES {
-            problems.add(line, None, format!("row is {}, over the {} a case may take", human_bytes(record.as_slice().len()), human_bytes(MAX_RECORD_BYTES)));
+            problems.add(
+                line,
+                None,
+                format!(
+                    "row is {}, over the {} a case may take",
+                    human_bytes(record.as_slice().len()),
+                    human_bytes(MAX_RECORD_BYTES)
+                ),
+            );
             continue;
         }
         let mut fields = Vec::with_capacity(cols.len());
@@ -525,7 +592,14 @@ fn read_csv(
                     fields.push((name.clone(), v));
                 }
                 Err(e) => {
-                    problems.add(line, Some(name), format!("invalid UTF-8 at byte {} of the field; save the file as UTF-8", e.valid_up_to() + 1));
+                    problems.add(
+                        line,
+                        Some(name),
+                        format!(
+                            "invalid UTF-8 at byte {} of the field; save the file as UTF-8",
+                            e.valid_up_to() + 1
+                        ),
+                    );
                     bad = true;
                 }
             }
@@ -553,7 +627,15 @@ fn to_case((line, fields): RawRow, problems: &mut Problems) -> Option<NewCase> {
         let field = name.as_str();
         if let RawValue::Text(s) = &value {
             if s.len() > MAX_FIELD_BYTES {
-                problems.add(line, Some(field), format!("{} is over the {} limit for a field", human_bytes(s.len()), human_bytes(MAX_FIELD_BYTES)));
+                problems.add(
+                    line,
+                    Some(field),
+                    format!(
+                        "{} is over the {} limit for a field",
+                        human_bytes(s.len()),
+                        human_bytes(MAX_FIELD_BYTES)
+                    ),
+                );
                 continue;
             }
         }
@@ -564,7 +646,9 @@ fn to_case((line, fields): RawRow, problems: &mut Problems) -> Option<NewCase> {
             ("subject", RawValue::Text(s)) => subject = Some(s),
             ("body", RawValue::Text(s)) => body = Some(s),
             ("label", RawValue::Text(s)) => label = Some(s),
-            ("received_at", RawValue::Text(s)) => received_at = parse_time(&s, line, field, problems),
+            ("received_at", RawValue::Text(s)) => {
+                received_at = parse_time(&s, line, field, problems)
+            }
             ("sla_due_at", RawValue::Text(s)) => sla_due_at = parse_time(&s, line, field, problems),
             ("priority", RawValue::Int(i)) => priority = i,
             ("priority", RawValue::Text(s)) => match s.trim().parse::<i64>() {
@@ -572,10 +656,12 @@ fn to_case((line, fields): RawRow, problems: &mut Problems) -> Option<NewCase> {
                 Err(_) => problems.add(line, Some(field), format!("{s:?} is not an integer")),
             },
             ("metadata", RawValue::Object(m)) => metadata = Some(m),
-            ("metadata", RawValue::Text(s)) => match serde_json::from_str::<serde_json::Value>(&s) {
-                Ok(serde_json::Value::Object(m)) => metadata = Some(m),
-                _ => problems.add(line, Some(field), "must be a JSON object"),
-            },
+            ("metadata", RawValue::Text(s)) => {
+                match serde_json::from_str::<serde_json::Value>(&s) {
+                    Ok(serde_json::Value::Object(m)) => metadata = Some(m),
+                    _ => problems.add(line, Some(field), "must be a JSON object"),
+                }
+            }
             (f, v) if FIELDS.contains(&f) => {
                 let got = match v {
                     RawValue::Int(_) => "an integer",
@@ -590,7 +676,11 @@ fn to_case((line, fields): RawRow, problems: &mut Problems) -> Option<NewCase> {
                 };
                 problems.add(line, Some(f), format!("must be {want}, found {got}"));
             }
-            (f, _) => problems.add(line, Some(f), format!("unknown field; known fields are {}", FIELDS.join(", "))),
+            (f, _) => problems.add(
+                line,
+                Some(f),
+                format!("unknown field; known fields are {}", FIELDS.join(", ")),
+            ),
         }
     }
     for (req, present) in [
@@ -599,7 +689,12 @@ fn to_case((line, fields): RawRow, problems: &mut Problems) -> Option<NewCase> {
         ("body", body.is_some()),
         ("received_at", received_at.is_some()),
     ] {
-        if !present && !problems.list.iter().any(|p| p.line == line && p.field.as_deref() == Some(req)) {
+        if !present
+            && !problems
+                .list
+                .iter()
+                .any(|p| p.line == line && p.field.as_deref() == Some(req))
+        {
             problems.add(line, Some(req), "required field is missing");
         }
     }

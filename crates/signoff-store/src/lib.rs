@@ -14,7 +14,7 @@ pub use error::{LineError, StoreError};
 pub use import::{ImportProgress, ImportReport};
 pub use migrations::SCHEMA_VERSION;
 pub use queue::{CaseSummary, StatusCounts};
-pub use review::{DispositionRecord, ReasonCode, Decision};
+pub use review::{Decision, DispositionRecord, ReasonCode};
 
 use rusqlite::{Connection, OpenFlags};
 use std::fs::File;
@@ -132,7 +132,9 @@ impl Workspace {
         use rusqlite::OptionalExtension;
         Ok(self
             .conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 

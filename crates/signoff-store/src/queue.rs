@@ -43,7 +43,8 @@ pub struct StatusCounts {
     pub counts: Vec<(CaseStatus, i64)>,
 }
 
-const SUMMARY_COLS: &str = "c.seq, c.id, c.subject, substr(c.body, 1, 160), c.received_ms, c.priority,
+const SUMMARY_COLS: &str =
+    "c.seq, c.id, c.subject, substr(c.body, 1, 160), c.received_ms, c.priority,
      c.sla_key, c.label, c.band, c.status, c.prio_key";
 
 fn summary(r: &Row<'_>) -> rusqlite::Result<CaseSummary> {
@@ -60,7 +61,9 @@ fn summary(r: &Row<'_>) -> rusqlite::Result<CaseSummary> {
         priority: r.get(5)?,
         sla_due_ms: (sla_key != signoff_core::queue::NO_SLA_KEY).then_some(sla_key),
         label: r.get(7)?,
-        band: r.get::<_, Option<String>>(8)?.and_then(|b| Band::parse(&b).ok()),
+        band: r
+            .get::<_, Option<String>>(8)?
+            .and_then(|b| Band::parse(&b).ok()),
         status: status_col(r, 9)?,
         cursor: QueueCursor {
             sla_key,
@@ -73,7 +76,9 @@ fn summary(r: &Row<'_>) -> rusqlite::Result<CaseSummary> {
 
 fn status_col(r: &Row<'_>, i: usize) -> rusqlite::Result<CaseStatus> {
     let s: String = r.get(i)?;
-    CaseStatus::parse(&s).map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+    CaseStatus::parse(&s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// Builds the WHERE clause shared by pages and counts.
@@ -121,7 +126,10 @@ impl Workspace {
 
     /// The number of cases matching a filter (status, band, label, text).
     pub fn queue_count(&self, filter: &QueueFilter) -> Result<i64, StoreError> {
-        if filter.band.is_none() && filter.label.is_none() && filter.text.as_deref().and_then(fts_query).is_none() {
+        if filter.band.is_none()
+            && filter.label.is_none()
+            && filter.text.as_deref().and_then(fts_query).is_none()
+        {
             let n = self.conn.query_row(
                 "SELECT n FROM status_counts WHERE status = ?1",
                 [filter.status_or_open().as_str()],
@@ -156,7 +164,9 @@ impl Workspace {
 
     /// Counts per status, from the counters kept in step with every change.
     pub fn status_counts(&self) -> Result<StatusCounts, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT status, n FROM status_counts")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT status, n FROM status_counts")?;
         let mut map: std::collections::HashMap<String, i64> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
@@ -187,7 +197,9 @@ impl Workspace {
                 sla_due_at: (sla_key != signoff_core::queue::NO_SLA_KEY).then(|| from_ms(sla_key)),
                 metadata: meta.and_then(|m| serde_json::from_str(&m).ok()),
                 label: r.get(8)?,
-                band: r.get::<_, Option<String>>(9)?.and_then(|b| Band::parse(&b).ok()),
+                band: r
+                    .get::<_, Option<String>>(9)?
+                    .and_then(|b| Band::parse(&b).ok()),
                 status: status_col(r, 10)?,
                 draft: r.get(11)?,
             })

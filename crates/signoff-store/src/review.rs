@@ -60,7 +60,8 @@ pub struct DispositionRecord {
     pub undoes: Option<i64>,
 }
 
-const RECORD_SQL: &str = "SELECT d.seq, d.case_seq, d.kind, d.reviewer_id, r.name, d.at_ms, d.reason_code,
+const RECORD_SQL: &str =
+    "SELECT d.seq, d.case_seq, d.kind, d.reviewer_id, r.name, d.at_ms, d.reason_code,
         d.rationale, d.draft_text, d.final_text, d.diff, d.undoes
      FROM dispositions d JOIN reviewers r ON r.id = d.reviewer_id";
 
@@ -83,7 +84,11 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<DispositionRecord> {
 
 impl Workspace {
     /// Registers a reviewer, or updates their printed name.
-    pub fn upsert_reviewer(&mut self, reviewer: &Reviewer, clock: &dyn Clock) -> Result<(), StoreError> {
+    pub fn upsert_reviewer(
+        &mut self,
+        reviewer: &Reviewer,
+        clock: &dyn Clock,
+    ) -> Result<(), StoreError> {
         reviewer.validate()?;
         let now = ms(clock.now());
         self.writable()?.execute(
@@ -123,7 +128,11 @@ impl Workspace {
 
     /// Adds or relabels a reason code.
     pub fn put_reason_code(&mut self, code: &str, label: &str) -> Result<(), StoreError> {
-        if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if code.is_empty()
+            || !code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(StoreError::Rule(format!(
                 "reason code {code:?} must be letters, digits, '_' or '-'"
             )));
@@ -139,9 +148,10 @@ impl Workspace {
 
     /// Sets the AI draft of an open case (the action layer's entry point).
     pub fn set_draft(&mut self, case_seq: i64, draft: &str) -> Result<(), StoreError> {
-        let n = self
-            .writable()?
-            .execute("UPDATE cases SET draft = ?1 WHERE seq = ?2", params![draft, case_seq])?;
+        let n = self.writable()?.execute(
+            "UPDATE cases SET draft = ?1 WHERE seq = ?2",
+            params![draft, case_seq],
+        )?;
         if n == 0 {
             return Err(StoreError::UnknownCase(format!("#{case_seq}")));
         }
@@ -178,7 +188,11 @@ impl Workspace {
             )));
         }
         let known_reviewer: bool = tx
-            .query_row("SELECT 1 FROM reviewers WHERE id = ?1", [reviewer_id], |_| Ok(true))
+            .query_row(
+                "SELECT 1 FROM reviewers WHERE id = ?1",
+                [reviewer_id],
+                |_| Ok(true),
+            )
             .optional()?
             .unwrap_or(false);
         if !known_reviewer {
@@ -188,11 +202,15 @@ impl Workspace {
         }
         if let Some(code) = reason {
             let ok: bool = tx
-                .query_row("SELECT 1 FROM reason_codes WHERE code = ?1", [code], |_| Ok(true))
+                .query_row("SELECT 1 FROM reason_codes WHERE code = ?1", [code], |_| {
+                    Ok(true)
+                })
                 .optional()?
                 .unwrap_or(false);
             if !ok {
-                return Err(StoreError::Rule(format!("unknown reason code {code:?} (see `signoff reasons`)")));
+                return Err(StoreError::Rule(format!(
+                    "unknown reason code {code:?} (see `signoff reasons`)"
+                )));
             }
         }
         let draft_text = draft.unwrap_or_default();
@@ -254,7 +272,9 @@ impl Workspace {
             .optional()?
             .ok_or_else(|| StoreError::Rule(format!("no disposition #{disposition_seq}")))?;
         if kind == "undo" {
-            return Err(StoreError::Rule("an undo cannot itself be undone; decide the case again".into()));
+            return Err(StoreError::Rule(
+                "an undo cannot itself be undone; decide the case again".into(),
+            ));
         }
         let latest: i64 = tx.query_row(
             "SELECT max(seq) FROM dispositions WHERE case_seq = ?1",
@@ -279,7 +299,9 @@ impl Workspace {
             )));
         }
         let current: String =
-            tx.query_row("SELECT status FROM cases WHERE seq = ?1", [case_seq], |r| r.get(0))?;
+            tx.query_row("SELECT status FROM cases WHERE seq = ?1", [case_seq], |r| {
+                r.get(0)
+            })?;
         tx.execute(
             "INSERT INTO dispositions (case_seq, kind, reviewer_id, at_ms, prev_status, undoes)
              VALUES (?1, 'undo', ?2, ?3, ?4, ?5)",
@@ -304,9 +326,9 @@ impl Workspace {
 
     /// Every disposition of a case, oldest first.
     pub fn dispositions_of(&self, case_seq: i64) -> Result<Vec<DispositionRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("{RECORD_SQL} WHERE d.case_seq = ?1 ORDER BY d.seq"))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{RECORD_SQL} WHERE d.case_seq = ?1 ORDER BY d.seq"
+        ))?;
         let rows = stmt.query_map([case_seq], record)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -40,16 +40,28 @@ fn open_count(ws: &Workspace) -> i64 {
 fn reimport_is_idempotent_and_changed_cases_are_conflicts() {
     let t = tempfile::tempdir().unwrap();
     let mut w = ws(t.path());
-    let f = write(t.path(), "a.jsonl", format!("{}\n{}\n", line("A-1", ""), line("A-2", "")));
+    let f = write(
+        t.path(),
+        "a.jsonl",
+        format!("{}\n{}\n", line("A-1", ""), line("A-2", "")),
+    );
     let r = w.import_file(&f, &clock(), &mut |_| {}).unwrap();
     assert_eq!((r.new, r.unchanged, r.conflicts), (2, 0, 0));
     let r = w.import_file(&f, &clock(), &mut |_| {}).unwrap();
     assert_eq!((r.new, r.unchanged, r.conflicts), (0, 2, 0));
-    let g = write(t.path(), "b.jsonl", format!("{}\n{}\n", line("A-1", r#","priority":3"#), line("a-2", "")));
+    let g = write(
+        t.path(),
+        "b.jsonl",
+        format!("{}\n{}\n", line("A-1", r#","priority":3"#), line("a-2", "")),
+    );
     let r = w.import_file(&g, &clock(), &mut |_| {}).unwrap();
     assert_eq!((r.new, r.unchanged, r.conflicts), (0, 0, 2), "{r:?}");
     let seq = w.case_seq("A-1").unwrap();
-    assert_eq!(w.case(seq).unwrap().priority, 0, "a conflict never overwrites");
+    assert_eq!(
+        w.case(seq).unwrap().priority,
+        0,
+        "a conflict never overwrites"
+    );
     assert_eq!(open_count(&w), 2);
 }
 
@@ -62,7 +74,11 @@ fn a_bad_line_rolls_back_the_whole_file_and_names_file_line_field() {
     let bad = write(
         t.path(),
         "bad.jsonl",
-        format!("{}\n{}\n", line("N-1", ""), line("N-2", r#","priority":-2"#)),
+        format!(
+            "{}\n{}\n",
+            line("N-1", ""),
+            line("N-2", r#","priority":-2"#)
+        ),
     );
     let msg = import_err(&mut w, &bad);
     assert!(msg.contains("bad.jsonl:2: priority:"), "{msg}");
@@ -123,14 +139,35 @@ fn queue_orders_by_sla_then_priority_then_received_and_pages_by_keyset() {
     let rows = [
         line("late-sla", r#","sla_due_at":"2026-11-30T00:00:00Z""#),
         line("no-sla", r#","priority":9"#),
-        line("early-sla-low", r#","sla_due_at":"2026-11-21T00:00:00Z","priority":0"#),
-        line("early-sla-high", r#","sla_due_at":"2026-11-21T00:00:00Z","priority":5"#),
-        line("early-sla-high-older", r#","sla_due_at":"2026-11-21T00:00:00Z","priority":5"#).replace("2026-11-20T10", "2026-11-19T10"),
+        line(
+            "early-sla-low",
+            r#","sla_due_at":"2026-11-21T00:00:00Z","priority":0"#,
+        ),
+        line(
+            "early-sla-high",
+            r#","sla_due_at":"2026-11-21T00:00:00Z","priority":5"#,
+        ),
+        line(
+            "early-sla-high-older",
+            r#","sla_due_at":"2026-11-21T00:00:00Z","priority":5"#,
+        )
+        .replace("2026-11-20T10", "2026-11-19T10"),
     ];
     let p = write(t.path(), "q.jsonl", rows.join("\n"));
     w.import_file(&p, &clock(), &mut |_| {}).unwrap();
-    let want = ["early-sla-high-older", "early-sla-high", "early-sla-low", "late-sla", "no-sla"];
-    let all: Vec<String> = w.queue_page(&QueueFilter::default(), None, 50).unwrap().into_iter().map(|c| c.id).collect();
+    let want = [
+        "early-sla-high-older",
+        "early-sla-high",
+        "early-sla-low",
+        "late-sla",
+        "no-sla",
+    ];
+    let all: Vec<String> = w
+        .queue_page(&QueueFilter::default(), None, 50)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     assert_eq!(all, want);
     let mut paged = vec![];
     let mut after = None;
@@ -154,14 +191,32 @@ fn full_text_and_label_filters_narrow_pages_and_counts() {
     ];
     let p = write(t.path(), "f.jsonl", rows.join("\n"));
     w.import_file(&p, &clock(), &mut |_| {}).unwrap();
-    let f = QueueFilter { text: Some("declin".into()), ..Default::default() };
+    let f = QueueFilter {
+        text: Some("declin".into()),
+        ..Default::default()
+    };
     assert_eq!(w.queue_count(&f).unwrap(), 2);
-    let ids: Vec<_> = w.queue_page(&f, None, 10).unwrap().into_iter().map(|c| c.id).collect();
+    let ids: Vec<_> = w
+        .queue_page(&f, None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     assert_eq!(ids.len(), 2);
-    let f = QueueFilter { text: Some("declined".into()), label: Some("card".into()), ..Default::default() };
+    let f = QueueFilter {
+        text: Some("declined".into()),
+        label: Some("card".into()),
+        ..Default::default()
+    };
     assert_eq!(w.queue_count(&f).unwrap(), 1);
-    let f = QueueFilter { text: Some("\" OR NEAR( *".into()), ..Default::default() };
-    assert!(w.queue_count(&f).is_ok(), "typed operators never break the query");
+    let f = QueueFilter {
+        text: Some("\" OR NEAR( *".into()),
+        ..Default::default()
+    };
+    assert!(
+        w.queue_count(&f).is_ok(),
+        "typed operators never break the query"
+    );
 }
 
 #[test]
@@ -169,13 +224,34 @@ fn decide_moves_the_case_out_of_the_queue_and_undo_reopens_it_within_grace() {
     let t = tempfile::tempdir().unwrap();
     let mut w = ws(t.path());
     let c = clock();
-    w.upsert_reviewer(&Reviewer { id: "r1".into(), name: "Ada Reviewer".into() }, &c).unwrap();
-    let p = write(t.path(), "d.jsonl", format!("{}\n{}\n", line("D-1", ""), line("D-2", "")));
+    w.upsert_reviewer(
+        &Reviewer {
+            id: "r1".into(),
+            name: "Ada Reviewer".into(),
+        },
+        &c,
+    )
+    .unwrap();
+    let p = write(
+        t.path(),
+        "d.jsonl",
+        format!("{}\n{}\n", line("D-1", ""), line("D-2", "")),
+    );
     w.import_file(&p, &c, &mut |_| {}).unwrap();
     let seq = w.case_seq("D-1").unwrap();
     w.set_draft(seq, "We will refund you.\n").unwrap();
-    let reject_without_reason = Decision { case_seq: seq, kind: DispositionKind::Reject, reason_code: None, rationale: None, final_text: None };
-    assert!(w.decide("r1", &reject_without_reason, &c).unwrap_err().to_string().contains("reason code is required"));
+    let reject_without_reason = Decision {
+        case_seq: seq,
+        kind: DispositionKind::Reject,
+        reason_code: None,
+        rationale: None,
+        final_text: None,
+    };
+    assert!(w
+        .decide("r1", &reject_without_reason, &c)
+        .unwrap_err()
+        .to_string()
+        .contains("reason code is required"));
     let edit = Decision {
         case_seq: seq,
         kind: DispositionKind::Edit,
@@ -184,21 +260,48 @@ fn decide_moves_the_case_out_of_the_queue_and_undo_reopens_it_within_grace() {
         final_text: Some("We cannot refund you.\n".into()),
     };
     let d = w.decide("r1", &edit, &c).unwrap();
-    assert_eq!(d.at.to_rfc3339(), "2026-11-25T10:00:00+00:00", "time comes from the injected clock");
-    assert!(d.diff.as_deref().unwrap().contains("+We cannot refund you."));
+    assert_eq!(
+        d.at.to_rfc3339(),
+        "2026-11-25T10:00:00+00:00",
+        "time comes from the injected clock"
+    );
+    assert!(d
+        .diff
+        .as_deref()
+        .unwrap()
+        .contains("+We cannot refund you."));
     assert_eq!(w.case(seq).unwrap().status, CaseStatus::Edited);
     assert_eq!(open_count(&w), 1);
-    assert!(w.decide("r1", &edit, &c).is_err(), "a decided case cannot be decided again");
+    assert!(
+        w.decide("r1", &edit, &c).is_err(),
+        "a decided case cannot be decided again"
+    );
     c.advance_secs(5);
     let u = w.undo("r1", d.seq, 10, &c).unwrap();
     assert_eq!(u.undoes, Some(d.seq));
     assert_eq!(w.case(seq).unwrap().status, CaseStatus::Open);
     assert_eq!(open_count(&w), 2);
-    let d2 = w.decide("r1", &Decision { kind: DispositionKind::Approve, reason_code: None, final_text: None, ..edit.clone() }, &c).unwrap();
+    let d2 = w
+        .decide(
+            "r1",
+            &Decision {
+                kind: DispositionKind::Approve,
+                reason_code: None,
+                final_text: None,
+                ..edit.clone()
+            },
+            &c,
+        )
+        .unwrap();
     c.advance_secs(11);
     let late = w.undo("r1", d2.seq, 10, &c).unwrap_err().to_string();
     assert!(late.contains("undo window has passed"), "{late}");
-    let history: Vec<_> = w.dispositions_of(seq).unwrap().into_iter().map(|d| d.kind).collect();
+    let history: Vec<_> = w
+        .dispositions_of(seq)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.kind)
+        .collect();
     assert_eq!(history, ["edit", "undo", "approve"], "nothing is deleted");
     assert!(w.conn().execute("DELETE FROM dispositions", []).is_err());
 }
@@ -228,7 +331,8 @@ fn a_workspace_from_a_newer_signoff_is_refused_unchanged() {
 
 fn rusqlite_set_version(db: &Path, v: i64) {
     let c = rusqlite::Connection::open(db).unwrap();
-    c.execute_batch(&format!("PRAGMA user_version = {v}")).unwrap();
+    c.execute_batch(&format!("PRAGMA user_version = {v}"))
+        .unwrap();
 }
 
 #[test]
@@ -249,9 +353,16 @@ fn a_full_disk_fails_the_import_and_keeps_what_was_saved() {
     let mut w = ws(t.path());
     let p = write(t.path(), "s.jsonl", line("S-1", ""));
     w.import_file(&p, &clock(), &mut |_| {}).unwrap();
-    let pages: i64 = w.conn().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
-    w.conn().execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2)).unwrap();
-    let big: Vec<String> = (0..2000).map(|i| line(&format!("B-{i}"), "").replace("Body of", &"filler text ".repeat(50))).collect();
+    let pages: i64 = w
+        .conn()
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    w.conn()
+        .execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2))
+        .unwrap();
+    let big: Vec<String> = (0..2000)
+        .map(|i| line(&format!("B-{i}"), "").replace("Body of", &"filler text ".repeat(50)))
+        .collect();
     let q = write(t.path(), "big.jsonl", big.join("\n"));
     let err = w.import_file(&q, &clock(), &mut |_| {}).unwrap_err();
     assert!(matches!(err, StoreError::DiskFull(_)), "{err}");
