@@ -32,6 +32,8 @@ class App {
   private readonly tabs = h("nav", { class: "tabs", "aria-label": "Status" });
   private readonly search = h("input", { type: "search", class: "search", placeholder: "Search subject and body  ( / )", "aria-label": "Search", "data-testid": "search" });
   private readonly band = h("select", { class: "band-filter", "aria-label": "Band" });
+  private label: string | null = null;
+  private readonly labelChip = h("div", { class: "label-filter", hidden: true });
   private readonly filteredCount = h("div", { class: "filtered-count", "data-testid": "filtered-count" });
   private readonly casePane = h("main", { class: "case-pane", tabindex: -1 });
   private readonly bar = h("footer", { class: "decision-bar", "data-testid": "decision-bar" });
@@ -98,7 +100,7 @@ class App {
       h(
         "div",
         { class: "panes" },
-        h("aside", { class: "queue-pane" }, this.tabs, h("div", { class: "filters" }, this.search, this.band), this.filteredCount, this.list.el),
+        h("aside", { class: "queue-pane" }, this.tabs, h("div", { class: "filters" }, this.search, this.band), this.labelChip, this.filteredCount, this.list.el),
         h("div", { class: "work-pane" }, this.casePane, this.bar),
       ),
       this.toast,
@@ -110,7 +112,7 @@ class App {
     return {
       status: this.model.filter.status ?? "open",
       band: this.band.value || null,
-      label: null,
+      label: this.label,
       text: this.search.value.trim() || null,
     };
   }
@@ -125,7 +127,7 @@ class App {
       }
       this.list.render();
       await this.refreshCounts();
-      const narrowed = filter.text || filter.band;
+      const narrowed = filter.text || filter.band || filter.label;
       this.filteredCount.textContent = narrowed ? `${count(await this.backend.queueCount(filter))} matching` : "";
       if (!this.current && this.model.rows.length) {
         replace(this.casePane, emptyCaseView("Press Enter to open the highlighted case · j/k to move · ? for all keys"));
@@ -255,7 +257,7 @@ class App {
     this.current = c;
     this.list.setOpened(c.seq);
     this.list.render();
-    replace(this.casePane, caseView(c, Date.now()));
+    replace(this.casePane, caseView(c, Date.now(), (label) => void this.filterLabel(label)));
     this.casePane.scrollTop = 0;
     this.renderBar();
   }
@@ -337,6 +339,17 @@ class App {
       this.busy = false;
       this.renderBar();
     }
+  }
+
+  /** Narrows the queue to one label (null clears it). */
+  private async filterLabel(label: string | null): Promise<void> {
+    this.label = label;
+    this.labelChip.hidden = label === null;
+    replace(
+      this.labelChip,
+      label ? h("button", { type: "button", class: "label-chip", title: "Clear the label filter", onclick: () => void this.filterLabel(null) }, `label: ${label}  ×`) : null,
+    );
+    await this.reload(this.current?.seq);
   }
 
   private async importFlow(): Promise<void> {

@@ -24,7 +24,7 @@ function historyItem(d: DispositionDto): HTMLElement {
 }
 
 /** Renders a whole case. */
-export function caseView(c: CaseDto, now: number): HTMLElement {
+export function caseView(c: CaseDto, now: number, onLabel: (label: string) => void): HTMLElement {
   const due = dueLabel(c.sla_due_at ? Date.parse(c.sla_due_at) : null, now);
   const decided = c.status !== "open";
   return h(
@@ -39,7 +39,9 @@ export function caseView(c: CaseDto, now: number): HTMLElement {
         h("span", { class: "case-id", "data-testid": "case-id" }, c.id),
         h("span", { class: `status status-${c.status}` }, c.status),
         c.band ? h("span", { class: `band band-${c.band}` }, `${c.band} confidence`) : h("span", { class: "band band-none", title: "Intake has not classified this case yet" }, "not classified"),
-        c.label ? h("span", { class: "label-chip" }, humanLabel(c.label)) : null,
+        c.label
+          ? h("button", { type: "button", class: "label-chip", title: "Show only cases with this label", onclick: () => onLabel(c.label as string) }, humanLabel(c.label))
+          : null,
         c.priority > 0 ? h("span", { class: `prio prio-${Math.min(c.priority, 3)}` }, `P${c.priority}`) : null,
         h("span", { class: due.overdue ? "due overdue" : "due" }, due.text),
       ),

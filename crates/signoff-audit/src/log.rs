@@ -1,0 +1,364 @@
+//! The audit log in the workspace's SQLite file: entries (canonical leaves), every perfect
+//! subtree hash, and signed checkpoints. Appends run inside the caller's transaction, so an
+//! entry commits or rolls back with the change it records.
+
+use crate::merkle::{self, Hash, MemoryTree, NodeSource};
+use crate::note::{self, Checkpoint, NoteSigner, NoteVerifier, Signer};
+use crate::AuditError;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{Map, Value};
+
+/// The audit tables; the workspace store applies this as one of its migrations.
+pub const SCHEMA: &str = include_str!("schema.sql");
+/// Version of the canonical leaf encoding.
+pub const LEAF_VERSION: i64 = 1;
+
+/// An event to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// What happened: `import`, `disposition`, `undo`, `threshold`, `key_rotation` …
+    pub kind: String,
+    /// The case concerned, if one is.
+    pub case_id: Option<String>,
+    /// Who did it (reviewer id, or `device` for the workstation itself).
+    pub actor: String,
+    /// When, ms since the epoch (from the injected clock).
+    pub at_ms: i64,
+    /// Details: commitments (hashes), codes and counts — never personal data.
+    pub payload: Map<String, Value>,
+}
+
+/// Errors from the stored log.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// A proof, note or key problem.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// SQLite failed (the enclosing transaction must roll back).
+    #[error("audit log storage: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// An entry that cannot be encoded canonically.
+    #[error("audit entry cannot be encoded: {0}")]
+    Encoding(String),
+    /// Verification found the first bad place.
+    #[error("audit log fails verification at {at}: {why}")]
+    Tampered {
+        /// Where: `entry 17`, `node (level 2, index 3)`, `checkpoint of size 40` …
+        at: String,
+        /// What is wrong.
+        why: String,
+        /// The first bad leaf index, when the fault is tied to one.
+        index: Option<u64>,
+    },
+}
+
+fn canonical_value(v: &Value) -> Result<(), LogError> {
+    match v {
+        Value::Number(n) if !(n.is_i64() || n.is_u64()) => Err(LogError::Encoding(
+            "floating-point numbers are not allowed in leaves".into(),
+        )),
+        Value::Array(a) => a.iter().try_for_each(canonical_value),
+        Value::Object(o) => o.values().try_for_each(canonical_value),
+        _ => Ok(()),
+    }
+}
+
+/// The canonical v1 leaf: a JSON object with sorted keys and no insignificant whitespace
+/// (RFC 8785 for the values Signoff writes: strings, integers, booleans, null, arrays, objects).
+pub fn encode_leaf(index: u64, e: &Entry) -> Result<Vec<u8>, LogError> {
+    e.payload.values().try_for_each(canonical_value)?;
+    let at = chrono::DateTime::from_timestamp_millis(e.at_ms)
+        .ok_or_else(|| LogError::Encoding(format!("time {} ms is out of range", e.at_ms)))?
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut m = Map::new();
+    m.insert("v".into(), LEAF_VERSION.into());
+    m.insert("seq".into(), index.into());
+    m.insert("kind".into(), e.kind.clone().into());
+    m.insert(
+        "case_id".into(),
+        e.case_id.clone().map_or(Value::Null, Value::String),
+    );
+    m.insert("actor".into(), e.actor.clone().into());
+    m.insert("at".into(), at.into());
+    m.insert("payload".into(), Value::Object(e.payload.clone()));
+    serde_json::to_vec(&Value::Object(m)).map_err(|e| LogError::Encoding(e.to_string()))
+}
+
+/// Perfect-subtree hashes read from the `audit_nodes` table.
+pub struct SqlNodes<'c>(pub &'c Connection);
+
+impl NodeSource for SqlNodes<'_> {
+    fn node(&self, level: u32, index: u64) -> Result<Hash, AuditError> {
+        let got: Option<Vec<u8>> = self
+            .0
+            .prepare_cached("SELECT hash FROM audit_nodes WHERE level = ?1 AND idx = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![level, index as i64], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(|_| AuditError::MissingNode { level, index })?;
+        got.and_then(|h| h.try_into().ok())
+            .ok_or(AuditError::MissingNode { level, index })
+    }
+}
+
+/// Number of entries in the log.
+pub fn size(conn: &Connection) -> Result<u64, LogError> {
+    let n: i64 = conn.query_row(
+        "SELECT coalesce(max(idx) + 1, 0) FROM audit_entries",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}
+
+/// Appends an entry inside the caller's transaction; returns its leaf index.
+pub fn append(conn: &Connection, e: &Entry) -> Result<u64, LogError> {
+    let index = size(conn)?;
+    let leaf = encode_leaf(index, e)?;
+    conn.prepare_cached(
+        "INSERT INTO audit_entries (idx, kind, case_id, actor, at_ms, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![index as i64, e.kind, e.case_id, e.actor, e.at_ms, leaf])?;
+    let mut put =
+        conn.prepare_cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+    let mut h = merkle::leaf_hash(&leaf);
+    let (mut level, mut i) = (0u32, index);
+    loop {
+        put.execute(params![level, i as i64, &h[..]])?;
+        if i.is_multiple_of(2) {
+            break;
+        }
+        let left = SqlNodes(conn).node(level, i - 1)?;
+        h = merkle::node_hash(&left, &h);
+        level += 1;
+        i /= 2;
+    }
+    Ok(index)
+}
+
+/// The root of the current tree.
+pub fn root(conn: &Connection) -> Result<(u64, Hash), LogError> {
+    let n = size(conn)?;
+    Ok((n, merkle::root(&SqlNodes(conn), n)?))
+}
+
+/// Signs and stores a checkpoint of the current tree (once per size); returns the signed note.
+pub fn checkpoint(
+    conn: &Connection,
+    origin: &str,
+    signer: &dyn Signer,
+    at_ms: i64,
+) -> Result<String, LogError> {
+    let (n, root) = root(conn)?;
+    if let Some(note) = conn
+        .query_row(
+            "SELECT note FROM audit_checkpoints WHERE size = ?1",
+            [n as i64],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+    {
+        return Ok(note);
+    }
+    let cp = Checkpoint {
+        origin: origin.to_string(),
+        size: n,
+        root,
+        extensions: vec![],
+    };
+    let note = NoteSigner::new(origin, signer)?.sign(&cp.to_text())?;
+    conn.execute(
+        "INSERT INTO audit_checkpoints (size, at_ms, note) VALUES (?1, ?2, ?3)",
+        params![n as i64, at_ms, note],
+    )?;
+    Ok(note)
+}
+
+/// The newest stored checkpoint note.
+pub fn latest_checkpoint(conn: &Connection) -> Result<Option<String>, LogError> {
+    Ok(conn
+        .query_row(
+            "SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// What a full verification saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries checked.
+    pub entries: u64,
+    /// Stored subtree hashes checked.
+    pub nodes: u64,
+    /// Checkpoints whose signature and root checked.
+    pub checkpoints: u64,
+}
+
+fn tampered(at: String, why: impl Into<String>, index: Option<u64>) -> LogError {
+    LogError::Tampered {
+        at,
+        why: why.into(),
+        index,
+    }
+}
+
+/// Recomputes every leaf hash, every stored node and every checkpoint root and signature.
+/// Fails at the first bad place, naming it. `pinned` (a checkpoint note seen earlier) must be
+/// consistent with the log: a truncated or rewritten log is caught against it.
+pub fn verify(
+    conn: &Connection,
+    verifiers: &[NoteVerifier],
+    pinned: Option<&str>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, LogError> {
+    let total = size(conn)?;
+    let mut tree = MemoryTree::default();
+    let mut report = VerifyReport::default();
+    {
+        let mut stmt = conn.prepare("SELECT idx, leaf FROM audit_entries ORDER BY idx")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let idx: i64 = row.get(0)?;
+            let leaf: Vec<u8> = row.get(1)?;
+            let expect = tree.len();
+            if idx as u64 != expect {
+                return Err(tampered(
+                    format!("entry {expect}"),
+                    format!("entry {expect} is missing (next stored is {idx})"),
+                    Some(expect),
+                ));
+            }
+            check_leaf(expect, &leaf)?;
+            tree.push(&leaf);
+            report.entries += 1;
+            if report.entries.is_multiple_of(65536) {
+                progress(report.entries, total);
+            }
+        }
+    }
+    {
+        let mut stmt =
+            conn.prepare("SELECT level, idx, hash FROM audit_nodes ORDER BY level, idx")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let (level, idx): (u32, i64) = (row.get(0)?, row.get(1)?);
+            let hash: Vec<u8> = row.get(2)?;
+            let want = tree.node(level, idx as u64).map_err(|_| {
+                tampered(
+                    format!("node (level {level}, index {idx})"),
+                    "a node the entries do not produce",
+                    None,
+                )
+            })?;
+            if hash != want {
+                let first = (idx as u64) << level;
+                return Err(tampered(
+                    format!("node (level {level}, index {idx})"),
+                    format!(
+                        "stored hash differs from the one its leaves give (leaves from {first})"
+                    ),
+                    Some(first),
+                ));
+            }
+            report.nodes += 1;
+        }
+    }
+    let expected_nodes: u64 = (0..64).map(|l| total >> l).sum();
+    if report.nodes != expected_nodes {
+        return Err(tampered(
+            "the node table".into(),
+            format!(
+                "{} stored nodes, the entries need {expected_nodes}",
+                report.nodes
+            ),
+            None,
+        ));
+    }
+    let mut stmt = conn.prepare("SELECT size, note FROM audit_checkpoints ORDER BY size")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let (size, note): (i64, String) = (row.get(0)?, row.get(1)?);
+        check_checkpoint(&tree, size as u64, &note, verifiers)
+            .map_err(|why| tampered(format!("checkpoint of size {size}"), why, None))?;
+        report.checkpoints += 1;
+    }
+    if let Some(pinned) = pinned {
+        let opened = note::open(pinned, verifiers)
+            .map_err(|e| tampered("the pinned checkpoint".into(), e.to_string(), None))?;
+        let cp = Checkpoint::parse(&opened.text)?;
+        if cp.size > tree.len() {
+            return Err(tampered(
+                format!("entry {}", tree.len()),
+                format!(
+                    "the log has {} entries but a pinned checkpoint saw {}: it was truncated",
+                    tree.len(),
+                    cp.size
+                ),
+                Some(tree.len()),
+            ));
+        }
+        if merkle::root(&tree, cp.size)? != cp.root {
+            return Err(tampered(
+                "the pinned checkpoint".into(),
+                format!(
+                    "the first {} entries no longer match the pinned root: history was rewritten",
+                    cp.size
+                ),
+                None,
+            ));
+        }
+    }
+    progress(total, total);
+    Ok(report)
+}
+
+fn check_leaf(index: u64, leaf: &[u8]) -> Result<(), LogError> {
+    let bad = |why: String| tampered(format!("entry {index}"), why, Some(index));
+    let v: Value =
+        serde_json::from_slice(leaf).map_err(|e| bad(format!("leaf is not JSON: {e}")))?;
+    if v.get("v").and_then(Value::as_i64) != Some(LEAF_VERSION) {
+        return Err(bad(format!(
+            "leaf version is not {LEAF_VERSION} (written by a newer Signoff?)"
+        )));
+    }
+    if v.get("seq").and_then(Value::as_u64) != Some(index) {
+        return Err(bad(
+            "leaf's own sequence number does not match its position".into(),
+        ));
+    }
+    if serde_json::to_vec(&v).map_err(|e| bad(e.to_string()))? != leaf {
+        return Err(bad("leaf is not in canonical form".into()));
+    }
+    Ok(())
+}
+
+fn check_checkpoint(
+    tree: &MemoryTree,
+    size: u64,
+    note_text: &str,
+    verifiers: &[NoteVerifier],
+) -> Result<(), String> {
+    let opened = note::open(note_text, verifiers).map_err(|e| e.to_string())?;
+    let cp = Checkpoint::parse(&opened.text).map_err(|e| e.to_string())?;
+    if cp.size != size {
+        return Err(format!(
+            "note says size {} but is stored as {size}",
+            cp.size
+        ));
+    }
+    if size > tree.len() {
+        return Err(format!(
+            "checkpoint covers {size} entries but the log has {}",
+            tree.len()
+        ));
+    }
+    let root = merkle::root(tree, size).map_err(|e| e.to_string())?;
+    if root != cp.root {
+        return Err("root hash does not match the entries".into());
+    }
+    Ok(())
+}

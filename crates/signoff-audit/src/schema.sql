@@ -1,0 +1,43 @@
+-- Audit log tables (applied by the workspace store as a migration). Append-only.
+
+CREATE TABLE audit_entries (
+    idx     INTEGER PRIMARY KEY,   -- leaf index, from 0
+    kind    TEXT NOT NULL,
+    case_id TEXT,
+    actor   TEXT NOT NULL,
+    at_ms   INTEGER NOT NULL,
+    leaf    BLOB NOT NULL          -- canonical leaf bytes (encoding v1)
+) STRICT;
+
+CREATE INDEX audit_entries_case ON audit_entries (case_id, at_ms) WHERE case_id IS NOT NULL;
+
+-- Hash of every perfect subtree: 2^level leaves starting at leaf idx << level. Level 0 holds
+-- the leaf hashes.
+CREATE TABLE audit_nodes (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE audit_checkpoints (
+    size  INTEGER PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    note  TEXT NOT NULL            -- C2SP signed note over a tlog-checkpoint body
+) STRICT;
+
+CREATE TRIGGER audit_entries_append_only BEFORE UPDATE ON audit_entries BEGIN
+    SELECT RAISE(ABORT, 'audit entries are never changed');
+END;
+CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries BEGIN
+    SELECT RAISE(ABORT, 'audit entries are never deleted');
+END;
+CREATE TRIGGER audit_nodes_append_only BEFORE UPDATE ON audit_nodes BEGIN
+    SELECT RAISE(ABORT, 'audit nodes are never changed');
+END;
+CREATE TRIGGER audit_nodes_no_delete BEFORE DELETE ON audit_nodes BEGIN
+    SELECT RAISE(ABORT, 'audit nodes are never deleted');
+END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints BEGIN
+    SELECT RAISE(ABORT, 'checkpoints are never deleted');
+END;
