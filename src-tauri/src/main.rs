@@ -28,18 +28,20 @@ fn main() {
     let explicit = workspace_arg();
     let choice =
         signoff_api::resolve_workspace(explicit.as_deref(), xdg.as_deref(), home.as_deref());
-    let session =
-        match session::Session::open(choice.dir.clone(), choice.is_demo, Arc::new(SystemClock)) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!(
-                    "signoff-desktop: cannot open workspace {}: {}",
-                    choice.dir.display(),
-                    e.message
-                );
-                std::process::exit(1);
-            }
-        };
+    let key_file = std::env::var_os("SIGNOFF_KEY_FILE").map(PathBuf::from);
+    let clock = Arc::new(SystemClock);
+    let session = match session::Session::open(choice.dir.clone(), choice.is_demo, key_file, clock)
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "signoff-desktop: cannot open workspace {}: {}",
+                choice.dir.display(),
+                e.message
+            );
+            std::process::exit(1);
+        }
+    };
     let result = tauri::Builder::default()
         .manage(AppState(Arc::new(Mutex::new(session))))
         .invoke_handler(tauri::generate_handler![

@@ -31,8 +31,13 @@ fn err(code: &str, message: impl Into<String>) -> ErrorDto {
 
 impl Session {
     /// Opens the workspace for writing; if another process holds it, read-only.
-    pub fn open(dir: PathBuf, is_demo: bool, clock: Arc<dyn Clock>) -> Result<Self, ErrorDto> {
-        let ws = match signoff_api::demo::open(&dir, is_demo, clock.as_ref()) {
+    pub fn open(
+        dir: PathBuf,
+        is_demo: bool,
+        key_file: Option<PathBuf>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ErrorDto> {
+        let ws = match signoff_api::demo::open(&dir, is_demo, key_file.as_deref(), clock.as_ref()) {
             Ok(ws) => ws,
             Err(signoff_api::ApiError::Store(signoff_store::StoreError::Locked(_))) => {
                 Workspace::open(&dir, Access::Read)?

@@ -70,7 +70,7 @@ async fn press(c: &Client, keys: &str) {
     active.send_keys(keys).await.expect("send keys");
 }
 
-fn start_driver(workspace: &Path, port: u16) -> Driver {
+fn start_driver(workspace: &Path, key_file: &Path, port: u16) -> Driver {
     use std::os::unix::process::CommandExt;
     let native = free_port();
     let child = Command::new("tauri-driver")
@@ -81,6 +81,7 @@ fn start_driver(workspace: &Path, port: u16) -> Driver {
             &native.to_string(),
         ])
         .env("SIGNOFF_WORKSPACE", workspace)
+        .env("SIGNOFF_KEY_FILE", key_file)
         .process_group(0)
         .spawn()
         .expect("tauri-driver on PATH (cargo install tauri-driver --locked); see .ci/run");
@@ -132,8 +133,13 @@ fn screenshot_root(path: &Path) {
 async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next() {
     let dir = tempfile::tempdir().expect("temp dir");
     let ws_dir = dir.path().join("ws");
+    let key_file = dir.path().join("device.key");
     {
         let mut ws = Workspace::open(&ws_dir, Access::Write).expect("workspace");
+        let key =
+            signoff_audit::keyfile::load_or_create(&key_file, signoff_audit::keyfile::os_seed)
+                .expect("key file");
+        ws.attach_key(std::sync::Arc::new(key)).expect("attach key");
         let file = dir.path().join("cases.jsonl");
         std::fs::write(&file, CASES).expect("cases file");
         let clock = signoff_core::FixedClock::new("2026-11-25T08:00:00Z".parse().expect("time"));
@@ -141,7 +147,7 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
         assert_eq!(r.new, 3);
     }
     let port = free_port();
-    let _driver = start_driver(&ws_dir, port);
+    let _driver = start_driver(&ws_dir, &key_file, port);
     eprintln!("e2e: tauri-driver on port {port}");
     let c = connect(port).await;
     eprintln!("e2e: session started");

@@ -30,9 +30,16 @@ pub fn seed(
     Ok(Some(report))
 }
 
-/// Opens the workspace in `dir` for writing, seeding the demo when `is_demo`.
-pub fn open(dir: &Path, is_demo: bool, clock: &dyn Clock) -> Result<Workspace, crate::ApiError> {
+/// Opens the workspace in `dir` for writing with its device key, seeding the demo when `is_demo`.
+pub fn open(
+    dir: &Path,
+    is_demo: bool,
+    key_file: Option<&Path>,
+    clock: &dyn Clock,
+) -> Result<Workspace, crate::ApiError> {
+    let key = crate::keys::device_key(key_file, dir, is_demo)?;
     let mut ws = Workspace::open(dir, Access::Write)?;
+    ws.attach_key(key)?;
     if is_demo {
         seed(&mut ws, clock)?;
     }

@@ -3,6 +3,7 @@
 //! `golang.org/x/mod/sumdb/note` and `tlog`. Pure functions over bytes; storage lives in the
 //! workspace store.
 
+pub mod keyfile;
 pub mod log;
 pub mod merkle;
 pub mod note;

@@ -254,6 +254,13 @@ pub fn verify(
                     None,
                 )
             })?;
+            if hash != want && level == 0 {
+                return Err(tampered(
+                    format!("entry {idx}"),
+                    "the leaf does not match its stored hash",
+                    Some(idx as u64),
+                ));
+            }
             if hash != want {
                 let first = (idx as u64) << level;
                 return Err(tampered(

@@ -145,6 +145,9 @@ pub fn queue(n: u64, keep: Option<&std::path::Path>, out: &Out) -> Result<()> {
     write_cases(&file, n)?;
     let clock = FixedClock::new("2026-12-01T00:00:00Z".parse()?);
     let mut ws = Workspace::open(&dir.join("ws"), Access::Write)?;
+    ws.attach_key(std::sync::Arc::new(
+        signoff_audit::note::Ed25519Key::from_seed([42; 32]),
+    ))?;
     ws.upsert_reviewer(
         &Reviewer {
             id: "bench".into(),

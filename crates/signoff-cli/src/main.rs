@@ -31,6 +31,9 @@ struct Global {
     /// Reviewer id for dispositions.
     #[arg(long, global = true, env = "SIGNOFF_REVIEWER")]
     reviewer: Option<String>,
+    /// Device key file, for machines without an OS key store (created 0600 if missing).
+    #[arg(long, global = true, env = "SIGNOFF_KEY_FILE")]
+    key_file: Option<PathBuf>,
     /// Print machine-readable JSON (the last line of output).
     #[arg(long, global = true)]
     json: bool,
@@ -109,9 +112,39 @@ enum Command {
         #[arg(long)]
         label: Option<String>,
     },
+    /// The signed, tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Benchmarks that print a table (and `--json`).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every leaf, node, checkpoint and signature; non-zero exit at the first bad place.
+    Verify {
+        /// A checkpoint note saved earlier: a truncated or rewritten log fails against it.
+        #[arg(long)]
+        pinned: Option<PathBuf>,
+    },
+    /// How a case was handled (optionally on one UTC day), with inclusion proofs.
+    History {
+        /// Case id.
+        #[arg(long)]
+        case: String,
+        /// Only this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        on: Option<String>,
+    },
+    /// Print the latest signed checkpoint (C2SP signed note); `--new` signs one now.
+    Checkpoint {
+        /// Sign a fresh checkpoint first.
+        #[arg(long)]
+        new: bool,
+    },
+    /// Print the log's verifier key (`name+keyid+base64`).
+    Key,
 }
 
 #[derive(Subcommand)]
@@ -147,7 +180,12 @@ fn workspace_dir(g: &Global) -> (PathBuf, bool) {
 
 fn open_write(g: &Global, clock: &dyn Clock) -> Result<Workspace> {
     let (dir, is_demo) = workspace_dir(g);
-    Ok(signoff_api::demo::open(&dir, is_demo, clock)?)
+    Ok(signoff_api::demo::open(
+        &dir,
+        is_demo,
+        g.key_file.as_deref(),
+        clock,
+    )?)
 }
 
 fn open_read(g: &Global, clock: &dyn Clock) -> Result<Workspace> {
@@ -173,7 +211,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             reviewer_name,
         } => {
             let (dir, _) = workspace_dir(g);
-            let mut ws = signoff_api::demo::open(&dir, demo, &clock)?;
+            let mut ws = signoff_api::demo::open(&dir, demo, g.key_file.as_deref(), &clock)?;
             if let Some(name) = reviewer_name {
                 let id = reviewer_id(g)?;
                 ws.upsert_reviewer(
@@ -310,8 +348,69 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             }
             out.json(&codes);
         }
+        Command::Audit(cmd) => audit(g, out, cmd, &clock)?,
         Command::Bench(BenchCommand::Queue { cases, keep }) => {
             bench::queue(cases, keep.as_deref(), out)?
+        }
+    }
+    Ok(())
+}
+
+fn audit(g: &Global, out: &Out, cmd: AuditCommand, clock: &dyn Clock) -> Result<()> {
+    match cmd {
+        AuditCommand::Verify { pinned } => {
+            let ws = open_read(g, clock)?;
+            let pinned = pinned
+                .map(|p| {
+                    std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+                })
+                .transpose()?;
+            let r = ws.audit_verify(pinned.as_deref(), &mut |_, _| {})?;
+            out.line(&format!(
+                "audit log verified: {} entries, {} tree nodes, {} signed checkpoints",
+                r.entries, r.nodes, r.checkpoints
+            ));
+            out.json(&serde_json::json!({"ok": true, "entries": r.entries, "nodes": r.nodes, "checkpoints": r.checkpoints}));
+        }
+        AuditCommand::History { case, on } => {
+            let ws = open_read(g, clock)?;
+            let on = on
+                .map(|d| {
+                    chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                        .with_context(|| format!("--on {d:?} is not a date like 2026-11-25"))
+                })
+                .transpose()?;
+            let h = ws.audit_history(&case, on)?;
+            out.line(&format!(
+                "{} — {} entries, proofs against the checkpoint of size {}",
+                h.case_id,
+                h.entries.len(),
+                h.size
+            ));
+            for e in &h.entries {
+                out.line(&format!(
+                    "#{:<6} {} {:<12} {:<10} {}",
+                    e.index, e.at, e.kind, e.actor, e.leaf
+                ));
+            }
+            out.json(&h);
+        }
+        AuditCommand::Checkpoint { new } => {
+            let note = if new {
+                open_write(g, clock)?.audit_checkpoint(clock)?
+            } else {
+                open_read(g, clock)?
+                    .latest_checkpoint()?
+                    .context("the audit log has no checkpoint yet")?
+            };
+            print!("{note}");
+        }
+        AuditCommand::Key => {
+            let ws = open_read(g, clock)?;
+            let vkey = ws
+                .audit_vkey()?
+                .context("this workspace has no device key yet")?;
+            println!("{vkey}");
         }
     }
     Ok(())

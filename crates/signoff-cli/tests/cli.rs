@@ -8,8 +8,11 @@ fn signoff(ws: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_signoff"))
         .arg("--workspace")
         .arg(ws)
+        .arg("--key-file")
+        .arg(ws.with_extension("key"))
         .args(args)
         .env_remove("SIGNOFF_REVIEWER")
+        .env_remove("SIGNOFF_KEY_FILE")
         .output()
         .expect("run signoff")
 }
@@ -93,6 +96,60 @@ fn import_queue_decide_and_undo_through_the_binary() {
     assert_eq!(last_json(&o)["kind"], "undo");
     let o = signoff(&ws, &["counts", "--json"]);
     assert_eq!(last_json(&o)["open"], 2);
+
+    let o = signoff(&ws, &["audit", "verify", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(last_json(&o)["entries"], 4, "two imports, reject, undo");
+    let o = signoff(&ws, &["audit", "history", "--case", "T-1", "--json"]);
+    let kinds: Vec<String> = last_json(&o)["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["import", "disposition", "undo"]);
+    let key = signoff(&ws, &["audit", "key"]);
+    assert!(String::from_utf8_lossy(&key.stdout).starts_with("signoff.local/"));
+}
+
+#[test]
+fn a_tampered_log_fails_verify_naming_the_entry() {
+    let t = tempfile::tempdir().unwrap();
+    let ws = t.path().join("ws");
+    let f = t.path().join("cases.jsonl");
+    std::fs::write(&f, CASES).unwrap();
+    assert!(signoff(
+        &ws,
+        &["init", "--reviewer", "r1", "--reviewer-name", "Rae One"]
+    )
+    .status
+    .success());
+    assert!(signoff(&ws, &["import", f.to_str().unwrap()])
+        .status
+        .success());
+    assert!(signoff(
+        &ws,
+        &[
+            "decide",
+            "T-2",
+            "--disposition",
+            "approve",
+            "--reviewer",
+            "r1"
+        ]
+    )
+    .status
+    .success());
+    let db = ws.join("workspace.sqlite");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch("DROP TRIGGER audit_entries_append_only")
+        .unwrap();
+    c.execute("UPDATE audit_entries SET leaf = CAST(replace(CAST(leaf AS TEXT), 'approve', 'reject!') AS BLOB) WHERE idx = 1", []).unwrap();
+    drop(c);
+    let o = signoff(&ws, &["audit", "verify"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("at entry 1:"), "{err}");
 }
 
 #[test]

@@ -89,9 +89,38 @@ pub enum StoreError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// No device key is attached, so changes cannot be recorded in the audit log.
+    #[error("no device signing key is loaded, so this change cannot be recorded in the audit log; pass --key-file PATH (or set SIGNOFF_KEY_FILE)")]
+    NoAuditKey,
+    /// The attached key is not the one that seals this workspace's log.
+    #[error("this workspace's audit log is sealed by the key {expected}, not {given}; use the key file that created it")]
+    KeyMismatch {
+        /// The verifier key on record.
+        expected: String,
+        /// The verifier key offered.
+        given: String,
+    },
+    /// The audit log refused or failed.
+    #[error(transparent)]
+    Audit(signoff_audit::log::LogError),
     /// SQLite failed.
     #[error("workspace database error: {0}")]
     Sqlite(rusqlite::Error),
+}
+
+impl From<signoff_audit::log::LogError> for StoreError {
+    fn from(e: signoff_audit::log::LogError) -> Self {
+        match e {
+            signoff_audit::log::LogError::Sqlite(e) => StoreError::from(e),
+            other => StoreError::Audit(other),
+        }
+    }
+}
+
+impl From<signoff_audit::AuditError> for StoreError {
+    fn from(e: signoff_audit::AuditError) -> Self {
+        StoreError::Audit(e.into())
+    }
 }
 
 fn render_line_errors(errors: &[LineError], more: u64) -> String {
@@ -158,6 +187,10 @@ impl StoreError {
             StoreError::Rule(_) => "rule",
             StoreError::Invalid(_) => "invalid",
             StoreError::Io { .. } => "io",
+            StoreError::NoAuditKey => "no_audit_key",
+            StoreError::KeyMismatch { .. } => "key_mismatch",
+            StoreError::Audit(signoff_audit::log::LogError::Tampered { .. }) => "tampered",
+            StoreError::Audit(_) => "audit",
             StoreError::Sqlite(_) => "sqlite",
         }
     }

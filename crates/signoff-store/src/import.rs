@@ -6,6 +6,7 @@
 use crate::{ms, LineError, StoreError, Workspace};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use rusqlite::{params, OptionalExtension};
+use sha2::Digest;
 use signoff_core::case::{human_bytes, id_key, MAX_FIELD_BYTES};
 use signoff_core::{Clock, NewCase};
 use std::collections::HashMap;
@@ -171,6 +172,7 @@ impl Workspace {
             .find(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
         let format = Format::detect(path, first);
         let sha = file_sha256(path)?;
+        let journal = self.journal()?;
         let conn = self.writable()?;
         let tx = conn.transaction()?;
         let now = ms(clock.now());
@@ -236,15 +238,42 @@ impl Workspace {
             "UPDATE status_counts SET n = n + ?1 WHERE status = 'open'",
             [report.new as i64],
         )?;
-        tx.execute(
-            "UPDATE imports SET new_cases = ?1, unchanged = ?2, conflicts = ?3 WHERE seq = ?4",
-            params![
-                report.new as i64,
-                report.unchanged as i64,
-                report.conflicts as i64,
-                import_seq
-            ],
+        let cases_sha256: String = {
+            let mut h = sha2::Sha256::new();
+            let mut stmt =
+                tx.prepare("SELECT content_hash FROM cases WHERE import_seq = ?1 ORDER BY seq")?;
+            let mut rows = stmt.query([import_seq])?;
+            while let Some(r) = rows.next()? {
+                h.update(
+                    r.get_ref(0)?
+                        .as_str()
+                        .map_err(rusqlite::Error::from)?
+                        .as_bytes(),
+                );
+            }
+            hex::encode(h.finalize())
+        };
+        let idx = crate::audit::record(
+            &tx,
+            signoff_audit::log::Entry {
+                kind: "import".into(),
+                case_id: None,
+                actor: "device".into(),
+                at_ms: now,
+                payload: crate::audit::payload([
+                    ("file_sha256", sha.clone().into()),
+                    ("new", report.new.into()),
+                    ("unchanged", report.unchanged.into()),
+                    ("conflicts", report.conflicts.into()),
+                    ("new_cases_sha256", cases_sha256.into()),
+                ]),
+            },
         )?;
+        tx.execute(
+            "UPDATE imports SET new_cases = ?1, unchanged = ?2, conflicts = ?3, audit_idx = ?4 WHERE seq = ?5",
+            params![report.new as i64, report.unchanged as i64, report.conflicts as i64, idx as i64, import_seq],
+        )?;
+        crate::audit::seal(&tx, &journal, now)?;
         tx.commit()?;
         Ok(report)
     }
@@ -261,7 +290,7 @@ impl Problems {
 }
 
 fn file_sha256(path: &Path) -> Result<String, StoreError> {
-    use sha2::{Digest, Sha256};
+    use sha2::Sha256;
     let mut f = std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];

@@ -4,12 +4,14 @@
 //! A workspace directory holds `workspace.sqlite` and `workspace.lock`. One process at a
 //! time writes (it holds the lock); others may open the workspace read-only.
 
+pub mod audit;
 mod error;
 pub mod import;
 mod migrations;
 pub mod queue;
 pub mod review;
 
+pub use audit::{History, HistoryEntry, Journal};
 pub use error::{LineError, StoreError};
 pub use import::{ImportProgress, ImportReport};
 pub use migrations::SCHEMA_VERSION;
@@ -41,6 +43,7 @@ pub struct Workspace {
     conn: Connection,
     dir: PathBuf,
     access: Access,
+    journal: Option<Journal>,
     _lock: Option<File>,
 }
 
@@ -79,6 +82,7 @@ impl Workspace {
             conn,
             dir: dir.to_path_buf(),
             access,
+            journal: None,
             _lock: lock,
         };
         ws.configure()?;

@@ -5,7 +5,15 @@ use rusqlite::Connection;
 use std::path::Path;
 
 /// The migrations, in order; index + 1 is the schema version each one produces.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_workspace.sql")];
+/// Each migration is one or more SQL scripts run in one transaction.
+const MIGRATIONS: &[&[&str]] = &[
+    &[include_str!("migrations/0001_workspace.sql")],
+    // Version 2: the audit log's own tables, then the links to them.
+    &[
+        signoff_audit::log::SCHEMA,
+        include_str!("migrations/0002_audit.sql"),
+    ],
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -49,9 +57,11 @@ pub(crate) fn check_version(conn: &Connection, db: &Path) -> Result<i64, StoreEr
 /// Applies every migration the file has not seen yet, each in its own transaction.
 pub(crate) fn migrate(conn: &mut Connection, db: &Path) -> Result<(), StoreError> {
     let found = check_version(conn, db)?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    for (i, scripts) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        for sql in *scripts {
+            tx.execute_batch(sql)?;
+        }
         tx.execute_batch(&format!(
             "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {};",
             i + 1

@@ -1,10 +1,11 @@
 //! Reviewers, reason codes, dispositions and undo. Nothing here deletes or rewrites a row:
 //! an undo is a disposition of its own that puts the case back in the open queue.
 
-use crate::{from_ms, ms, StoreError, Workspace};
+use crate::{audit, from_ms, ms, StoreError, Workspace};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
+use signoff_audit::log::Entry;
 use signoff_core::{draft_diff, CaseStatus, Clock, DispositionKind, Reviewer};
 
 /// A reason a reviewer can give for rejecting, escalating or editing.
@@ -173,6 +174,7 @@ impl Workspace {
                 kind.as_str()
             )));
         }
+        let journal = self.journal()?;
         let tx = self.writable()?.transaction()?;
         let (case_id, status, draft): (String, String, Option<String>) = tx
             .query_row(
@@ -228,8 +230,9 @@ impl Workspace {
         let at = ms(clock.now());
         tx.execute(
             "INSERT INTO dispositions (case_seq, kind, reviewer_id, at_ms, reason_code, rationale,
-                                       draft_text, final_text, diff, prev_status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                       draft_text, final_text, diff, prev_status, audit_idx)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
+                     (SELECT coalesce(max(idx) + 1, 0) FROM audit_entries))",
             params![
                 decision.case_seq,
                 kind.as_str(),
@@ -244,10 +247,45 @@ impl Workspace {
             ],
         )?;
         let seq = tx.last_insert_rowid();
+        let (content_hash, reviewer_name): (String, String) = tx.query_row(
+            "SELECT c.content_hash, r.name FROM cases c, reviewers r WHERE c.seq = ?1 AND r.id = ?2",
+            params![decision.case_seq, reviewer_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        audit::record(
+            &tx,
+            Entry {
+                kind: "disposition".into(),
+                case_id: Some(case_id),
+                actor: reviewer_id.into(),
+                at_ms: at,
+                payload: audit::payload([
+                    ("disposition", kind.as_str().into()),
+                    ("meaning", kind.meaning().into()),
+                    ("reviewer_name", reviewer_name.into()),
+                    (
+                        "reason_code",
+                        reason.map_or(serde_json::Value::Null, |r| r.into()),
+                    ),
+                    (
+                        "rationale_sha256",
+                        decision
+                            .rationale
+                            .as_deref()
+                            .map_or(serde_json::Value::Null, |r| audit::commit(r).into()),
+                    ),
+                    ("case_sha256", content_hash.into()),
+                    ("draft_sha256", audit::commit(&draft_text).into()),
+                    ("final_sha256", audit::commit(&final_text).into()),
+                    ("disposition_seq", seq.into()),
+                ]),
+            },
+        )?;
         tx.execute(
             "UPDATE cases SET status = ?1 WHERE seq = ?2",
             params![kind.resulting_status().as_str(), decision.case_seq],
         )?;
+        audit::seal(&tx, &journal, at)?;
         tx.commit()?;
         self.disposition(seq)
     }
@@ -262,6 +300,7 @@ impl Workspace {
         clock: &dyn Clock,
     ) -> Result<DispositionRecord, StoreError> {
         let now = clock.now();
+        let journal = self.journal()?;
         let tx = self.writable()?.transaction()?;
         let (case_seq, kind, who, at_ms, prev_status): (i64, String, String, i64, String) = tx
             .query_row(
@@ -302,16 +341,39 @@ impl Workspace {
             tx.query_row("SELECT status FROM cases WHERE seq = ?1", [case_seq], |r| {
                 r.get(0)
             })?;
+        let undone_idx = audit::disposition_idx(&tx, disposition_seq)?;
         tx.execute(
-            "INSERT INTO dispositions (case_seq, kind, reviewer_id, at_ms, prev_status, undoes)
-             VALUES (?1, 'undo', ?2, ?3, ?4, ?5)",
+            "INSERT INTO dispositions (case_seq, kind, reviewer_id, at_ms, prev_status, undoes, audit_idx)
+             VALUES (?1, 'undo', ?2, ?3, ?4, ?5, (SELECT coalesce(max(idx) + 1, 0) FROM audit_entries))",
             params![case_seq, reviewer_id, ms(now), current, disposition_seq],
         )?;
         let seq = tx.last_insert_rowid();
+        let case_id: String =
+            tx.query_row("SELECT id FROM cases WHERE seq = ?1", [case_seq], |r| {
+                r.get(0)
+            })?;
+        audit::record(
+            &tx,
+            Entry {
+                kind: "undo".into(),
+                case_id: Some(case_id),
+                actor: reviewer_id.into(),
+                at_ms: ms(now),
+                payload: audit::payload([
+                    (
+                        "undoes_index",
+                        undone_idx.map_or(serde_json::Value::Null, |i| i.into()),
+                    ),
+                    ("disposition_seq", seq.into()),
+                    ("status_restored", prev_status.clone().into()),
+                ]),
+            },
+        )?;
         tx.execute(
             "UPDATE cases SET status = ?1 WHERE seq = ?2",
             params![prev_status, case_seq],
         )?;
+        audit::seal(&tx, &journal, ms(now))?;
         tx.commit()?;
         self.disposition(seq)
     }

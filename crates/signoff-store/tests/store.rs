@@ -10,7 +10,12 @@ fn clock() -> FixedClock {
 }
 
 fn ws(dir: &Path) -> Workspace {
-    Workspace::open(dir, Access::Write).unwrap()
+    let mut w = Workspace::open(dir, Access::Write).unwrap();
+    w.attach_key(std::sync::Arc::new(
+        signoff_audit::note::Ed25519Key::from_seed([9; 32]),
+    ))
+    .unwrap();
+    w
 }
 
 fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
@@ -304,6 +309,46 @@ fn decide_moves_the_case_out_of_the_queue_and_undo_reopens_it_within_grace() {
         .collect();
     assert_eq!(history, ["edit", "undo", "approve"], "nothing is deleted");
     assert!(w.conn().execute("DELETE FROM dispositions", []).is_err());
+
+    // Every change is in the audit log, which verifies and answers the one query with proofs.
+    let report = w.audit_verify(None, &mut |_, _| {}).unwrap();
+    assert_eq!(report.entries, 4, "import, edit, undo, approve");
+    let h = w.audit_history("D-1", None).unwrap();
+    let kinds: Vec<_> = h.entries.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["import", "disposition", "undo", "disposition"]);
+    assert!(h.entries[1].leaf.contains("\"disposition\":\"edit\""));
+    assert!(
+        !h.entries[1].leaf.contains("refund not allowed"),
+        "rationale is committed, not copied"
+    );
+    let today = w
+        .audit_history("d-1", Some("2026-11-25".parse().unwrap()))
+        .unwrap();
+    assert_eq!(today.entries.len(), 4);
+    let other_day = w
+        .audit_history("D-1", Some("2026-11-24".parse().unwrap()))
+        .unwrap();
+    assert!(other_day.entries.is_empty());
+}
+
+#[test]
+fn without_a_device_key_nothing_is_changed() {
+    let t = tempfile::tempdir().unwrap();
+    let mut w = Workspace::open(t.path(), Access::Write).unwrap();
+    let p = write(t.path(), "k.jsonl", line("K-1", ""));
+    let err = w.import_file(&p, &clock(), &mut |_| {}).unwrap_err();
+    assert!(matches!(err, StoreError::NoAuditKey), "{err}");
+    assert_eq!(open_count(&w), 0);
+}
+
+#[test]
+fn a_workspace_refuses_a_different_device_key() {
+    let t = tempfile::tempdir().unwrap();
+    drop(ws(t.path()));
+    let mut w = Workspace::open(t.path(), Access::Write).unwrap();
+    let other = signoff_audit::note::Ed25519Key::from_seed([1; 32]);
+    let err = w.attach_key(std::sync::Arc::new(other)).unwrap_err();
+    assert!(matches!(err, StoreError::KeyMismatch { .. }), "{err}");
 }
 
 #[test]
