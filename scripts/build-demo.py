@@ -26,7 +26,10 @@ CLINC_DOMAINS = {
     "routing", "spending_history", "transactions", "transfer", "account_blocked", "apr",
     "improve_credit_score", "application_status", "international_fees", "oos",
 }
-START = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+# The newest case arrives at ANCHOR; Signoff shifts every time by (now - ANCHOR) when it seeds
+# the demo (crates/signoff-api/src/demo.rs), so the queue always looks current.
+ANCHOR = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
+START = ANCHOR - timedelta(days=3)
 
 
 def rows(path):
@@ -54,7 +57,9 @@ def main():
         for i, (source, r) in enumerate(picked, start=1):
             received = START + timedelta(minutes=rng.randrange(0, 3 * 24 * 60))
             priority = rng.choices([0, 1, 2, 3], weights=[50, 30, 15, 5])[0]
-            sla = received + timedelta(hours=rng.choice([4, 8, 24, 48, 72]))
+            # Most deadlines lie ahead of the anchor; a few are already overdue.
+            due = ANCHOR + timedelta(minutes=rng.randrange(-8 * 60, 60 * 60))
+            sla = max(due, received + timedelta(hours=2))
             text = r["text"].strip()
             body = text[0].upper() + text[1:]
             case = {
@@ -77,9 +82,9 @@ def main():
             "id": "DEMO-HTML",
             "subject": "Odd characters in my statement <b>bold</b>",
             "body": "My statement shows <script>alert('x')</script> and <img src=x onerror=alert(1)> next to a payment. What is this?",
-            "received_at": "2026-11-24T09:15:00Z",
+            "received_at": "2026-11-25T09:15:00Z",
             "priority": 1,
-            "sla_due_at": "2026-11-26T09:15:00Z",
+            "sla_due_at": "2026-11-26T15:15:00Z",
             "metadata": {"channel": "email", "customer_tier": "standard", "source": "signoff"},
             "label": "unrecognised_statement_entry",
         }

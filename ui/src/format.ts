@@ -36,6 +36,7 @@ export function bytes(n: number): string {
 
 /** Snake-case labels for people: "card_arrival" → "Card arrival". */
 export function humanLabel(label: string): string {
+  if (label === "oos") return "Out of scope";
   const s = label.replace(/_/g, " ");
   return s.charAt(0).toUpperCase() + s.slice(1);
 }

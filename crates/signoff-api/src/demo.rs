@@ -30,6 +30,60 @@ pub fn seed(
     Ok(Some(report))
 }
 
+/// The newest `received_at` in the demo file: seeding moves every time by `now - DEMO_ANCHOR`,
+/// so the demo queue always looks like the last three days, with deadlines still ahead.
+const DEMO_ANCHOR: &str = "2026-11-26T08:00:00Z";
+
+/// Shifts `received_at` and `sla_due_at` of every demo line so the newest case arrived at `now`.
+fn shift_to(jsonl: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    let anchor: chrono::DateTime<chrono::Utc> = DEMO_ANCHOR.parse().expect("anchor");
+    let delta = now - anchor;
+    let mut out = String::with_capacity(jsonl.len());
+    for line in jsonl.lines() {
+        let shifted = serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .map(|mut v| {
+                for key in ["received_at", "sla_due_at"] {
+                    let t = v
+                        .get(key)
+                        .and_then(|t| t.as_str())
+                        .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
+                    if let Some(t) = t {
+                        v[key] = (t + delta)
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                            .into();
+                    }
+                }
+                v.to_string()
+            });
+        out.push_str(shifted.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeding_moves_the_demo_to_the_present() {
+        let now: chrono::DateTime<chrono::Utc> = "2027-03-01T12:00:00Z".parse().unwrap();
+        let out = shift_to(
+            r#"{"id":"D","received_at":"2026-11-26T08:00:00Z","sla_due_at":"2026-11-26T12:00:00Z"}"#,
+            now,
+        );
+        assert!(
+            out.contains("\"received_at\":\"2027-03-01T12:00:00Z\""),
+            "{out}"
+        );
+        assert!(
+            out.contains("\"sla_due_at\":\"2027-03-01T16:00:00Z\""),
+            "{out}"
+        );
+    }
+}
+
 /// Opens the workspace in `dir` for writing with its device key, seeding the demo when `is_demo`.
 pub fn open(
     dir: &Path,

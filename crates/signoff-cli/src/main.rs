@@ -210,7 +210,8 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             demo,
             reviewer_name,
         } => {
-            let (dir, _) = workspace_dir(g);
+            let (dir, default_demo) = workspace_dir(g);
+            let demo = demo || default_demo;
             let mut ws = signoff_api::demo::open(&dir, demo, g.key_file.as_deref(), &clock)?;
             if let Some(name) = reviewer_name {
                 let id = reviewer_id(g)?;
