@@ -21,7 +21,7 @@ pub fn seed(
         return Ok(None);
     }
     let tmp = ws.dir().join("demo-cases.jsonl");
-    std::fs::write(&tmp, DEMO_CASES)
+    std::fs::write(&tmp, shift_to(DEMO_CASES, clock.now()))
         .map_err(|e| crate::ApiError::Request(format!("{}: {e}", tmp.display())))?;
     let report = ws.import_file(&tmp, clock, &mut |_| {});
     let _ = std::fs::remove_file(&tmp);
@@ -62,6 +62,22 @@ fn shift_to(jsonl: &str, now: chrono::DateTime<chrono::Utc>) -> String {
     out
 }
 
+/// Opens the workspace in `dir` for writing with its device key, seeding the demo when `is_demo`.
+pub fn open(
+    dir: &Path,
+    is_demo: bool,
+    key_file: Option<&Path>,
+    clock: &dyn Clock,
+) -> Result<Workspace, crate::ApiError> {
+    let key = crate::keys::device_key(key_file, dir, is_demo)?;
+    let mut ws = Workspace::open(dir, Access::Write)?;
+    ws.attach_key(key)?;
+    if is_demo {
+        seed(&mut ws, clock)?;
+    }
+    Ok(ws)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,20 +98,4 @@ mod tests {
             "{out}"
         );
     }
-}
-
-/// Opens the workspace in `dir` for writing with its device key, seeding the demo when `is_demo`.
-pub fn open(
-    dir: &Path,
-    is_demo: bool,
-    key_file: Option<&Path>,
-    clock: &dyn Clock,
-) -> Result<Workspace, crate::ApiError> {
-    let key = crate::keys::device_key(key_file, dir, is_demo)?;
-    let mut ws = Workspace::open(dir, Access::Write)?;
-    ws.attach_key(key)?;
-    if is_demo {
-        seed(&mut ws, clock)?;
-    }
-    Ok(ws)
 }
