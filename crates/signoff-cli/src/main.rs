@@ -2,6 +2,7 @@
 //! servers and terminals. Errors become a message naming the cause and a non-zero exit.
 
 mod bench;
+mod bench_audit;
 mod output;
 
 use anyhow::{bail, Context, Result};
@@ -157,6 +158,12 @@ enum BenchCommand {
         /// Keep the benchmark workspace in a new directory under this one.
         #[arg(long, hide = true)]
         keep: Option<PathBuf>,
+    },
+    /// Audit log costs against bare SQLite inserts and raw SHA-256, and history latency.
+    Audit {
+        /// Size of the log for verify and history.
+        #[arg(long, default_value_t = 100_000)]
+        entries: u64,
     },
 }
 
@@ -353,6 +360,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Bench(BenchCommand::Queue { cases, keep }) => {
             bench::queue(cases, keep.as_deref(), out)?
         }
+        Command::Bench(BenchCommand::Audit { entries }) => bench_audit::audit(entries, out)?,
     }
     Ok(())
 }

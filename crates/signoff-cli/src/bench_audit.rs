@@ -1,0 +1,229 @@
+//! `signoff bench audit --entries N`: the cost of the audit log, as ratios against baselines
+//! measured in the same run (bare SQLite inserts of the same bytes, raw SHA-256 of the leaves).
+
+use crate::output::Out;
+use anyhow::Result;
+use rusqlite::Connection;
+use signoff_audit::log::{self, Entry};
+use signoff_audit::note::{Ed25519Key, NoteSigner, NoteVerifier};
+use signoff_core::FixedClock;
+use signoff_store::{Access, Workspace};
+use std::time::Instant;
+
+fn entry(i: u64, cases: u64) -> Entry {
+    let mut payload = serde_json::Map::new();
+    payload.insert("disposition".into(), "approve".into());
+    payload.insert(
+        "case_sha256".into(),
+        format!("{:064x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).into(),
+    );
+    payload.insert("final_sha256".into(), format!("{:064x}", i ^ 0xABCD).into());
+    Entry {
+        kind: "disposition".into(),
+        case_id: Some(format!("B-{:08}", i % cases)),
+        actor: "bench".into(),
+        at_ms: 1_795_000_000_000 + i as i64,
+        payload,
+    }
+}
+
+fn durable(path: &std::path::Path) -> Result<Connection> {
+    let c = Connection::open(path)?;
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;",
+    )?;
+    Ok(c)
+}
+
+/// Appends `count` entries in transactions of `batch`, one signed checkpoint per transaction.
+fn append_rate(dir: &std::path::Path, key: &Ed25519Key, batch: u64, count: u64) -> Result<f64> {
+    let mut c = durable(&dir.join(format!("append-{batch}.sqlite")))?;
+    c.execute_batch(log::SCHEMA)?;
+    let t = Instant::now();
+    let mut i = 0;
+    while i < count {
+        let tx = c.transaction()?;
+        for _ in 0..batch.min(count - i) {
+            log::append(&tx, &entry(i, 1000))?;
+            i += 1;
+        }
+        log::checkpoint(&tx, "bench/log", key, 0)?;
+        tx.commit()?;
+    }
+    Ok(count as f64 / t.elapsed().as_secs_f64())
+}
+
+/// The same leaf bytes into a plain table, 100 per transaction, same durability.
+fn bare_rate(dir: &std::path::Path, count: u64) -> Result<f64> {
+    let mut c = durable(&dir.join("bare.sqlite"))?;
+    c.execute_batch("CREATE TABLE bare (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL)")?;
+    let leaves: Vec<Vec<u8>> = (0..count)
+        .map(|i| log::encode_leaf(i, &entry(i, 1000)))
+        .collect::<Result<_, _>>()?;
+    let t = Instant::now();
+    for chunk in leaves.chunks(100).enumerate() {
+        let tx = c.transaction()?;
+        {
+            let mut s = tx.prepare_cached("INSERT INTO bare (idx, leaf) VALUES (?1, ?2)")?;
+            for (j, leaf) in chunk.1.iter().enumerate() {
+                s.execute(rusqlite::params![(chunk.0 * 100 + j) as i64, leaf])?;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(count as f64 / t.elapsed().as_secs_f64())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// `signoff bench audit --entries N`.
+pub fn audit(n: u64, out: &Out) -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path();
+    let key = Ed25519Key::from_seed([11; 32]);
+    let mut append_per_s = serde_json::Map::new();
+    let mut rows = Vec::new();
+    for batch in [1u64, 10, 100, 1000] {
+        let count = (batch * 200).clamp(2000, 20_000).min(n.max(2000));
+        eprintln!("append, batch {batch}: {count} entries…");
+        let r = append_rate(dir, &key, batch, count)?;
+        append_per_s.insert(batch.to_string(), r.into());
+        rows.push((format!("append, batch {batch}"), r));
+    }
+    let bare_count = 20_000.min(n.max(2000));
+    eprintln!("bare insert: {bare_count} rows…");
+    let bare = bare_rate(dir, bare_count)?;
+    let append_ratio = append_per_s["100"].as_f64().unwrap_or(0.0) / bare;
+
+    eprintln!("building a workspace log of {n} entries…");
+    let clock = FixedClock::new("2026-12-01T00:00:00Z".parse()?);
+    let cases = (n / 10).clamp(1, 100_000);
+    let ws_dir = dir.join("ws");
+    {
+        let mut ws = Workspace::open(&ws_dir, Access::Write)?;
+        ws.attach_key(std::sync::Arc::new(Ed25519Key::from_seed([12; 32])))?;
+        let file = dir.join("cases.jsonl");
+        let mut text = String::new();
+        for i in 0..cases {
+            text.push_str(&format!(
+                "{{\"id\":\"B-{i:08}\",\"subject\":\"s\",\"body\":\"b {i}\",\"received_at\":\"2026-11-20T10:00:00Z\"}}\n"
+            ));
+        }
+        std::fs::write(&file, text)?;
+        ws.import_file(&file, &clock, &mut |_| {})?;
+    }
+    let mut conn = durable(&ws_dir.join(signoff_store::DB_FILE))?;
+    let origin: String = conn.query_row(
+        "SELECT value FROM settings WHERE key = 'audit_origin'",
+        [],
+        |r| r.get(0),
+    )?;
+    let ws_key = Ed25519Key::from_seed([12; 32]);
+    let mut i = log::size(&conn)?;
+    while i < n {
+        let tx = conn.transaction()?;
+        for _ in 0..10_000.min(n - i) {
+            log::append(&tx, &entry(i, cases))?;
+            i += 1;
+        }
+        tx.commit()?;
+    }
+    {
+        let tx = conn.transaction()?;
+        log::checkpoint(&tx, &origin, &ws_key, 0)?;
+        tx.commit()?;
+    }
+    drop(conn);
+    let ws = Workspace::open(&ws_dir, Access::Read)?;
+    let total = log::size(ws.conn())?;
+
+    eprintln!("verify and raw hashing…");
+    let leaves: Vec<Vec<u8>> = {
+        let mut s = ws
+            .conn()
+            .prepare("SELECT leaf FROM audit_entries ORDER BY idx")?;
+        let rows = s.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let t = Instant::now();
+    let mut acc = 0u8;
+    for l in &leaves {
+        acc ^= signoff_audit::merkle::leaf_hash(l)[0];
+    }
+    let sha_s = t.elapsed().as_secs_f64();
+    std::hint::black_box(acc);
+    let sha256_per_s = total as f64 / sha_s;
+    let vkey = NoteVerifier::parse(&NoteSigner::new(&origin, &ws_key)?.verifier_key())?;
+    let t = Instant::now();
+    log::verify(ws.conn(), &[vkey], None, &mut |_, _| {})?;
+    let verify_per_s = total as f64 / t.elapsed().as_secs_f64();
+    let verify_ratio = verify_per_s / sha256_per_s;
+
+    eprintln!("inclusion proofs and history…");
+    let nodes = log::SqlNodes(ws.conn());
+    let proof_ms = median(
+        (0..200u64)
+            .map(|k| {
+                let t = Instant::now();
+                let _ = signoff_audit::merkle::inclusion_proof(&nodes, (k * 7919) % total, total);
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
+    let mut hist = Vec::new();
+    let mut found = 0;
+    for k in 0..50u64 {
+        let id = format!("B-{:08}", (k * 7919) % cases);
+        let t = Instant::now();
+        let h = ws.audit_history(&id, None)?;
+        hist.push(t.elapsed().as_secs_f64() * 1e3);
+        found += h.entries.len();
+    }
+    let history_ms = median(hist);
+
+    out.line(&format!("signoff bench audit — {total} entries ({cases} cases; history returned {} entries per case on average)", found / 50));
+    out.line(&format!("{:<36} {:>14}", "measure", "value"));
+    for (name, r) in &rows {
+        out.line(&format!("{name:<36} {:>12.0}/s", r));
+    }
+    out.line(&format!(
+        "{:<36} {:>12.0}/s",
+        "bare insert, batch 100 (baseline)", bare
+    ));
+    out.line(&format!(
+        "{:<36} {:>14.2}  (target ≥ 0.50)",
+        "append ratio (batch 100 / bare)", append_ratio
+    ));
+    out.line(&format!(
+        "{:<36} {:>12.0}/s",
+        "raw SHA-256 of the leaves (baseline)", sha256_per_s
+    ));
+    out.line(&format!("{:<36} {:>12.0}/s", "full verify", verify_per_s));
+    out.line(&format!(
+        "{:<36} {:>14.2}  (target ≥ 0.30)",
+        "verify ratio (verify / SHA-256)", verify_ratio
+    ));
+    out.line(&format!(
+        "{:<36} {:>11.3} ms",
+        "inclusion proof (median)", proof_ms
+    ));
+    out.line(&format!(
+        "{:<36} {:>11.3} ms  (target < 10 ms)",
+        "history with proofs (median)", history_ms
+    ));
+    out.json(&serde_json::json!({
+        "entries": total,
+        "append_per_s": append_per_s,
+        "bare_insert_per_s": bare,
+        "append_ratio": append_ratio,
+        "verify_per_s": verify_per_s,
+        "sha256_per_s": sha256_per_s,
+        "verify_ratio": verify_ratio,
+        "proof_ms": proof_ms,
+        "history_ms": history_ms,
+    }));
+    Ok(())
+}
