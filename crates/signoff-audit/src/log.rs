@@ -71,28 +71,42 @@ pub fn encode_leaf(index: u64, e: &Entry) -> Result<Vec<u8>, LogError> {
     let at = chrono::DateTime::from_timestamp_millis(e.at_ms)
         .ok_or_else(|| LogError::Encoding(format!("time {} ms is out of range", e.at_ms)))?
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut m = Map::new();
-    m.insert("v".into(), LEAF_VERSION.into());
-    m.insert("seq".into(), index.into());
-    m.insert("kind".into(), e.kind.clone().into());
-    m.insert(
-        "case_id".into(),
-        e.case_id.clone().map_or(Value::Null, Value::String),
-    );
-    m.insert("actor".into(), e.actor.clone().into());
-    m.insert("at".into(), at.into());
-    m.insert("payload".into(), Value::Object(e.payload.clone()));
-    serde_json::to_vec(&Value::Object(m)).map_err(|e| LogError::Encoding(e.to_string()))
+    // Fields in sorted order; the payload map is sorted by serde_json itself.
+    #[derive(serde::Serialize)]
+    struct Leaf<'a> {
+        actor: &'a str,
+        at: &'a str,
+        case_id: Option<&'a str>,
+        kind: &'a str,
+        payload: &'a Map<String, Value>,
+        seq: u64,
+        v: i64,
+    }
+    let leaf = Leaf {
+        actor: &e.actor,
+        at: &at,
+        case_id: e.case_id.as_deref(),
+        kind: &e.kind,
+        payload: &e.payload,
+        seq: index,
+        v: LEAF_VERSION,
+    };
+    serde_json::to_vec(&leaf).map_err(|e| LogError::Encoding(e.to_string()))
 }
 
-/// Perfect-subtree hashes read from the `audit_nodes` table.
+/// Perfect-subtree hashes read from the log's tables.
 pub struct SqlNodes<'c>(pub &'c Connection);
 
 impl NodeSource for SqlNodes<'_> {
     fn node(&self, level: u32, index: u64) -> Result<Hash, AuditError> {
+        let sql = if level == 0 {
+            "SELECT hash FROM audit_entries WHERE idx = ?2 AND ?1 = 0"
+        } else {
+            "SELECT hash FROM audit_nodes WHERE level = ?1 AND idx = ?2"
+        };
         let got: Option<Vec<u8>> = self
             .0
-            .prepare_cached("SELECT hash FROM audit_nodes WHERE level = ?1 AND idx = ?2")
+            .prepare_cached(sql)
             .and_then(|mut s| {
                 s.query_row(params![level, index as i64], |r| r.get(0))
                     .optional()
@@ -113,29 +127,81 @@ pub fn size(conn: &Connection) -> Result<u64, LogError> {
     Ok(n as u64)
 }
 
+/// Appends many entries in one transaction: the tree's right edge is read once and kept in
+/// memory, so each entry costs its own row plus the subtree hashes it completes.
+pub struct Appender<'c> {
+    conn: &'c Connection,
+    size: u64,
+    /// Perfect subtrees on the right edge, largest first: (level, hash).
+    frontier: Vec<(u32, Hash)>,
+}
+
+impl<'c> Appender<'c> {
+    /// Reads the current size and right edge of the log.
+    pub fn new(conn: &'c Connection) -> Result<Self, LogError> {
+        let size = size(conn)?;
+        let nodes = SqlNodes(conn);
+        let mut frontier = Vec::new();
+        let mut start = 0u64;
+        for level in (0..64u32).rev() {
+            if size & (1u64 << level) != 0 {
+                frontier.push((level, nodes.node(level, start >> level)?));
+                start += 1u64 << level;
+            }
+        }
+        Ok(Self {
+            conn,
+            size,
+            frontier,
+        })
+    }
+
+    /// Appends one entry; returns its leaf index.
+    pub fn append(&mut self, e: &Entry) -> Result<u64, LogError> {
+        let index = self.size;
+        let leaf = encode_leaf(index, e)?;
+        let mut h = merkle::leaf_hash(&leaf);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO audit_entries (idx, kind, case_id, actor, at_ms, leaf, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![index as i64, e.kind, e.case_id, e.actor, e.at_ms, leaf, &h[..]])?;
+        let mut put = self
+            .conn
+            .prepare_cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+        let mut level = 0u32;
+        while let Some(&(l, left)) = self.frontier.last() {
+            if l != level {
+                break;
+            }
+            self.frontier.pop();
+            h = merkle::node_hash(&left, &h);
+            level += 1;
+            put.execute(params![level, (index >> level) as i64, &h[..]])?;
+        }
+        self.frontier.push((level, h));
+        self.size += 1;
+        Ok(index)
+    }
+
+    /// The root of the tree so far, from the right edge alone.
+    pub fn root(&self) -> Hash {
+        let mut it = self.frontier.iter().rev();
+        match it.next() {
+            None => merkle::empty_root(),
+            Some(&(_, last)) => it.fold(last, |acc, (_, left)| merkle::node_hash(left, &acc)),
+        }
+    }
+
+    /// Number of entries so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
 /// Appends an entry inside the caller's transaction; returns its leaf index.
 pub fn append(conn: &Connection, e: &Entry) -> Result<u64, LogError> {
-    let index = size(conn)?;
-    let leaf = encode_leaf(index, e)?;
-    conn.prepare_cached(
-        "INSERT INTO audit_entries (idx, kind, case_id, actor, at_ms, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![index as i64, e.kind, e.case_id, e.actor, e.at_ms, leaf])?;
-    let mut put =
-        conn.prepare_cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
-    let mut h = merkle::leaf_hash(&leaf);
-    let (mut level, mut i) = (0u32, index);
-    loop {
-        put.execute(params![level, i as i64, &h[..]])?;
-        if i.is_multiple_of(2) {
-            break;
-        }
-        let left = SqlNodes(conn).node(level, i - 1)?;
-        h = merkle::node_hash(&left, &h);
-        level += 1;
-        i /= 2;
-    }
-    Ok(index)
+    Appender::new(conn)?.append(e)
 }
 
 /// The root of the current tree.
@@ -219,11 +285,12 @@ pub fn verify(
     let mut tree = MemoryTree::default();
     let mut report = VerifyReport::default();
     {
-        let mut stmt = conn.prepare("SELECT idx, leaf FROM audit_entries ORDER BY idx")?;
+        let mut stmt = conn.prepare("SELECT idx, leaf, hash FROM audit_entries ORDER BY idx")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let idx: i64 = row.get(0)?;
-            let leaf: Vec<u8> = row.get(1)?;
+            let leaf = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            let stored = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
             let expect = tree.len();
             if idx as u64 != expect {
                 return Err(tampered(
@@ -232,8 +299,15 @@ pub fn verify(
                     Some(expect),
                 ));
             }
-            check_leaf(expect, &leaf)?;
-            tree.push(&leaf);
+            check_leaf(expect, leaf)?;
+            tree.push(leaf);
+            if stored != tree.node(0, expect)? {
+                return Err(tampered(
+                    format!("entry {expect}"),
+                    "the leaf does not match its stored hash",
+                    Some(expect),
+                ));
+            }
             report.entries += 1;
             if report.entries.is_multiple_of(65536) {
                 progress(report.entries, total);
@@ -246,7 +320,7 @@ pub fn verify(
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let (level, idx): (u32, i64) = (row.get(0)?, row.get(1)?);
-            let hash: Vec<u8> = row.get(2)?;
+            let hash = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
             let want = tree.node(level, idx as u64).map_err(|_| {
                 tampered(
                     format!("node (level {level}, index {idx})"),
@@ -254,13 +328,6 @@ pub fn verify(
                     None,
                 )
             })?;
-            if hash != want && level == 0 {
-                return Err(tampered(
-                    format!("entry {idx}"),
-                    "the leaf does not match its stored hash",
-                    Some(idx as u64),
-                ));
-            }
             if hash != want {
                 let first = (idx as u64) << level;
                 return Err(tampered(
@@ -274,7 +341,7 @@ pub fn verify(
             report.nodes += 1;
         }
     }
-    let expected_nodes: u64 = (0..64).map(|l| total >> l).sum();
+    let expected_nodes: u64 = (1..64).map(|l| total >> l).sum();
     if report.nodes != expected_nodes {
         return Err(tampered(
             "the node table".into(),
@@ -323,22 +390,16 @@ pub fn verify(
     Ok(report)
 }
 
+/// Cheap structural checks of a leaf; its bytes themselves are authenticated by the tree.
+/// Canonical leaves sort their keys, so every v1 leaf ends with its own `seq` and `"v":1`.
 fn check_leaf(index: u64, leaf: &[u8]) -> Result<(), LogError> {
-    let bad = |why: String| tampered(format!("entry {index}"), why, Some(index));
-    let v: Value =
-        serde_json::from_slice(leaf).map_err(|e| bad(format!("leaf is not JSON: {e}")))?;
-    if v.get("v").and_then(Value::as_i64) != Some(LEAF_VERSION) {
-        return Err(bad(format!(
-            "leaf version is not {LEAF_VERSION} (written by a newer Signoff?)"
-        )));
+    let bad = |why: &str| tampered(format!("entry {index}"), why, Some(index));
+    if !leaf.starts_with(b"{\"actor\":") {
+        return Err(bad("leaf is not a v1 canonical entry"));
     }
-    if v.get("seq").and_then(Value::as_u64) != Some(index) {
-        return Err(bad(
-            "leaf's own sequence number does not match its position".into(),
-        ));
-    }
-    if serde_json::to_vec(&v).map_err(|e| bad(e.to_string()))? != leaf {
-        return Err(bad("leaf is not in canonical form".into()));
+    let tail = format!(",\"seq\":{index},\"v\":{LEAF_VERSION}}}");
+    if !leaf.ends_with(tail.as_bytes()) {
+        return Err(bad("leaf's own sequence number or version does not match (reordered, or written by a newer Signoff?)"));
     }
     Ok(())
 }

@@ -6,13 +6,14 @@ CREATE TABLE audit_entries (
     case_id TEXT,
     actor   TEXT NOT NULL,
     at_ms   INTEGER NOT NULL,
-    leaf    BLOB NOT NULL          -- canonical leaf bytes (encoding v1)
+    leaf    BLOB NOT NULL,         -- canonical leaf bytes (encoding v1)
+    hash    BLOB NOT NULL          -- RFC 6962 leaf hash: the tree's level 0
 ) STRICT;
 
 CREATE INDEX audit_entries_case ON audit_entries (case_id, at_ms) WHERE case_id IS NOT NULL;
 
--- Hash of every perfect subtree: 2^level leaves starting at leaf idx << level. Level 0 holds
--- the leaf hashes.
+-- Hash of every perfect subtree of two or more leaves: 2^level leaves starting at leaf
+-- idx << level (level ≥ 1; level 0 is audit_entries.hash).
 CREATE TABLE audit_nodes (
     level INTEGER NOT NULL,
     idx   INTEGER NOT NULL,

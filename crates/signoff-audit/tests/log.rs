@@ -69,7 +69,7 @@ fn a_clean_log_verifies_and_its_checkpoint_matches_the_root() {
     fill(&mut c, &key, 23);
     let r = log::verify(&c, &[verifier(&key)], None, &mut |_, _| {}).unwrap();
     assert_eq!((r.entries, r.checkpoints), (23, 4));
-    assert_eq!(r.nodes, 23 + 11 + 5 + 2 + 1);
+    assert_eq!(r.nodes, 11 + 5 + 2 + 1, "subtrees of two or more leaves");
     let note = log::latest_checkpoint(&c).unwrap().unwrap();
     let opened = signoff_audit::note::open(&note, &[verifier(&key)]).unwrap();
     assert_eq!(Checkpoint::parse(&opened.text).unwrap().size, 20);
@@ -106,8 +106,8 @@ fn every_single_byte_flip_of_a_leaf_is_reported_with_its_index() {
         let set = "UPDATE audit_entries SET leaf = ?1 WHERE idx = 7";
         assert!(flip_blob(&c, get, set, at));
         match log::verify(&c, &[verifier(&key)], None, &mut |_, _| {}) {
-            Err(LogError::Tampered { index, .. }) => {
-                assert!(index == Some(7) || index.is_none(), "byte {at}: {index:?}")
+            Err(e @ LogError::Tampered { index, .. }) => {
+                assert!(index == Some(7) || index.is_none(), "byte {at}: {e}")
             }
             other => panic!("byte {at} of leaf 7 flipped, verify said {other:?}"),
         }
@@ -193,4 +193,21 @@ fn a_checkpoint_by_another_key_is_refused() {
         err.to_string().contains("no signature by a known key"),
         "{err}"
     );
+}
+
+#[test]
+fn leaves_are_canonical_sorted_json_without_floats() {
+    let leaf = log::encode_leaf(7, &entry(7)).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&leaf).unwrap();
+    assert_eq!(
+        serde_json::to_vec(&v).unwrap(),
+        leaf,
+        "re-serialising with sorted keys changes nothing"
+    );
+    assert!(std::str::from_utf8(&leaf)
+        .unwrap()
+        .ends_with(",\"seq\":7,\"v\":1}"));
+    let mut float = entry(1);
+    float.payload.insert("score".into(), serde_json::json!(0.5));
+    assert!(log::encode_leaf(1, &float).is_err());
 }

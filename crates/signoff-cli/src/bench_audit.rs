@@ -43,8 +43,9 @@ fn append_rate(dir: &std::path::Path, key: &Ed25519Key, batch: u64, count: u64) 
     let mut i = 0;
     while i < count {
         let tx = c.transaction()?;
+        let mut app = log::Appender::new(&tx)?;
         for _ in 0..batch.min(count - i) {
-            log::append(&tx, &entry(i, 1000))?;
+            app.append(&entry(i, 1000))?;
             i += 1;
         }
         log::checkpoint(&tx, "bench/log", key, 0)?;
@@ -125,8 +126,9 @@ pub fn audit(n: u64, out: &Out) -> Result<()> {
     let mut i = log::size(&conn)?;
     while i < n {
         let tx = conn.transaction()?;
+        let mut app = log::Appender::new(&tx)?;
         for _ in 0..10_000.min(n - i) {
-            log::append(&tx, &entry(i, cases))?;
+            app.append(&entry(i, cases))?;
             i += 1;
         }
         tx.commit()?;
