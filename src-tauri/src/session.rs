@@ -189,14 +189,11 @@ impl Session {
             .staged
             .remove(&token)
             .ok_or_else(|| err("request", format!("no staged file {token}")))?;
-        let result = self.ws.import_file(&path, self.clock.as_ref(), progress);
+        let result = self
+            .ws
+            .import_file_as(&path, &name, self.clock.as_ref(), progress);
         let _ = std::fs::remove_file(&path);
-        let staged_name = path.display().to_string();
-        let r = result.map_err(|e| {
-            let mut dto = ErrorDto::from(e);
-            dto.message = dto.message.replace(&staged_name, &name);
-            dto
-        })?;
+        let r = result?;
         Ok(ImportReportDto {
             file: name,
             new: r.new,

@@ -57,6 +57,11 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Pull a case file (JSONL or CSV) from a hub or any HTTP(S) URL and import it, all-or-nothing.
+    Pull {
+        /// The URL of the case file.
+        url: String,
+    },
     /// List cases in queue order.
     Queue {
         /// Status to list (default: open).
@@ -235,6 +240,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             out.json(&serde_json::json!({"workspace": dir, "open": counts.counts[0].1}));
         }
         Command::Import { files } => import(g, out, &files, &clock)?,
+        Command::Pull { url } => pull(g, out, &url, &clock)?,
         Command::Queue {
             status,
             band,
@@ -483,6 +489,39 @@ fn import(g: &Global, out: &Out, files: &[PathBuf], clock: &dyn Clock) -> Result
             files.len()
         );
     }
+    Ok(())
+}
+
+fn pull(g: &Global, out: &Out, url: &str, clock: &dyn Clock) -> Result<()> {
+    let mut ws = open_write(g, clock)?;
+    let tmp = tempfile::Builder::new()
+        .prefix("pull-")
+        .tempdir_in(ws.dir())?;
+    let name: String = url
+        .rsplit('/')
+        .next()
+        .unwrap_or("cases")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let dest = tmp.path().join(if name.is_empty() {
+        "cases".into()
+    } else {
+        name
+    });
+    let pulled = signoff_sync::pull_to_file(url, &dest, &signoff_sync::PullOptions::default())?;
+    let r = ws.import_file_as(&dest, url, clock, &mut |_| {})?;
+    out.line(&format!(
+        "{url}: {} bytes; {} new, {} unchanged, {} conflicting",
+        pulled.bytes, r.new, r.unchanged, r.conflicts
+    ));
+    out.json(&serde_json::json!({"new": r.new, "unchanged": r.unchanged, "conflicts": r.conflicts, "bytes": pulled.bytes}));
     Ok(())
 }
 

@@ -203,3 +203,38 @@ fn the_bench_prints_a_table_and_json_with_the_contract_keys() {
     }
     assert_eq!(v["cases"], 2000);
 }
+
+#[test]
+fn pull_imports_a_case_file_served_over_http() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/exports/today.jsonl",
+        listener.local_addr().unwrap()
+    );
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut line = String::new();
+        while r.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+            line.clear();
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            CASES.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(CASES.as_bytes()).unwrap();
+    });
+    let t = tempfile::tempdir().unwrap();
+    let ws = t.path().join("ws");
+    let o = signoff(&ws, &["pull", &url, "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(last_json(&o)["new"], 2);
+    let o = signoff(&ws, &["audit", "verify", "--json"]);
+    assert_eq!(
+        last_json(&o)["entries"],
+        1,
+        "the pull's import is in the audit log"
+    );
+}

@@ -142,7 +142,18 @@ impl Workspace {
         clock: &dyn Clock,
         progress: &mut dyn FnMut(ImportProgress),
     ) -> Result<ImportReport, StoreError> {
-        let display = path.display().to_string();
+        self.import_file_as(path, &path.display().to_string(), clock, progress)
+    }
+
+    /// Imports `path`, naming it `display` in messages and records (a URL, an original name).
+    pub fn import_file_as(
+        &mut self,
+        path: &Path,
+        display: &str,
+        clock: &dyn Clock,
+        progress: &mut dyn FnMut(ImportProgress),
+    ) -> Result<ImportReport, StoreError> {
+        let display = display.to_string();
         let file = std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
         let total = file.metadata().map(|m| m.len()).unwrap_or(0);
         let mut reader = BufReader::with_capacity(1 << 20, Counting { inner: file, n: 0 });

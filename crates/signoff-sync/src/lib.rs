@@ -1,0 +1,187 @@
+//! Pulling cases from upstream: download a case file (JSONL or CSV) from a hub or any HTTP
+//! endpoint into a local file, with timeouts, a size cap and bounded retries, so the store can
+//! import it all-or-nothing. Nothing here touches the workspace.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+/// How a pull behaves on a slow or flaky network.
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    /// Connect and per-read timeout.
+    pub timeout: Duration,
+    /// Attempts in all (at least one).
+    pub attempts: u32,
+    /// Wait before the second attempt; doubles after each.
+    pub backoff: Duration,
+    /// The largest body accepted.
+    pub max_bytes: u64,
+}
+
+impl Default for PullOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            attempts: 3,
+            backoff: Duration::from_millis(500),
+            max_bytes: 2 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// What a pull fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pulled {
+    /// Bytes written.
+    pub bytes: u64,
+    /// Attempts it took.
+    pub attempts: u32,
+    /// The server's content type, if it said.
+    pub content_type: Option<String>,
+}
+
+/// Errors from a pull; each names the URL.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The URL is not http(s).
+    #[error("{0} is not an http:// or https:// URL")]
+    BadUrl(String),
+    /// The server answered with an error status that retrying will not fix.
+    #[error("{url} answered {status}; nothing was imported")]
+    Status {
+        /// The URL.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// Every attempt failed to connect or was cut off.
+    #[error("{url}: {why} (after {attempts} attempt(s)); nothing was imported")]
+    Network {
+        /// The URL.
+        url: String,
+        /// The last failure.
+        why: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The body is larger than allowed.
+    #[error("{url} sent more than {max} bytes; nothing was imported")]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The cap.
+        max: u64,
+    },
+    /// The local file could not be written.
+    #[error("writing {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Downloads `url` into `dest`, retrying connection failures and 5xx/429 answers.
+pub fn pull_to_file(url: &str, dest: &Path, opts: &PullOptions) -> Result<Pulled, SyncError> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(SyncError::BadUrl(url.to_string()));
+    }
+    let client = reqwest::blocking::Client::builder()
+        .connect_timeout(opts.timeout)
+        .timeout(opts.timeout)
+        .user_agent(concat!("signoff/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| SyncError::Network {
+            url: url.into(),
+            why: e.to_string(),
+            attempts: 0,
+        })?;
+    let mut wait = opts.backoff;
+    let attempts = opts.attempts.max(1);
+    let mut last = String::new();
+    for attempt in 1..=attempts {
+        if attempt > 1 {
+            std::thread::sleep(wait);
+            wait *= 2;
+        }
+        match client.get(url).send() {
+            Ok(resp) => {
+                let status = resp.status();
+                if status.is_server_error() || status.as_u16() == 429 {
+                    last = format!("server answered {status}");
+                    continue;
+                }
+                if !status.is_success() {
+                    return Err(SyncError::Status {
+                        url: url.into(),
+                        status: status.as_u16(),
+                    });
+                }
+                let content_type = resp
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                match copy_body(resp, dest, opts.max_bytes) {
+                    Ok(bytes) => {
+                        return Ok(Pulled {
+                            bytes,
+                            attempts: attempt,
+                            content_type,
+                        })
+                    }
+                    Err(CopyError::TooLarge) => {
+                        return Err(SyncError::TooLarge {
+                            url: url.into(),
+                            max: opts.max_bytes,
+                        })
+                    }
+                    Err(CopyError::Write(source)) => {
+                        return Err(SyncError::Io {
+                            path: dest.display().to_string(),
+                            source,
+                        })
+                    }
+                    Err(CopyError::Read(e)) => last = format!("the transfer was cut off: {e}"),
+                }
+            }
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(SyncError::Network {
+        url: url.into(),
+        why: last,
+        attempts,
+    })
+}
+
+enum CopyError {
+    TooLarge,
+    Read(std::io::Error),
+    Write(std::io::Error),
+}
+
+fn copy_body(
+    mut resp: reqwest::blocking::Response,
+    dest: &Path,
+    max: u64,
+) -> Result<u64, CopyError> {
+    let mut out = std::fs::File::create(dest).map_err(CopyError::Write)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let k = resp.read(&mut buf).map_err(CopyError::Read)?;
+        if k == 0 {
+            break;
+        }
+        total += k as u64;
+        if total > max {
+            return Err(CopyError::TooLarge);
+        }
+        out.write_all(&buf[..k]).map_err(CopyError::Write)?;
+    }
+    out.sync_all().map_err(CopyError::Write)?;
+    Ok(total)
+}
