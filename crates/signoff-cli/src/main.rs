@@ -151,6 +151,14 @@ enum AuditCommand {
     },
     /// Print the log's verifier key (`name+keyid+base64`).
     Key,
+    /// Append N test events, one durable transaction each, printing `ack INDEX` after each
+    /// commit (used by the crash tests).
+    #[command(hide = true)]
+    Stress {
+        /// How many events.
+        #[arg(long, default_value_t = 10_000)]
+        appends: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -419,6 +427,24 @@ fn audit(g: &Global, out: &Out, cmd: AuditCommand, clock: &dyn Clock) -> Result<
                     .context("the audit log has no checkpoint yet")?
             };
             print!("{note}");
+        }
+        AuditCommand::Stress { appends } => {
+            use std::io::Write;
+            let mut ws = open_write(g, clock)?;
+            let mut stdout = std::io::stdout().lock();
+            for i in 0..appends {
+                let mut payload = serde_json::Map::new();
+                payload.insert("n".into(), i.into());
+                let idx = ws.record_event(signoff_audit::log::Entry {
+                    kind: "stress".into(),
+                    case_id: None,
+                    actor: "device".into(),
+                    at_ms: clock.now().timestamp_millis(),
+                    payload,
+                })?;
+                writeln!(stdout, "ack {idx}")?;
+                stdout.flush()?;
+            }
         }
         AuditCommand::Key => {
             let ws = open_read(g, clock)?;

@@ -92,6 +92,17 @@ impl Workspace {
         self.journal.clone().ok_or(StoreError::NoAuditKey)
     }
 
+    /// Records an event that changes no other table (a setting, a threshold, a sync) in its
+    /// own transaction with a signed checkpoint; returns the entry's index once durable.
+    pub fn record_event(&mut self, entry: Entry) -> Result<u64, StoreError> {
+        let j = self.journal()?;
+        let tx = self.writable()?.transaction()?;
+        let idx = log::append(&tx, &entry)?;
+        seal(&tx, &j, entry.at_ms)?;
+        tx.commit()?;
+        Ok(idx)
+    }
+
     /// The verifier key of this workspace's log (`name+keyid+base64`), once a key is attached.
     pub fn audit_vkey(&self) -> Result<Option<String>, StoreError> {
         self.setting(VKEY_KEY)
