@@ -62,6 +62,9 @@ pub enum StoreError {
     /// The disk (or the database's size limit) is full; the transaction was rolled back.
     #[error("the disk is full while writing {0}; nothing from this operation was saved — free some space and retry")]
     DiskFull(PathBuf),
+    /// The disk refused a write or a flush; the transaction was not acknowledged.
+    #[error("the disk failed while saving to the workspace ({0}); the change was not confirmed — check the disk, then look at the case before retrying")]
+    DiskIo(String),
     /// An import file had errors; nothing from it was saved.
     #[error("{} error(s) in {file}; nothing from this file was imported:\n{}", .errors.len(), render_line_errors(.errors, *.more))]
     Import {
@@ -137,8 +140,12 @@ fn render_line_errors(errors: &[LineError], more: u64) -> String {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
-            return StoreError::DiskFull(PathBuf::from("the workspace"));
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => {
+                return StoreError::DiskFull(PathBuf::from("the workspace"))
+            }
+            Some(rusqlite::ErrorCode::SystemIoFailure) => return StoreError::DiskIo(e.to_string()),
+            _ => {}
         }
         StoreError::Sqlite(e)
     }
@@ -182,6 +189,7 @@ impl StoreError {
             StoreError::Locked(_) => "locked",
             StoreError::ReadOnly(_) => "read_only",
             StoreError::DiskFull(_) => "disk_full",
+            StoreError::DiskIo(_) => "disk_io",
             StoreError::Import { .. } => "import",
             StoreError::UnknownCase(_) => "unknown_case",
             StoreError::Rule(_) => "rule",
