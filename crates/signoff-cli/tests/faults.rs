@@ -96,3 +96,57 @@ fn a_failing_fsync_fails_the_disposition_loudly_and_leaves_the_log_consistent() 
         "an approval exists exactly when its audit entry does"
     );
 }
+
+#[test]
+fn a_read_only_workspace_directory_is_refused_clearly_and_left_unchanged() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ws = t.path().join("ws");
+    let key = t.path().join("device.key");
+    let f = t.path().join("cases.jsonl");
+    std::fs::write(&f, CASES).unwrap();
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(signoff(&ws, &key, &["init"]).status.success());
+    let db = ws.join("workspace.sqlite");
+    let before = std::fs::read(&db).unwrap();
+    for p in [&ws, &db, &ws.join("workspace.lock")] {
+        let mode = if p.is_dir() { 0o555 } else { 0o444 };
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    // Root ignores permission bits, so as root the import runs as the unprivileged `nobody`.
+    let is_root = String::from_utf8_lossy(&Command::new("id").arg("-u").output().unwrap().stdout)
+        .trim()
+        == "0";
+    let nobody_key = t.path().join("nobody.key");
+    let mut cmd = if is_root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_signoff"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_signoff"))
+    };
+    let key_arg = if is_root { &nobody_key } else { &key };
+    if is_root {
+        std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let out = cmd
+        .arg("--workspace")
+        .arg(&ws)
+        .arg("--key-file")
+        .arg(key_arg)
+        .arg("import")
+        .arg(&f)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("is not writable by you"), "{err}");
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "the workspace file is untouched"
+    );
+    std::fs::set_permissions(&ws, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

@@ -56,6 +56,9 @@ pub enum StoreError {
     /// Another process holds the writer lock.
     #[error("the workspace {0} is open for writing in another Signoff process; close it there, or open this one read-only")]
     Locked(PathBuf),
+    /// The workspace directory cannot be written by this user (permissions or a read-only disk).
+    #[error("the workspace directory {0} is not writable by you (permission denied or a read-only file system); nothing was changed — fix its permissions or use a writable copy")]
+    NotWritable(PathBuf),
     /// A write was attempted on a read-only handle.
     #[error("the workspace {0} is open read-only (another Signoff process is writing to it)")]
     ReadOnly(PathBuf),
@@ -188,6 +191,7 @@ impl StoreError {
             StoreError::TooNew { .. } => "too_new",
             StoreError::Locked(_) => "locked",
             StoreError::ReadOnly(_) => "read_only",
+            StoreError::NotWritable(_) => "not_writable",
             StoreError::DiskFull(_) => "disk_full",
             StoreError::DiskIo(_) => "disk_io",
             StoreError::Import { .. } => "import",

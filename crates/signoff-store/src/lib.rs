@@ -161,7 +161,12 @@ fn take_lock(dir: &Path) -> Result<File, StoreError> {
         .read(true)
         .write(true)
         .open(&path)
-        .map_err(|e| StoreError::io(&path, e))?;
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                StoreError::NotWritable(dir.to_path_buf())
+            }
+            _ => StoreError::io(&path, e),
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_path_buf())),
