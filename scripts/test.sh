@@ -22,5 +22,7 @@ cargo test --workspace --locked
 
 step "end-to-end (real window under Xvfb)"
 mkdir -p test-artifacts
-xvfb-run -a -s "-screen 0 1280x800x24" cargo test --locked --test e2e -- --ignored
+# The only ignored test is the end-to-end one; `--workspace` keeps the feature set (and so the
+# build) of the step above instead of rebuilding the GTK stack for the root package alone.
+xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked -- --ignored
 echo "screenshots: $(pwd)/test-artifacts"
