@@ -7,22 +7,31 @@ bash scripts/setup.sh
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n== %s\n' "$*"; }
+LOG="$(mktemp)"
+trap 'rm -f "$LOG"' EXIT
+set -o pipefail
 
 step "format"
 cargo fmt --all --check
 
 step "UI: type-check, unit tests, build"
-(cd ui && npm run --silent check && npx vitest run --reporter=dot && npm run --silent build)
+(cd ui && npm run --silent check && npx vitest run --reporter=dot && npm run --silent build) 2>&1 | tee -a "$LOG"
 
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "Rust unit and integration tests"
-cargo test --workspace --locked
+cargo test --workspace --locked 2>&1 | tee -a "$LOG"
 
 step "end-to-end (real window under Xvfb)"
 mkdir -p test-artifacts
 # The only ignored test is the end-to-end one; `--workspace` keeps the feature set (and so the
 # build) of the step above instead of rebuilding the GTK stack for the root package alone.
-xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked -- --ignored
+xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked -- --ignored 2>&1 | tee -a "$LOG"
 echo "screenshots: $(pwd)/test-artifacts"
+
+# One closing line over every runner: Rust test binaries and Vitest.
+awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i ~ /^passed;/) p += $(i-1); if ($i ~ /^failed;/) f += $(i-1) } }
+     /^ *Tests +[0-9]+ passed/ { p += $2 }
+     /^ *Tests +[0-9]+ failed/ { f += $2 }
+     END { printf "summary: %d passed, %d failed\n", p, f }' "$LOG"
