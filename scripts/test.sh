@@ -30,8 +30,8 @@ mkdir -p test-artifacts
 xvfb-run -a -s "-screen 0 1280x800x24" cargo test --workspace --locked -- --ignored 2>&1 | tee -a "$LOG"
 echo "screenshots: $(pwd)/test-artifacts"
 
-# One closing line over every runner: Rust test binaries and Vitest.
-awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i ~ /^passed;/) p += $(i-1); if ($i ~ /^failed;/) f += $(i-1) } }
+# One closing line over every runner: Rust test binaries and Vitest (colour codes stripped).
+sed -E 's/\x1b\[[0-9;]*m//g' "$LOG" | awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i ~ /^passed;/) p += $(i-1); if ($i ~ /^failed;/) f += $(i-1) } }
      /^ *Tests +[0-9]+ passed/ { p += $2 }
      /^ *Tests +[0-9]+ failed/ { f += $2 }
-     END { printf "summary: %d passed, %d failed\n", p, f }' "$LOG"
+     END { printf "summary: %d passed, %d failed\n", p, f }'
