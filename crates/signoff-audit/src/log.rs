@@ -130,7 +130,8 @@ pub fn size(conn: &Connection) -> Result<u64, LogError> {
 /// Appends many entries in one transaction: the tree's right edge is read once and kept in
 /// memory, so each entry costs its own row plus the subtree hashes it completes.
 pub struct Appender<'c> {
-    conn: &'c Connection,
+    insert_entry: rusqlite::CachedStatement<'c>,
+    insert_node: rusqlite::CachedStatement<'c>,
     size: u64,
     /// Perfect subtrees on the right edge, largest first: (level, hash).
     frontier: Vec<(u32, Hash)>,
@@ -150,7 +151,12 @@ impl<'c> Appender<'c> {
             }
         }
         Ok(Self {
-            conn,
+            insert_entry: conn.prepare_cached(
+                "INSERT INTO audit_entries (idx, kind, case_id, actor, at_ms, leaf, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?,
+            insert_node: conn
+                .prepare_cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?,
             size,
             frontier,
         })
@@ -161,14 +167,15 @@ impl<'c> Appender<'c> {
         let index = self.size;
         let leaf = encode_leaf(index, e)?;
         let mut h = merkle::leaf_hash(&leaf);
-        self.conn
-            .prepare_cached(
-                "INSERT INTO audit_entries (idx, kind, case_id, actor, at_ms, leaf, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![index as i64, e.kind, e.case_id, e.actor, e.at_ms, leaf, &h[..]])?;
-        let mut put = self
-            .conn
-            .prepare_cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+        self.insert_entry.execute(params![
+            index as i64,
+            e.kind,
+            e.case_id,
+            e.actor,
+            e.at_ms,
+            leaf,
+            &h[..]
+        ])?;
         let mut level = 0u32;
         while let Some(&(l, left)) = self.frontier.last() {
             if l != level {
@@ -177,7 +184,8 @@ impl<'c> Appender<'c> {
             self.frontier.pop();
             h = merkle::node_hash(&left, &h);
             level += 1;
-            put.execute(params![level, (index >> level) as i64, &h[..]])?;
+            self.insert_node
+                .execute(params![level, (index >> level) as i64, &h[..]])?;
         }
         self.frontier.push((level, h));
         self.size += 1;
@@ -397,8 +405,14 @@ fn check_leaf(index: u64, leaf: &[u8]) -> Result<(), LogError> {
     if !leaf.starts_with(b"{\"actor\":") {
         return Err(bad("leaf is not a v1 canonical entry"));
     }
-    let tail = format!(",\"seq\":{index},\"v\":{LEAF_VERSION}}}");
-    if !leaf.ends_with(tail.as_bytes()) {
+    let mut tail = [0u8; 48];
+    let n = {
+        use std::io::Write;
+        let mut w = &mut tail[..];
+        let _ = write!(w, ",\"seq\":{index},\"v\":{LEAF_VERSION}}}");
+        48 - w.len()
+    };
+    if !leaf.ends_with(&tail[..n]) {
         return Err(bad("leaf's own sequence number or version does not match (reordered, or written by a newer Signoff?)"));
     }
     Ok(())

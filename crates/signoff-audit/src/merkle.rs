@@ -270,25 +270,23 @@ pub struct MemoryTree {
 }
 
 impl MemoryTree {
-    /// Appends a leaf; returns the perfect-subtree hashes it completed, as (level, index, hash).
-    pub fn push(&mut self, leaf: &[u8]) -> Vec<(u32, u64, Hash)> {
-        let mut added = Vec::new();
+    /// Appends a leaf, completing every perfect subtree it closes.
+    pub fn push(&mut self, leaf: &[u8]) {
         let mut h = leaf_hash(leaf);
         let mut level = 0usize;
         loop {
             if self.levels.len() == level {
                 self.levels.push(Vec::new());
             }
-            let idx = self.levels[level].len() as u64;
-            self.levels[level].push(h);
-            added.push((level as u32, idx, h));
+            let row = &mut self.levels[level];
+            row.push(h);
+            let idx = row.len() - 1;
             if idx.is_multiple_of(2) {
                 break;
             }
-            h = node_hash(&self.levels[level][idx as usize - 1], &h);
+            h = node_hash(&row[idx - 1], &h);
             level += 1;
         }
-        added
     }
 
     /// Number of leaves.

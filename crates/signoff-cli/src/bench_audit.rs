@@ -48,6 +48,7 @@ fn append_rate(dir: &std::path::Path, key: &Ed25519Key, batch: u64, count: u64) 
             app.append(&entry(i, 1000))?;
             i += 1;
         }
+        drop(app);
         log::checkpoint(&tx, "bench/log", key, 0)?;
         tx.commit()?;
     }
@@ -131,6 +132,7 @@ pub fn audit(n: u64, out: &Out) -> Result<()> {
             app.append(&entry(i, cases))?;
             i += 1;
         }
+        drop(app);
         tx.commit()?;
     }
     {
