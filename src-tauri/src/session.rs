@@ -63,14 +63,6 @@ impl Session {
         }
     }
 
-    fn grace_secs(&self) -> Result<i64, ErrorDto> {
-        Ok(self
-            .ws
-            .setting("undo_grace_secs")?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(signoff_core::UNDO_GRACE_DEFAULT_SECS))
-    }
-
     /// What the UI needs to start.
     pub fn info(&self) -> Result<SessionDto, ErrorDto> {
         Ok(SessionDto {
@@ -90,7 +82,7 @@ impl Session {
                     label: r.label,
                 })
                 .collect(),
-            undo_grace_secs: self.grace_secs()?.clamp(0, u32::MAX as i64) as u32,
+            undo_grace_secs: self.ws.undo_grace_secs()?.clamp(0, u32::MAX as i64) as u32,
         })
     }
 
@@ -151,7 +143,7 @@ impl Session {
     /// Undoes a disposition within the grace period.
     pub fn undo(&mut self, disposition_seq: i64) -> Result<DispositionDto, ErrorDto> {
         let id = self.reviewer_id()?;
-        let grace = self.grace_secs()?;
+        let grace = self.ws.undo_grace_secs()?;
         Ok(self
             .ws
             .undo(&id, disposition_seq, grace, self.clock.as_ref())?

@@ -341,7 +341,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                 .into_iter()
                 .next_back()
                 .with_context(|| format!("case {case} has no disposition to undo"))?;
-            let grace = grace_secs(&ws)?;
+            let grace = ws.undo_grace_secs()?;
             let d = ws.undo(id, last.seq, grace, &clock)?;
             out.line(&format!(
                 "{case}: {} undone; the case is open again",
@@ -455,16 +455,6 @@ fn audit(g: &Global, out: &Out, cmd: AuditCommand, clock: &dyn Clock) -> Result<
         }
     }
     Ok(())
-}
-
-/// The undo grace period configured in the workspace (setting `undo_grace_secs`).
-fn grace_secs(ws: &Workspace) -> Result<i64> {
-    match ws.setting("undo_grace_secs")? {
-        Some(s) => s
-            .parse()
-            .with_context(|| format!("setting undo_grace_secs = {s:?} is not a number")),
-        None => Ok(signoff_core::UNDO_GRACE_DEFAULT_SECS),
-    }
 }
 
 fn import(g: &Global, out: &Out, files: &[PathBuf], clock: &dyn Clock) -> Result<()> {

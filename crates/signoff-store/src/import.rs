@@ -196,7 +196,7 @@ impl Workspace {
             file: display.clone(),
             ..Default::default()
         };
-        {
+        let new_cases_sha256 = {
             let mut sink = Sink::new(&tx, import_seq)?;
             let mut seen: HashMap<String, u64> = HashMap::new();
             let mut rows = 0u64;
@@ -240,7 +240,8 @@ impl Workspace {
             if rows == 0 && problems.is_empty() {
                 problems.add(1, None, "the file holds no cases");
             }
-        }
+            sink.new_cases_sha256()
+        };
         if !problems.is_empty() {
             drop(tx);
             return Err(problems.into_error());
@@ -249,21 +250,6 @@ impl Workspace {
             "UPDATE status_counts SET n = n + ?1 WHERE status = 'open'",
             [report.new as i64],
         )?;
-        let cases_sha256: String = {
-            let mut h = sha2::Sha256::new();
-            let mut stmt =
-                tx.prepare("SELECT content_hash FROM cases WHERE import_seq = ?1 ORDER BY seq")?;
-            let mut rows = stmt.query([import_seq])?;
-            while let Some(r) = rows.next()? {
-                h.update(
-                    r.get_ref(0)?
-                        .as_str()
-                        .map_err(rusqlite::Error::from)?
-                        .as_bytes(),
-                );
-            }
-            hex::encode(h.finalize())
-        };
         let idx = crate::audit::record(
             &tx,
             signoff_audit::log::Entry {
@@ -276,7 +262,7 @@ impl Workspace {
                     ("new", report.new.into()),
                     ("unchanged", report.unchanged.into()),
                     ("conflicts", report.conflicts.into()),
-                    ("new_cases_sha256", cases_sha256.into()),
+                    ("new_cases_sha256", new_cases_sha256.into()),
                 ]),
             },
         )?;
@@ -323,6 +309,8 @@ struct Sink<'t> {
     conflict: rusqlite::Statement<'t>,
     import_seq: i64,
     tx: &'t rusqlite::Transaction<'t>,
+    /// SHA-256 over the content hashes of the cases this import added, in insertion order.
+    new_cases: sha2::Sha256,
 }
 
 impl<'t> Sink<'t> {
@@ -346,7 +334,13 @@ impl<'t> Sink<'t> {
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?,
             import_seq,
+            new_cases: sha2::Sha256::new(),
         })
+    }
+
+    /// The commitment to the cases this import added (what its audit entry records).
+    fn new_cases_sha256(self) -> String {
+        hex::encode(self.new_cases.finalize())
     }
 
     fn put(
@@ -382,6 +376,7 @@ impl<'t> Sink<'t> {
         if n == 1 {
             let seq = self.conn_last_rowid();
             self.fts.execute(params![seq, case.subject, case.body])?;
+            self.new_cases.update(hash.as_bytes());
             report.new += 1;
             return Ok(());
         }

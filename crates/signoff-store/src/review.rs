@@ -189,19 +189,14 @@ impl Workspace {
                 "case {case_id} is already {status}; undo that disposition first"
             )));
         }
-        let known_reviewer: bool = tx
-            .query_row(
-                "SELECT 1 FROM reviewers WHERE id = ?1",
-                [reviewer_id],
-                |_| Ok(true),
-            )
+        let reviewer_name: String = tx
+            .query_row("SELECT name FROM reviewers WHERE id = ?1", [reviewer_id], |r| r.get(0))
             .optional()?
-            .unwrap_or(false);
-        if !known_reviewer {
-            return Err(StoreError::Rule(format!(
-                "reviewer {reviewer_id:?} is not registered in this workspace (run `signoff init --reviewer-name …` or set the reviewer in the app)"
-            )));
-        }
+            .ok_or_else(|| {
+                StoreError::Rule(format!(
+                    "reviewer {reviewer_id:?} is not registered in this workspace (run `signoff init --reviewer-name …` or set the reviewer in the app)"
+                ))
+            })?;
         if let Some(code) = reason {
             let ok: bool = tx
                 .query_row("SELECT 1 FROM reason_codes WHERE code = ?1", [code], |_| {
@@ -247,10 +242,10 @@ impl Workspace {
             ],
         )?;
         let seq = tx.last_insert_rowid();
-        let (content_hash, reviewer_name): (String, String) = tx.query_row(
-            "SELECT c.content_hash, r.name FROM cases c, reviewers r WHERE c.seq = ?1 AND r.id = ?2",
-            params![decision.case_seq, reviewer_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+        let content_hash: String = tx.query_row(
+            "SELECT content_hash FROM cases WHERE seq = ?1",
+            [decision.case_seq],
+            |r| r.get(0),
         )?;
         audit::record(
             &tx,
@@ -288,6 +283,18 @@ impl Workspace {
         audit::seal(&tx, &journal, at)?;
         tx.commit()?;
         self.disposition(seq)
+    }
+
+    /// The undo grace period in seconds (setting `undo_grace_secs`, default 10).
+    pub fn undo_grace_secs(&self) -> Result<i64, StoreError> {
+        match self.setting("undo_grace_secs")? {
+            Some(s) => s.trim().parse().map_err(|_| {
+                StoreError::Rule(format!(
+                    "setting undo_grace_secs = {s:?} is not a whole number of seconds"
+                ))
+            }),
+            None => Ok(signoff_core::UNDO_GRACE_DEFAULT_SECS),
+        }
     }
 
     /// Undoes a disposition within `grace_secs` of it, by the reviewer who made it.
