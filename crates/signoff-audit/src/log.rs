@@ -94,26 +94,63 @@ pub fn encode_leaf(index: u64, e: &Entry) -> Result<Vec<u8>, LogError> {
     serde_json::to_vec(&leaf).map_err(|e| LogError::Encoding(e.to_string()))
 }
 
-/// Perfect-subtree hashes read from the log's tables.
+/// Interior hashes are stored only at levels that are multiples of this (16-leaf "strata"):
+/// an append writes one node row per 15 entries on average instead of one per entry, and
+/// any other node is recomputed from at most 8 stored hashes below it.
+pub const STORED_LEVEL_STEP: u32 = 4;
+
+/// Whether subtree hashes of this level are kept in `audit_nodes`.
+pub fn is_stored_level(level: u32) -> bool {
+    level > 0 && level.is_multiple_of(STORED_LEVEL_STEP)
+}
+
+/// Perfect-subtree hashes read from the log's tables (and recomputed for levels not stored).
 pub struct SqlNodes<'c>(pub &'c Connection);
+
+impl SqlNodes<'_> {
+    /// Hashes at a stored level (0 = leaves) for indices `from..from + count`, in order.
+    fn stored_range(&self, level: u32, from: u64, count: u64) -> Result<Vec<Hash>, AuditError> {
+        let missing = || AuditError::MissingNode { level, index: from };
+        let sql = if level == 0 {
+            "SELECT hash FROM audit_entries WHERE idx >= ?2 AND idx < ?3 AND ?1 = 0 ORDER BY idx"
+        } else {
+            "SELECT hash FROM audit_nodes WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx"
+        };
+        let mut stmt = self.0.prepare_cached(sql).map_err(|_| missing())?;
+        let rows = stmt
+            .query_map(params![level, from as i64, (from + count) as i64], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
+            .map_err(|_| missing())?;
+        let mut out = Vec::with_capacity(count as usize);
+        for r in rows {
+            let h: Hash = r
+                .ok()
+                .and_then(|h| h.try_into().ok())
+                .ok_or_else(|| missing())?;
+            out.push(h);
+        }
+        if out.len() as u64 != count {
+            return Err(missing());
+        }
+        Ok(out)
+    }
+}
 
 impl NodeSource for SqlNodes<'_> {
     fn node(&self, level: u32, index: u64) -> Result<Hash, AuditError> {
-        let sql = if level == 0 {
-            "SELECT hash FROM audit_entries WHERE idx = ?2 AND ?1 = 0"
-        } else {
-            "SELECT hash FROM audit_nodes WHERE level = ?1 AND idx = ?2"
-        };
-        let got: Option<Vec<u8>> = self
-            .0
-            .prepare_cached(sql)
-            .and_then(|mut s| {
-                s.query_row(params![level, index as i64], |r| r.get(0))
-                    .optional()
-            })
+        let base = level - level % STORED_LEVEL_STEP;
+        let span = 1u64 << (level - base);
+        let mut layer = self
+            .stored_range(base, index * span, span)
             .map_err(|_| AuditError::MissingNode { level, index })?;
-        got.and_then(|h| h.try_into().ok())
-            .ok_or(AuditError::MissingNode { level, index })
+        while layer.len() > 1 {
+            layer = layer
+                .chunks_exact(2)
+                .map(|p| merkle::node_hash(&p[0], &p[1]))
+                .collect();
+        }
+        Ok(layer[0])
     }
 }
 
@@ -130,6 +167,7 @@ pub fn size(conn: &Connection) -> Result<u64, LogError> {
 /// Appends many entries in one transaction: the tree's right edge is read once and kept in
 /// memory, so each entry costs its own row plus the subtree hashes it completes.
 pub struct Appender<'c> {
+    conn: &'c Connection,
     insert_entry: rusqlite::CachedStatement<'c>,
     insert_node: rusqlite::CachedStatement<'c>,
     size: u64,
@@ -151,6 +189,7 @@ impl<'c> Appender<'c> {
             }
         }
         Ok(Self {
+            conn,
             insert_entry: conn.prepare_cached(
                 "INSERT INTO audit_entries (idx, kind, case_id, actor, at_ms, leaf, hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -184,8 +223,10 @@ impl<'c> Appender<'c> {
             self.frontier.pop();
             h = merkle::node_hash(&left, &h);
             level += 1;
-            self.insert_node
-                .execute(params![level, (index >> level) as i64, &h[..]])?;
+            if is_stored_level(level) {
+                self.insert_node
+                    .execute(params![level, (index >> level) as i64, &h[..]])?;
+            }
         }
         self.frontier.push((level, h));
         self.size += 1;
@@ -204,6 +245,17 @@ impl<'c> Appender<'c> {
     /// Number of entries so far.
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    /// Signs and stores a checkpoint of the tree so far (the group commit's seal), using the
+    /// root kept in memory; returns the signed note.
+    pub fn checkpoint(
+        &self,
+        origin: &str,
+        signer: &dyn Signer,
+        at_ms: i64,
+    ) -> Result<String, LogError> {
+        store_checkpoint(self.conn, self.size, self.root(), origin, signer, at_ms)
     }
 }
 
@@ -226,12 +278,20 @@ pub fn checkpoint(
     at_ms: i64,
 ) -> Result<String, LogError> {
     let (n, root) = root(conn)?;
+    store_checkpoint(conn, n, root, origin, signer, at_ms)
+}
+
+fn store_checkpoint(
+    conn: &Connection,
+    n: u64,
+    root: Hash,
+    origin: &str,
+    signer: &dyn Signer,
+    at_ms: i64,
+) -> Result<String, LogError> {
     if let Some(note) = conn
-        .query_row(
-            "SELECT note FROM audit_checkpoints WHERE size = ?1",
-            [n as i64],
-            |r| r.get::<_, String>(0),
-        )
+        .prepare_cached("SELECT note FROM audit_checkpoints WHERE size = ?1")?
+        .query_row([n as i64], |r| r.get::<_, String>(0))
         .optional()?
     {
         return Ok(note);
@@ -243,10 +303,8 @@ pub fn checkpoint(
         extensions: vec![],
     };
     let note = NoteSigner::new(origin, signer)?.sign(&cp.to_text())?;
-    conn.execute(
-        "INSERT INTO audit_checkpoints (size, at_ms, note) VALUES (?1, ?2, ?3)",
-        params![n as i64, at_ms, note],
-    )?;
+    conn.prepare_cached("INSERT INTO audit_checkpoints (size, at_ms, note) VALUES (?1, ?2, ?3)")?
+        .execute(params![n as i64, at_ms, note])?;
     Ok(note)
 }
 
@@ -349,7 +407,10 @@ pub fn verify(
             report.nodes += 1;
         }
     }
-    let expected_nodes: u64 = (1..64).map(|l| total >> l).sum();
+    let expected_nodes: u64 = (1..64)
+        .filter(|&l| is_stored_level(l))
+        .map(|l| total >> l)
+        .sum();
     if report.nodes != expected_nodes {
         return Err(tampered(
             "the node table".into(),

@@ -12,8 +12,9 @@ CREATE TABLE audit_entries (
 
 CREATE INDEX audit_entries_case ON audit_entries (case_id, at_ms) WHERE case_id IS NOT NULL;
 
--- Hash of every perfect subtree of two or more leaves: 2^level leaves starting at leaf
--- idx << level (level ≥ 1; level 0 is audit_entries.hash).
+-- Hash of the perfect subtrees of 2^level leaves starting at leaf idx << level. Since schema
+-- version 3 only levels 4, 8, 12 … are kept (level 0 is audit_entries.hash; the other levels
+-- are recomputed from the stored ones).
 CREATE TABLE audit_nodes (
     level INTEGER NOT NULL,
     idx   INTEGER NOT NULL,

@@ -29,7 +29,11 @@ fn entry(i: i64) -> Entry {
 }
 
 fn fill(c: &mut Connection, key: &Ed25519Key, n: i64) {
-    for i in 0..n {
+    fill_from(c, key, 0, n)
+}
+
+fn fill_from(c: &mut Connection, key: &Ed25519Key, from: i64, n: i64) {
+    for i in from..n {
         let tx = c.transaction().unwrap();
         log::append(&tx, &entry(i)).unwrap();
         if i % 5 == 4 {
@@ -66,13 +70,39 @@ fn flip_blob(c: &Connection, sql_get: &str, sql_set: &str, at: usize) -> bool {
 fn a_clean_log_verifies_and_its_checkpoint_matches_the_root() {
     let key = Ed25519Key::from_seed([3; 32]);
     let mut c = db();
-    fill(&mut c, &key, 23);
+    fill(&mut c, &key, 43);
     let r = log::verify(&c, &[verifier(&key)], None, &mut |_, _| {}).unwrap();
-    assert_eq!((r.entries, r.checkpoints), (23, 4));
-    assert_eq!(r.nodes, 11 + 5 + 2 + 1, "subtrees of two or more leaves");
+    assert_eq!((r.entries, r.checkpoints), (43, 8));
+    assert_eq!(r.nodes, 2, "the two complete 16-leaf subtrees are stored");
     let note = log::latest_checkpoint(&c).unwrap().unwrap();
     let opened = signoff_audit::note::open(&note, &[verifier(&key)]).unwrap();
-    assert_eq!(Checkpoint::parse(&opened.text).unwrap().size, 20);
+    assert_eq!(Checkpoint::parse(&opened.text).unwrap().size, 40);
+}
+
+#[test]
+fn nodes_read_from_the_tables_equal_the_in_memory_tree_at_every_level() {
+    use signoff_audit::merkle::{MemoryTree, NodeSource};
+    let key = Ed25519Key::from_seed([3; 32]);
+    let mut c = db();
+    let mut mem = MemoryTree::default();
+    for n in 1..=300u64 {
+        fill_from(&mut c, &key, n as i64 - 1, n as i64);
+        mem.push(&log::encode_leaf(n - 1, &entry(n as i64 - 1)).unwrap());
+        let sql = log::SqlNodes(&c);
+        for level in 0..9u32 {
+            for idx in 0..(n >> level) {
+                assert_eq!(
+                    sql.node(level, idx).unwrap(),
+                    mem.node(level, idx).unwrap(),
+                    "size {n}, node ({level}, {idx})"
+                );
+            }
+        }
+        assert_eq!(
+            log::root(&c).unwrap().1,
+            signoff_audit::merkle::root(&mem, n).unwrap()
+        );
+    }
 }
 
 #[test]
@@ -120,14 +150,14 @@ fn every_single_byte_flip_of_a_leaf_is_reported_with_its_index() {
 fn every_single_byte_flip_of_an_interior_hash_is_detected() {
     let key = Ed25519Key::from_seed([3; 32]);
     let mut c = db();
-    fill(&mut c, &key, 12);
+    fill(&mut c, &key, 40);
     unlock(&c);
     for at in 0..32 {
-        let get = "SELECT hash FROM audit_nodes WHERE level = 2 AND idx = 1";
-        let set = "UPDATE audit_nodes SET hash = ?1 WHERE level = 2 AND idx = 1";
+        let get = "SELECT hash FROM audit_nodes WHERE level = 4 AND idx = 1";
+        let set = "UPDATE audit_nodes SET hash = ?1 WHERE level = 4 AND idx = 1";
         flip_blob(&c, get, set, at);
         let err = log::verify(&c, &[verifier(&key)], None, &mut |_, _| {}).unwrap_err();
-        assert!(err.to_string().contains("node (level 2, index 1)"), "{err}");
+        assert!(err.to_string().contains("node (level 4, index 1)"), "{err}");
         flip_blob(&c, get, set, at);
     }
 }

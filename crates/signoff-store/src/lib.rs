@@ -98,7 +98,10 @@ impl Workspace {
         if self.access == Access::Write {
             self.conn
                 .execute_batch(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+                    // 8 KiB pages (takes effect when the file is created): an audit batch
+                    // dirties fewer WAL frames than with 4 KiB; measured by `bench audit`.
+                    "PRAGMA page_size = 8192;
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
                      PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(|e| StoreError::open(&db, e))?;

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&[&str]] = &[
         signoff_audit::log::SCHEMA,
         include_str!("migrations/0002_audit.sql"),
     ],
+    &[include_str!("migrations/0003_audit_strata.sql")],
 ];
 
 /// The schema version this build writes.
