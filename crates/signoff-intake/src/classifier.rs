@@ -1,0 +1,468 @@
+//! The learned classifier: a softmax head on MiniLM sentence embeddings and one on lexical
+//! TF-IDF features, mixed in log-probability space with a weight chosen on a calibration
+//! split carved from the training rows, then temperature-scaled on the same split. Out of
+//! scope and the lowest band share one threshold on the top in-scope probability; the band
+//! thresholds come from the target precision per band, measured on the calibration split.
+
+use crate::calibrate::{fit_temperature, probabilities};
+use crate::data::{stratified_split, Example, OOS};
+use crate::error::{IntakeError, Result};
+use crate::lexical::Tfidf;
+use crate::linear::{log_softmax, train_dense, train_sparse, Linear, SparseRow, TrainOptions};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Target precision per band, chosen by the team lead.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BandTargets {
+    /// Precision the high band must reach.
+    pub high: f64,
+    /// Precision the medium band (and above) must reach.
+    pub medium: f64,
+}
+
+/// How to train: which heads, their penalties, the calibration split and the operating point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// Name shown in reports.
+    pub name: String,
+    /// Use the embedding head (when embeddings are available).
+    pub embeddings: bool,
+    /// Use the lexical head.
+    pub lexical: bool,
+    /// Inverse penalty of the embedding head.
+    pub c_dense: f64,
+    /// Inverse penalty of the lexical head.
+    pub c_lexical: f64,
+    /// Most L-BFGS iterations per head.
+    pub max_iter: usize,
+    /// Least number of training texts a lexical feature must occur in.
+    pub min_df: u32,
+    /// Share of the training rows (per label) held out for calibration.
+    pub calibration_fraction: f64,
+    /// Seed of the calibration split.
+    pub seed: u64,
+    /// Share of in-scope calibration rows sent to escalation: sets the out-of-scope threshold.
+    pub reject_rate: f64,
+    /// After calibrating, retrain the heads on all training rows (keeping T and thresholds).
+    pub refit: bool,
+    /// Target precision per band.
+    pub bands: BandTargets,
+}
+
+impl Config {
+    /// A named preset: `lexical`, `minilm` or `ensemble` (the default), optionally followed by
+    /// `:key=value` overrides (`c_dense`, `c_lexical`, `reject_rate`, `refit`, `seed`,
+    /// `calibration_fraction`, `max_iter`, `min_df`).
+    pub fn parse(spec: &str) -> std::result::Result<Self, String> {
+        let mut parts = spec.split(':');
+        let name = parts.next().unwrap_or_default();
+        let mut c = Config {
+            name: spec.to_string(),
+            embeddings: true,
+            lexical: true,
+            c_dense: 10.0,
+            c_lexical: 10.0,
+            max_iter: 300,
+            min_df: 2,
+            calibration_fraction: 0.1,
+            seed: 7,
+            reject_rate: 0.03,
+            refit: true,
+            bands: BandTargets {
+                high: 0.97,
+                medium: 0.90,
+            },
+        };
+        match name {
+            "ensemble" => {}
+            "minilm" => c.lexical = false,
+            "lexical" => c.embeddings = false,
+            other => {
+                return Err(format!(
+                    "unknown model configuration {other:?} (lexical, minilm, ensemble)"
+                ))
+            }
+        }
+        for kv in parts {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| format!("{kv:?}: expected key=value"))?;
+            let num = || v.parse::<f64>().map_err(|e| format!("{k}: {e}"));
+            match k {
+                "c_dense" => c.c_dense = num()?,
+                "c_lexical" => c.c_lexical = num()?,
+                "reject_rate" => c.reject_rate = num()?,
+                "calibration_fraction" => c.calibration_fraction = num()?,
+                "seed" => c.seed = num()? as u64,
+                "max_iter" => c.max_iter = num()? as usize,
+                "min_df" => c.min_df = num()? as u32,
+                "refit" => c.refit = v == "true" || v == "1",
+                "high" => c.bands.high = num()?,
+                "medium" => c.bands.medium = num()?,
+                _ => return Err(format!("unknown setting {k:?}")),
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// Where a prediction landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Band {
+    /// At or above the high threshold.
+    High,
+    /// At or above the medium threshold.
+    Medium,
+    /// At or above the out-of-scope threshold.
+    Low,
+    /// Below every threshold, or out of scope: a person decides.
+    Escalate,
+}
+
+impl Band {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Band::High => "high",
+            Band::Medium => "medium",
+            Band::Low => "low",
+            Band::Escalate => "escalate",
+        }
+    }
+}
+
+/// Confidence thresholds on the calibrated top in-scope probability.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// High band from here up.
+    pub high: f32,
+    /// Medium band from here up.
+    pub medium: f32,
+    /// Below this the case is out of scope and escalated.
+    pub reject: f32,
+}
+
+/// The classifier's verdict on one text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The predicted label, or [`OOS`] when escalated.
+    pub label: String,
+    /// The best in-scope label, even when escalated.
+    pub best_in_scope: String,
+    /// Calibrated probability that `label` is right (for an escalation: 1 − the top in-scope
+    /// probability).
+    pub confidence: f32,
+    /// The band.
+    pub band: Band,
+    /// Out-of-scope score: 1 − the top in-scope probability (higher = more likely out of scope).
+    pub oos_score: f32,
+}
+
+/// A trained classifier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Classifier {
+    /// The configuration it was trained with.
+    pub config: Config,
+    /// Labels in index order (sorted); may include [`OOS`].
+    pub labels: Vec<String>,
+    /// The embedding head.
+    pub dense: Option<Linear>,
+    /// The lexical vocabulary and head.
+    pub lexical: Option<(Tfidf, Linear)>,
+    /// Weight of the embedding head's log-probabilities (the lexical head gets 1 − this).
+    pub mix: f32,
+    /// Temperature.
+    pub temperature: f32,
+    /// Band and out-of-scope thresholds.
+    pub thresholds: Thresholds,
+}
+
+/// What one text looks like to the heads.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// Its sentence embedding, when the model ran.
+    pub embedding: Option<&'a [f32]>,
+    /// Its text.
+    pub text: &'a str,
+}
+
+fn mix_logits(dense: Option<&[f32]>, lex: Option<&[f32]>, a: f32) -> Vec<f32> {
+    match (dense, lex) {
+        (Some(d), Some(l)) => {
+            let (ld, ll) = (log_softmax(d), log_softmax(l));
+            ld.iter()
+                .zip(&ll)
+                .map(|(x, y)| a * x + (1.0 - a) * y)
+                .collect()
+        }
+        (Some(d), None) => log_softmax(d),
+        (None, Some(l)) => log_softmax(l),
+        (None, None) => unreachable!("a classifier has at least one head"),
+    }
+}
+
+/// Indices of the highest probability overall and of the highest in-scope one.
+fn top(probs: &[f32], oos: Option<usize>) -> (usize, usize) {
+    let arg = |skip: Option<usize>| {
+        (0..probs.len())
+            .filter(|&k| Some(k) != skip)
+            .max_by(|&a, &b| probs[a].total_cmp(&probs[b]))
+            .unwrap_or(0)
+    };
+    (arg(None), arg(oos))
+}
+
+/// The lowest confidence whose top-confidence set still has at least `target` precision
+/// (rows are (confidence, correct)); 1.0 when none does.
+pub fn threshold_for_precision(rows: &[(f32, bool)], target: f64) -> f32 {
+    let mut sorted = rows.to_vec();
+    sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut right = 0usize;
+    let mut best = f32::INFINITY;
+    for (i, (c, ok)) in sorted.iter().enumerate() {
+        right += *ok as usize;
+        // Only cut between distinct confidences.
+        let next_differs = sorted.get(i + 1).is_none_or(|n| n.0 < *c);
+        if next_differs && right as f64 / (i + 1) as f64 >= target {
+            best = *c;
+        }
+    }
+    if best.is_finite() {
+        best
+    } else {
+        1.0
+    }
+}
+
+impl Classifier {
+    /// Index of the out-of-scope label, when the training rows had one.
+    pub fn oos_index(&self) -> Option<usize> {
+        self.labels.iter().position(|l| l == OOS)
+    }
+
+    /// Which heads ran, as recorded in provenance (`minilm+lexical`, `minilm`, `lexical`).
+    pub fn heads(&self) -> &'static str {
+        match (&self.dense, &self.lexical) {
+            (Some(_), Some(_)) => "minilm+lexical",
+            (Some(_), None) => "minilm",
+            _ => "lexical",
+        }
+    }
+
+    /// Uncalibrated mixed logits for one input.
+    fn logits(&self, input: Input<'_>) -> Result<Vec<f32>> {
+        let d = match (&self.dense, input.embedding) {
+            (Some(h), Some(e)) => Some(h.logits_dense(e)),
+            (Some(_), None) => {
+                return Err(IntakeError::Model(
+                    "this classifier needs sentence embeddings and none were given".into(),
+                ))
+            }
+            _ => None,
+        };
+        let l = self
+            .lexical
+            .as_ref()
+            .map(|(v, h)| h.logits_sparse(&v.transform(input.text)));
+        Ok(mix_logits(d.as_deref(), l.as_deref(), self.mix))
+    }
+
+    /// Calibrated probabilities over [`Classifier::labels`].
+    pub fn probabilities(&self, input: Input<'_>) -> Result<Vec<f32>> {
+        Ok(probabilities(&self.logits(input)?, self.temperature))
+    }
+
+    /// The verdict for one input.
+    pub fn classify(&self, input: Input<'_>) -> Result<Verdict> {
+        Ok(self.verdict(&self.probabilities(input)?))
+    }
+
+    /// The verdict from calibrated probabilities.
+    pub fn verdict(&self, probs: &[f32]) -> Verdict {
+        let oos = self.oos_index();
+        let (best, best_in) = top(probs, oos);
+        let p = probs[best_in];
+        let t = &self.thresholds;
+        let rejected = Some(best) == oos || p < t.reject;
+        let (label, confidence, band) = if rejected {
+            (OOS.to_string(), 1.0 - p, Band::Escalate)
+        } else if p >= t.high {
+            (self.labels[best_in].clone(), p, Band::High)
+        } else if p >= t.medium {
+            (self.labels[best_in].clone(), p, Band::Medium)
+        } else {
+            (self.labels[best_in].clone(), p, Band::Low)
+        };
+        Verdict {
+            label,
+            best_in_scope: self.labels[best_in].clone(),
+            confidence,
+            band,
+            oos_score: 1.0 - p,
+        }
+    }
+
+    /// Trains on labelled examples. `embeddings`, when given, holds one sentence embedding per
+    /// example; without them (or with `config.embeddings` off) only the lexical head is
+    /// trained.
+    pub fn train(
+        examples: &[Example],
+        embeddings: Option<&[Vec<f32>]>,
+        config: &Config,
+    ) -> Result<Classifier> {
+        let labels: Vec<String> = examples
+            .iter()
+            .map(|e| e.label.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if labels.iter().filter(|l| *l != OOS).count() < 2 {
+            return Err(IntakeError::Training(
+                "need at least two in-scope labels".into(),
+            ));
+        }
+        let y: Vec<usize> = examples
+            .iter()
+            .map(|e| labels.binary_search(&e.label).expect("label listed"))
+            .collect();
+        let use_dense = config.embeddings && embeddings.is_some();
+        let use_lex = config.lexical || !use_dense;
+        let names: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
+        let (fit, cal) = stratified_split(&names, config.calibration_fraction, config.seed);
+        if cal.is_empty() {
+            return Err(IntakeError::Training("calibration split is empty".into()));
+        }
+        let classes = labels.len();
+        let heads = |rows: &[usize]| -> Result<(Option<Linear>, Option<(Tfidf, Linear)>)> {
+            let yy: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
+            let dense = match (use_dense, embeddings) {
+                (true, Some(emb)) => {
+                    let dim = emb[0].len();
+                    let x: Vec<f32> = rows.iter().flat_map(|&i| emb[i].iter().copied()).collect();
+                    let opts = TrainOptions {
+                        c: config.c_dense,
+                        max_iter: config.max_iter,
+                    };
+                    Some(train_dense(&x, dim, &yy, classes, opts)?)
+                }
+                _ => None,
+            };
+            let lexical = if use_lex {
+                let texts: Vec<&str> = rows.iter().map(|&i| examples[i].text.as_str()).collect();
+                let vocab = Tfidf::fit(&texts, config.min_df);
+                let x: Vec<SparseRow> = texts.iter().map(|t| vocab.transform(t)).collect();
+                let opts = TrainOptions {
+                    c: config.c_lexical,
+                    max_iter: config.max_iter,
+                };
+                let head = train_sparse(&x, vocab.dim(), &yy, classes, opts)?;
+                Some((vocab, head))
+            } else {
+                None
+            };
+            Ok((dense, lexical))
+        };
+        let (dense, lexical) = heads(&fit)?;
+        let mut clf = Classifier {
+            config: config.clone(),
+            labels,
+            dense,
+            lexical,
+            mix: 1.0,
+            temperature: 1.0,
+            thresholds: Thresholds {
+                high: 1.0,
+                medium: 1.0,
+                reject: 0.0,
+            },
+        };
+        // Calibration split: per-head logits once, then the mix weight and T by NLL.
+        let input = |i: usize| Input {
+            embedding: embeddings.map(|e| e[i].as_slice()),
+            text: &examples[i].text,
+        };
+        let head_logits: Vec<(Option<Vec<f32>>, Option<Vec<f32>>)> = cal
+            .iter()
+            .map(|&i| {
+                let d = clf
+                    .dense
+                    .as_ref()
+                    .map(|h| h.logits_dense(input(i).embedding.expect("embedding")));
+                let l = clf
+                    .lexical
+                    .as_ref()
+                    .map(|(v, h)| h.logits_sparse(&v.transform(&examples[i].text)));
+                (d, l)
+            })
+            .collect();
+        let cal_y: Vec<usize> = cal.iter().map(|&i| y[i]).collect();
+        let grid: Vec<f32> = if clf.dense.is_some() && clf.lexical.is_some() {
+            (0..=10).map(|k| k as f32 / 10.0).collect()
+        } else {
+            vec![1.0]
+        };
+        let mut best = (f64::INFINITY, 1.0f32, 1.0f32);
+        for a in grid {
+            let z: Vec<Vec<f32>> = head_logits
+                .iter()
+                .map(|(d, l)| mix_logits(d.as_deref(), l.as_deref(), a))
+                .collect();
+            let t = fit_temperature(&z, &cal_y);
+            let nll = crate::calibrate::nll(&z, &cal_y, t);
+            if nll < best.0 {
+                best = (nll, a, t);
+            }
+        }
+        clf.mix = best.1;
+        clf.temperature = best.2;
+        // Thresholds from the calibrated calibration split.
+        let oos = clf.oos_index();
+        let mut in_scope_top: Vec<f32> = Vec::new();
+        let mut accepted: Vec<(f32, bool)> = Vec::new();
+        let scored: Vec<(usize, usize, f32)> = head_logits
+            .iter()
+            .zip(&cal_y)
+            .map(|((d, l), &yy)| {
+                let p = probabilities(
+                    &mix_logits(d.as_deref(), l.as_deref(), clf.mix),
+                    clf.temperature,
+                );
+                let (b, bi) = top(&p, oos);
+                if Some(yy) != oos {
+                    in_scope_top.push(p[bi]);
+                }
+                (b, bi, p[bi])
+            })
+            .collect();
+        in_scope_top.sort_by(f32::total_cmp);
+        let k = ((in_scope_top.len() as f64) * config.reject_rate).floor() as usize;
+        let reject = if config.reject_rate <= 0.0 || in_scope_top.is_empty() {
+            0.0
+        } else {
+            in_scope_top[k.min(in_scope_top.len() - 1)]
+        };
+        for (&(b, bi, p), &yy) in scored.iter().zip(&cal_y) {
+            if Some(b) != oos && p >= reject {
+                accepted.push((p, bi == yy));
+            }
+        }
+        let high = threshold_for_precision(&accepted, config.bands.high).max(reject);
+        let medium = threshold_for_precision(&accepted, config.bands.medium)
+            .max(reject)
+            .min(high);
+        clf.thresholds = Thresholds {
+            high,
+            medium,
+            reject,
+        };
+        if config.refit {
+            let all: Vec<usize> = (0..examples.len()).collect();
+            let (dense, lexical) = heads(&all)?;
+            clf.dense = dense;
+            clf.lexical = lexical;
+        }
+        Ok(clf)
+    }
+}

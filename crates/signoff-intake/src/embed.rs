@@ -1,0 +1,145 @@
+//! Sentence embeddings from all-MiniLM-L6-v2 run locally with candle: BERT, mean pooling over
+//! real tokens, L2 normalisation. The model is loaded once from a directory that
+//! `scripts/setup.sh` filled; nothing is downloaded at run time.
+
+use crate::error::{IntakeError, Result};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+/// The model's name as recorded in provenance.
+pub const MODEL_ID: &str = "all-MiniLM-L6-v2";
+/// Embedding width.
+pub const DIM: usize = 384;
+/// Longest input in word pieces (the model's `max_seq_length`); longer texts are truncated.
+pub const MAX_TOKENS: usize = 256;
+/// Environment variable naming the directory that holds `all-minilm-l6-v2/`.
+pub const MODEL_DIR_ENV: &str = "SIGNOFF_MODEL_DIR";
+/// Where `scripts/setup.sh` puts the model when `SIGNOFF_MODEL_DIR` is not set.
+pub const DEFAULT_MODEL_ROOT: &str = "/var/cache/signoff-models";
+
+/// The model directory: `$SIGNOFF_MODEL_DIR/all-minilm-l6-v2`, else the default cache path.
+/// `env` is the value of `SIGNOFF_MODEL_DIR`, passed in so the caller owns the environment.
+pub fn model_dir(env: Option<&str>) -> PathBuf {
+    Path::new(env.filter(|s| !s.is_empty()).unwrap_or(DEFAULT_MODEL_ROOT)).join("all-minilm-l6-v2")
+}
+
+/// A loaded sentence encoder.
+pub struct Embedder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+    version: String,
+}
+
+impl std::fmt::Debug for Embedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedder")
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+impl Embedder {
+    /// Loads the model from `dir` (holding `model.safetensors`, `tokenizer.json`,
+    /// `config.json`). A missing file is [`IntakeError::ModelMissing`].
+    pub fn load(dir: &Path) -> Result<Self> {
+        let file = |name: &str| {
+            let p = dir.join(name);
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(IntakeError::ModelMissing(p))
+            }
+        };
+        let (weights_path, tok_path, cfg_path) = (
+            file("model.safetensors")?,
+            file("tokenizer.json")?,
+            file("config.json")?,
+        );
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|source| IntakeError::Io {
+                path: p.to_path_buf(),
+                source,
+            })
+        };
+        let config: Config = serde_json::from_slice(&read(&cfg_path)?)
+            .map_err(|e| IntakeError::Model(format!("{}: {e}", cfg_path.display())))?;
+        let weights = read(&weights_path)?;
+        let version = hex::encode(&Sha256::digest(&weights)[..8]);
+        let device = Device::Cpu;
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
+        let model = BertModel::load(vb, &config)?;
+        let mut tokenizer = Tokenizer::from_file(&tok_path)
+            .map_err(|e| IntakeError::Model(format!("{}: {e}", tok_path.display())))?;
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..Default::default()
+        }));
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
+            .map_err(|e| IntakeError::Model(e.to_string()))?;
+        Ok(Embedder {
+            model,
+            tokenizer,
+            device,
+            version,
+        })
+    }
+
+    /// The first 16 hex digits of the SHA-256 of the weights: the model version in provenance.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Embeds texts (any number; run in batches of 32), each a unit vector of [`DIM`] floats.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(texts.len());
+        // Sorting by length keeps padding (wasted work) small within a batch.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut slots: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
+        for chunk in order.chunks(32) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+            for (i, v) in chunk.iter().zip(self.embed_batch(&batch)?) {
+                slots[*i] = Some(v);
+            }
+        }
+        for s in slots {
+            out.push(s.expect("every slot filled"));
+        }
+        Ok(out)
+    }
+
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let enc = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| IntakeError::Model(e.to_string()))?;
+        let len = enc.first().map_or(0, |e| e.get_ids().len());
+        let mut ids = Vec::with_capacity(texts.len() * len);
+        let mut mask = Vec::with_capacity(texts.len() * len);
+        for e in &enc {
+            ids.extend_from_slice(e.get_ids());
+            mask.extend_from_slice(e.get_attention_mask());
+        }
+        let n = texts.len();
+        let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
+        let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
+        let types = ids.zeros_like()?;
+        let hidden = self.model.forward(&ids, &types, Some(&mask))?; // (n, len, 384)
+        let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let summed = hidden.broadcast_mul(&m)?.sum(1)?;
+        let counts = m.sum(1)?;
+        let mean = summed.broadcast_div(&counts)?;
+        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
+        let unit = mean.broadcast_div(&norm)?;
+        Ok(unit.to_vec2::<f32>()?)
+    }
+}

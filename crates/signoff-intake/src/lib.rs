@@ -1,0 +1,23 @@
+//! Signoff intake: every imported or pulled case is classified on the workstation, offline, on
+//! the CPU. Deterministic rules decide first ([`rules`]); what no rule decides goes to the
+//! learned classifier ([`classifier`]): MiniLM sentence embeddings ([`embed`]) and lexical
+//! TF-IDF features ([`lexical`]) with softmax heads ([`linear`]), temperature-scaled
+//! ([`calibrate`]), with out-of-scope detection and bands from target precision.
+//! [`eval`] and [`metrics`] measure it. Pure functions where possible; files are read and
+//! written only by [`data`], [`embed`] and [`cache`].
+
+pub mod cache;
+pub mod calibrate;
+pub mod classifier;
+pub mod data;
+pub mod embed;
+pub mod error;
+pub mod eval;
+pub mod lexical;
+pub mod linear;
+pub mod metrics;
+pub mod rules;
+
+pub use classifier::{Band, Classifier, Config, Verdict};
+pub use data::{Example, OOS};
+pub use error::{IntakeError, Result};
