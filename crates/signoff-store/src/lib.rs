@@ -5,6 +5,7 @@
 //! time writes (it holds the lock); others may open the workspace read-only.
 
 pub mod audit;
+mod audit_view;
 mod error;
 pub mod import;
 mod migrations;
@@ -12,6 +13,9 @@ pub mod queue;
 pub mod review;
 
 pub use audit::{History, HistoryEntry, Journal};
+pub use audit_view::{
+    AuditCursor, AuditFilter, AuditProof, AuditRow, CSV_HEADER, DISPOSITION_KINDS,
+};
 pub use error::{LineError, StoreError};
 pub use import::{ImportProgress, ImportReport};
 pub use migrations::SCHEMA_VERSION;

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&[&str]] = &[
         include_str!("migrations/0002_audit.sql"),
     ],
     &[include_str!("migrations/0003_audit_strata.sql")],
+    &[include_str!("migrations/0004_audit_view.sql")],
 ];
 
 /// The schema version this build writes.
