@@ -151,3 +151,77 @@ pub async fn run_import(
         message: format!("import task failed: {e}"),
     })?
 }
+
+fn blocking_lock(session: &Mutex<Session>) -> Res<MutexGuard<'_, Session>> {
+    session.lock().map_err(|_| ErrorDto {
+        code: "internal".into(),
+        message: "the session lock was poisoned; restart Signoff".into(),
+    })
+}
+
+fn task_failed(what: &str, e: impl std::fmt::Display) -> ErrorDto {
+    ErrorDto {
+        code: "internal".into(),
+        message: format!("{what} task failed: {e}"),
+    }
+}
+
+/// One keyset page of the audit log, newest first.
+#[tauri::command]
+pub fn audit_page(
+    state: State<'_, AppState>,
+    filter: AuditFilterDto,
+    after: Option<String>,
+    limit: u32,
+) -> Res<Vec<AuditRowDto>> {
+    lock(&state)?.audit_page(filter, after, limit)
+}
+
+/// Everyone who appears in the log, for the reviewer filter.
+#[tauri::command]
+pub fn audit_actors(state: State<'_, AppState>) -> Res<Vec<String>> {
+    lock(&state)?.audit_actors()
+}
+
+/// One audit entry with its inclusion proof, verified against the latest checkpoint.
+#[tauri::command]
+pub fn audit_entry(state: State<'_, AppState>, index: u64) -> Res<AuditEntryDto> {
+    lock(&state)?.audit_entry(index)
+}
+
+/// A case's audit timeline with verified proofs.
+#[tauri::command]
+pub fn case_audit(state: State<'_, AppState>, case_id: String) -> Res<CaseAuditDto> {
+    lock(&state)?.case_audit(&case_id)
+}
+
+/// Verifies the whole log, streaming progress; a failed check is a result naming the place.
+#[tauri::command]
+pub async fn audit_verify(
+    state: State<'_, AppState>,
+    on_progress: Channel<VerifyProgressDto>,
+) -> Res<VerifyReportDto> {
+    let session = state.0.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        blocking_lock(&session)?.audit_verify(&mut |done, total| {
+            let _ = on_progress.send(VerifyProgressDto { done, total });
+        })
+    })
+    .await
+    .map_err(|e| task_failed("verify", e))?
+}
+
+/// Exports the entries matching a filter as CSV to a new file at `path`.
+#[tauri::command]
+pub async fn audit_export(
+    state: State<'_, AppState>,
+    filter: AuditFilterDto,
+    path: String,
+) -> Res<ExportReportDto> {
+    let session = state.0.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        blocking_lock(&session)?.audit_export(filter, &path)
+    })
+    .await
+    .map_err(|e| task_failed("export", e))?
+}

@@ -72,6 +72,8 @@ pub struct SessionDto {
     pub reasons: Vec<ReasonDto>,
     /// Undo window, seconds.
     pub undo_grace_secs: u32,
+    /// Where audit exports are suggested (the home directory, else the workspace).
+    pub export_dir: String,
 }
 
 /// Queue filters from the UI.
@@ -307,6 +309,250 @@ pub struct ImportReportDto {
     pub conflict_ids: Vec<(u32, String)>,
 }
 
+/// Audit view filters from the UI; empty strings and nulls mean "any".
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+pub struct AuditFilterDto {
+    /// Reviewer id (or `device`).
+    pub actor: Option<String>,
+    /// From this time, ms since the epoch (inclusive).
+    #[ts(type = "number | null")]
+    pub from_ms: Option<i64>,
+    /// Until this time, ms since the epoch (exclusive).
+    #[ts(type = "number | null")]
+    pub to_ms: Option<i64>,
+    /// approve, edit, reject, escalate or undo.
+    pub disposition: Option<String>,
+    /// high, medium or low.
+    pub band: Option<String>,
+    /// Entry kind (import, disposition, undo …).
+    pub kind: Option<String>,
+    /// One case id.
+    pub case_id: Option<String>,
+}
+
+impl TryFrom<AuditFilterDto> for signoff_store::AuditFilter {
+    type Error = signoff_core::CoreError;
+    fn try_from(f: AuditFilterDto) -> Result<Self, Self::Error> {
+        let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+        Ok(signoff_store::AuditFilter {
+            actor: nonempty(f.actor),
+            from_ms: f.from_ms,
+            to_ms: f.to_ms,
+            disposition: nonempty(f.disposition),
+            band: nonempty(f.band).map(|b| Band::parse(&b)).transpose()?,
+            kind: nonempty(f.kind),
+            case_id: nonempty(f.case_id),
+        })
+    }
+}
+
+/// Encodes an audit page cursor as an opaque string.
+pub fn audit_cursor_to_string(c: signoff_store::AuditCursor) -> String {
+    format!("{}:{}", c.at_ms, c.key)
+}
+
+/// Decodes an audit page cursor produced by `audit_cursor_to_string`.
+pub fn audit_cursor_from_string(s: &str) -> Option<signoff_store::AuditCursor> {
+    let (at, key) = s.split_once(':')?;
+    Some(signoff_store::AuditCursor {
+        at_ms: at.parse().ok()?,
+        key: key.parse().ok()?,
+    })
+}
+
+fn rfc3339_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// One row of the audit table.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AuditRowDto {
+    /// Leaf index.
+    #[ts(type = "number")]
+    pub index: u64,
+    /// When, RFC 3339 (UTC).
+    pub at: String,
+    /// Entry kind.
+    pub kind: String,
+    /// Who acted.
+    pub actor: String,
+    /// The case concerned.
+    pub case_id: Option<String>,
+    /// Disposition kind, from the leaf.
+    pub disposition: Option<String>,
+    /// Reason code, from the leaf.
+    pub reason_code: Option<String>,
+    /// The case's band now.
+    pub band: Option<String>,
+    /// Leaf hash, hex.
+    pub leaf_hash: String,
+    /// Opaque position for the next page.
+    pub cursor: String,
+}
+
+impl From<signoff_store::AuditRow> for AuditRowDto {
+    fn from(r: signoff_store::AuditRow) -> Self {
+        AuditRowDto {
+            index: r.index,
+            at: rfc3339_ms(r.at_ms),
+            kind: r.kind,
+            actor: r.actor,
+            case_id: r.case_id,
+            disposition: r.disposition,
+            reason_code: r.reason_code,
+            band: r.band,
+            leaf_hash: r.leaf_hash,
+            cursor: audit_cursor_to_string(r.cursor),
+        }
+    }
+}
+
+/// One audit entry with its verified inclusion proof.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AuditEntryDto {
+    /// Leaf index.
+    #[ts(type = "number")]
+    pub index: u64,
+    /// Entry kind.
+    pub kind: String,
+    /// Who acted.
+    pub actor: String,
+    /// The case concerned.
+    pub case_id: Option<String>,
+    /// When, RFC 3339 (UTC).
+    pub at: String,
+    /// The canonical leaf, exactly as hashed.
+    pub leaf: String,
+    /// Leaf hash, hex.
+    pub leaf_hash: String,
+    /// Inclusion proof, hex, leaf side first.
+    pub proof: Vec<String>,
+    /// The signed checkpoint note the proof leads to.
+    pub checkpoint: String,
+    /// Its tree size.
+    #[ts(type = "number")]
+    pub size: u64,
+    /// Its root hash, hex.
+    pub root: String,
+}
+
+impl From<signoff_store::AuditProof> for AuditEntryDto {
+    fn from(p: signoff_store::AuditProof) -> Self {
+        AuditEntryDto {
+            index: p.index,
+            kind: p.kind,
+            actor: p.actor,
+            case_id: p.case_id,
+            at: rfc3339_ms(p.at_ms),
+            leaf: p.leaf,
+            leaf_hash: p.leaf_hash,
+            proof: p.proof,
+            checkpoint: p.checkpoint,
+            size: p.size,
+            root: p.root,
+        }
+    }
+}
+
+/// One entry of a case's audit timeline; its proof verified against the checkpoint.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct TimelineEntryDto {
+    /// Leaf index.
+    #[ts(type = "number")]
+    pub index: u64,
+    /// Entry kind.
+    pub kind: String,
+    /// Who acted.
+    pub actor: String,
+    /// When, RFC 3339.
+    pub at: String,
+    /// The canonical leaf, as text.
+    pub leaf: String,
+    /// Number of hashes in its inclusion proof.
+    #[ts(type = "number")]
+    pub proof_len: u32,
+}
+
+/// A case's audit timeline, newest first, provable against one signed checkpoint.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CaseAuditDto {
+    /// The case id.
+    pub case_id: String,
+    /// Entries, newest first.
+    pub entries: Vec<TimelineEntryDto>,
+    /// Tree size of the checkpoint every proof was verified against.
+    #[ts(type = "number")]
+    pub size: u64,
+}
+
+impl From<signoff_store::History> for CaseAuditDto {
+    fn from(h: signoff_store::History) -> Self {
+        CaseAuditDto {
+            case_id: h.case_id,
+            entries: h
+                .entries
+                .into_iter()
+                .rev()
+                .map(|e| TimelineEntryDto {
+                    index: e.index,
+                    kind: e.kind,
+                    actor: e.actor,
+                    at: e.at,
+                    leaf: e.leaf,
+                    proof_len: e.proof.len() as u32,
+                })
+                .collect(),
+            size: h.size,
+        }
+    }
+}
+
+/// Verification progress, streamed while the whole log is checked.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct VerifyProgressDto {
+    /// Entries checked so far.
+    #[ts(type = "number")]
+    pub done: u64,
+    /// Entries in the log.
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
+/// The outcome of verifying the whole log: a pass with counts, or the first bad place.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct VerifyReportDto {
+    /// Whether every leaf, node, checkpoint and signature checked.
+    pub ok: bool,
+    /// Entries checked (on a pass).
+    #[ts(type = "number")]
+    pub entries: u64,
+    /// Stored subtree hashes checked (on a pass).
+    #[ts(type = "number")]
+    pub nodes: u64,
+    /// Checkpoints checked (on a pass).
+    #[ts(type = "number")]
+    pub checkpoints: u64,
+    /// The first bad leaf index, when the fault is tied to one.
+    #[ts(type = "number | null")]
+    pub first_bad_index: Option<u64>,
+    /// Where verification failed (`entry 17`, `checkpoint of size 40` …).
+    pub at: Option<String>,
+    /// What is wrong there.
+    pub message: Option<String>,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ExportReportDto {
+    /// The file written.
+    pub path: String,
+    /// Data rows (without the header).
+    #[ts(type = "number")]
+    pub rows: u64,
+}
+
 /// Every declaration, in a stable order, as one TypeScript module.
 #[cfg(test)]
 pub fn typescript_bindings() -> String {
@@ -323,6 +569,14 @@ pub fn typescript_bindings() -> String {
         DecideDto::decl(),
         ImportProgressDto::decl(),
         ImportReportDto::decl(),
+        AuditFilterDto::decl(),
+        AuditRowDto::decl(),
+        AuditEntryDto::decl(),
+        TimelineEntryDto::decl(),
+        CaseAuditDto::decl(),
+        VerifyProgressDto::decl(),
+        VerifyReportDto::decl(),
+        ExportReportDto::decl(),
     ];
     let mut s = String::from(
         "// Generated from src-tauri/src/dto.rs by ts-rs; do not edit.\n// Regenerate: SIGNOFF_BLESS=1 cargo test -p signoff-desktop bindings\n\n",
@@ -347,6 +601,20 @@ mod tests {
         assert_eq!(cursor_from_string(&cursor_to_string(c)), Some(c));
         assert_eq!(cursor_from_string("1:2:3"), None);
         assert_eq!(cursor_from_string("1:2:3:4:5"), None);
+    }
+
+    #[test]
+    fn audit_cursors_round_trip_and_reject_garbage() {
+        let c = signoff_store::AuditCursor {
+            at_ms: -5,
+            key: 1 << 40,
+        };
+        assert_eq!(
+            audit_cursor_from_string(&audit_cursor_to_string(c)),
+            Some(c)
+        );
+        assert_eq!(audit_cursor_from_string("12"), None);
+        assert_eq!(audit_cursor_from_string("a:b"), None);
     }
 
     #[test]

@@ -32,7 +32,7 @@ fn main() {
     let clock = Arc::new(SystemClock);
     let session = match session::Session::open(choice.dir.clone(), choice.is_demo, key_file, clock)
     {
-        Ok(s) => s,
+        Ok(s) => s.with_export_dir(home),
         Err(e) => {
             eprintln!(
                 "signoff-desktop: cannot open workspace {}: {}",
@@ -55,6 +55,12 @@ fn main() {
             commands::undo,
             commands::stage_import,
             commands::run_import,
+            commands::audit_page,
+            commands::audit_actors,
+            commands::audit_entry,
+            commands::case_audit,
+            commands::audit_verify,
+            commands::audit_export,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

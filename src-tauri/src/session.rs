@@ -2,8 +2,9 @@
 //! staged for import. Hosts the calls the commands forward to.
 
 use crate::dto::*;
+use signoff_audit::log::LogError;
 use signoff_core::{Clock, Reviewer};
-use signoff_store::{Access, Decision, ImportProgress, Workspace};
+use signoff_store::{Access, AuditFilter, Decision, ImportProgress, StoreError, Workspace};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub struct Session {
     staged: HashMap<u64, (String, PathBuf)>,
     staging: tempfile::TempDir,
     next_token: u64,
+    export_dir: PathBuf,
 }
 
 fn err(code: &str, message: impl Into<String>) -> ErrorDto {
@@ -47,6 +49,7 @@ impl Session {
         let staging = tempfile::tempdir()
             .map_err(|e| err("io", format!("cannot create a staging directory: {e}")))?;
         Ok(Self {
+            export_dir: dir,
             ws,
             is_demo,
             clock,
@@ -54,6 +57,14 @@ impl Session {
             staging,
             next_token: 1,
         })
+    }
+
+    /// Sets where audit exports are suggested and where `~/` in an export path points.
+    pub fn with_export_dir(mut self, dir: Option<PathBuf>) -> Self {
+        if let Some(d) = dir {
+            self.export_dir = d;
+        }
+        self
     }
 
     fn reviewer(&self) -> Result<Option<Reviewer>, ErrorDto> {
@@ -83,6 +94,7 @@ impl Session {
                 })
                 .collect(),
             undo_grace_secs: self.ws.undo_grace_secs()?.clamp(0, u32::MAX as i64) as u32,
+            export_dir: self.export_dir.display().to_string(),
         })
     }
 
@@ -197,5 +209,124 @@ impl Session {
                 .map(|(l, id)| (l as u32, id))
                 .collect(),
         })
+    }
+
+    /// One page of the audit table.
+    pub fn audit_page(
+        &self,
+        filter: AuditFilterDto,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<AuditRowDto>, ErrorDto> {
+        let filter = AuditFilter::try_from(filter)?;
+        let after = match after {
+            Some(s) => Some(
+                audit_cursor_from_string(&s)
+                    .ok_or_else(|| err("request", format!("malformed audit cursor {s:?}")))?,
+            ),
+            None => None,
+        };
+        Ok(self
+            .ws
+            .audit_page(&filter, after, limit)?
+            .into_iter()
+            .map(AuditRowDto::from)
+            .collect())
+    }
+
+    /// A case's audit timeline, newest first, each proof verified against the latest checkpoint.
+    pub fn case_audit(&self, case_id: &str) -> Result<CaseAuditDto, ErrorDto> {
+        Ok(self.ws.audit_history(case_id, None)?.into())
+    }
+
+    /// Checks every leaf, node, checkpoint and signature; a failure is a result, not an error.
+    pub fn audit_verify(
+        &self,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<VerifyReportDto, ErrorDto> {
+        match self.ws.audit_verify(None, progress) {
+            Ok(r) => Ok(VerifyReportDto {
+                ok: true,
+                entries: r.entries,
+                nodes: r.nodes,
+                checkpoints: r.checkpoints,
+                first_bad_index: None,
+                at: None,
+                message: None,
+            }),
+            Err(StoreError::Audit(LogError::Tampered { at, why, index })) => Ok(VerifyReportDto {
+                ok: false,
+                entries: 0,
+                nodes: 0,
+                checkpoints: 0,
+                first_bad_index: index,
+                at: Some(at),
+                message: Some(why),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The file an export to `path` writes: `~/` is the export directory; relative paths are
+    /// refused, as is an existing file (an export never overwrites).
+    pub fn export_target(&self, path: &str) -> Result<PathBuf, ErrorDto> {
+        let path = path.trim();
+        let target = match path.strip_prefix("~/") {
+            Some(rest) => self.export_dir.join(rest),
+            None => PathBuf::from(path),
+        };
+        if path.is_empty() || !target.is_absolute() {
+            return Err(err(
+                "request",
+                format!(
+                    "give the export a full path (like {}/audit.csv)",
+                    self.export_dir.display()
+                ),
+            ));
+        }
+        if target.exists() {
+            return Err(err(
+                "exists",
+                format!("{} already exists; choose another name", target.display()),
+            ));
+        }
+        Ok(target)
+    }
+
+    /// Writes the entries matching `filter` as CSV to `path`, whole or not at all: rows go to
+    /// a temporary file beside it, which is renamed into place once complete.
+    pub fn audit_export(
+        &self,
+        filter: AuditFilterDto,
+        path: &str,
+    ) -> Result<ExportReportDto, ErrorDto> {
+        use std::io::Write;
+        let filter = AuditFilter::try_from(filter)?;
+        let target = self.export_target(path)?;
+        let dir = target
+            .parent()
+            .ok_or_else(|| err("request", "the export path has no directory"))?;
+        let io = |e: std::io::Error| err("io", format!("cannot write {}: {e}", target.display()));
+        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        let mut out = std::io::BufWriter::new(tmp);
+        let rows = self.ws.audit_export_csv(&filter, &mut out)?;
+        out.flush().map_err(io)?;
+        let tmp = out.into_inner().map_err(|e| io(e.into_error()))?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist_noclobber(&target).map_err(|e| io(e.error))?;
+        Ok(ExportReportDto {
+            path: target.display().to_string(),
+            rows,
+        })
+    }
+
+    /// Reviewer ids (and `device`) that appear in the log, for the filter bar.
+    pub fn audit_actors(&self) -> Result<Vec<String>, ErrorDto> {
+        Ok(self.ws.audit_actors()?)
+    }
+
+    /// One audit entry with its verified proof.
+    pub fn audit_entry(&self, index: u64) -> Result<AuditEntryDto, ErrorDto> {
+        Ok(self.ws.audit_entry(index)?.into())
     }
 }

@@ -1,7 +1,8 @@
 //! End-to-end: the real Signoff window (WebKitGTK) driven through tauri-driver and
 //! WebKitWebDriver under Xvfb. Run by the test script as
 //! `xvfb-run cargo test --test e2e -- --ignored`; it needs a display, so it is ignored by a
-//! plain `cargo test`.
+//! plain `cargo test`. After the reviewer's approval it opens the team lead's audit view,
+//! filters it, verifies the whole log and opens the entry with its proof.
 
 use fantoccini::{key::Key, Client, ClientBuilder, Locator};
 use signoff_store::{Access, Workspace};
@@ -231,6 +232,125 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
         ws.case(seq).expect("case").status,
         signoff_core::CaseStatus::Approved
     );
+
+    drop(ws);
+
+    // The next case's audit trail arrives with its proofs checked against the checkpoint.
+    wait_for("the audit trail of E2E-2 with a proof mark", || async {
+        text_of(&c, "[data-testid=timeline-item] .proof-mark")
+            .await
+            .filter(|t| t.starts_with("proof ✓"))
+    })
+    .await;
+
+    // The team lead's audit view: L opens it, the approval is a row in it.
+    press(&c, "L").await;
+    wait_for("the approval of E2E-1 in the audit table", || async {
+        for r in c
+            .find_all(Locator::Css("[data-testid=audit-row]"))
+            .await
+            .ok()?
+        {
+            let t = r.text().await.ok()?;
+            if t.contains("E2E-1") && t.contains("Approved") && t.contains("erin") {
+                return Some(());
+            }
+        }
+        None
+    })
+    .await;
+
+    // Filtering by disposition keeps the approval and drops the import.
+    c.find(Locator::Css(
+        "[data-testid=audit-disposition] option[value=approve]",
+    ))
+    .await
+    .expect("disposition option")
+    .click()
+    .await
+    .expect("pick approve");
+    wait_for("only the approval to remain", || async {
+        let rows = c
+            .find_all(Locator::Css("[data-testid=audit-row]"))
+            .await
+            .ok()?;
+        let mut texts = Vec::new();
+        for r in &rows {
+            texts.push(r.text().await.ok()?);
+        }
+        (texts.len() == 1 && texts[0].contains("E2E-1")).then_some(())
+    })
+    .await;
+
+    // Verify the whole log: the progress bar runs and the result says it passed.
+    c.find(Locator::Css("[data-testid=audit-verify]"))
+        .await
+        .expect("verify button")
+        .click()
+        .await
+        .expect("click verify");
+    let verdict = wait_for("the verification result", || async {
+        text_of(&c, "[data-testid=verify-result]")
+            .await
+            .filter(|t| t.starts_with('✓') || t.starts_with('✗'))
+    })
+    .await;
+    assert!(verdict.starts_with("✓ Log verified"), "{verdict}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    screenshot_root(&artifacts().join("e2e-audit-view.png"));
+
+    // Opening the entry shows its canonical leaf, proof and checkpoint.
+    c.find(Locator::Css("[data-testid=audit-row]"))
+        .await
+        .expect("the approval row")
+        .click()
+        .await
+        .expect("open the entry");
+    let proof = wait_for("the entry dialog", || async {
+        text_of(&c, "[data-testid=entry-proof]").await
+    })
+    .await;
+    assert!(proof.starts_with("Proof ✓"), "{proof}");
+    let leaf = text_of(&c, "[data-testid=entry-leaf]").await.expect("leaf");
+    assert!(
+        leaf.contains("\"disposition\":\"approve\"") && leaf.contains("\"actor\":\"erin\""),
+        "{leaf}"
+    );
+    assert!(
+        !leaf.contains("declined"),
+        "the log holds no case text: {leaf}"
+    );
+    screenshot_root(&artifacts().join("e2e-audit-entry.png"));
+
+    // Esc closes the dialog, a second Esc returns to the queue.
+    press(&c, &Key::Escape.to_string()).await;
+    wait_for("the dialog to close", || async {
+        c.find(Locator::Css("[data-testid=entry-dialog]"))
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
+    press(&c, &Key::Escape.to_string()).await;
+    wait_for("the queue to show again", || async {
+        let audit_hidden = c
+            .find(Locator::Css("[data-testid=audit-view]"))
+            .await
+            .ok()?
+            .attr("hidden")
+            .await
+            .ok()?
+            .is_some();
+        let queue = c
+            .find(Locator::Css("[data-testid=queue]"))
+            .await
+            .ok()?
+            .is_displayed()
+            .await
+            .ok()?;
+        (audit_hidden && queue).then_some(())
+    })
+    .await;
 
     let _ = tokio::time::timeout(Duration::from_secs(10), c.close()).await;
 }

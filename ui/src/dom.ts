@@ -19,6 +19,7 @@ export interface Attrs {
   "aria-live"?: string;
   "data-seq"?: string;
   "data-key"?: string;
+  "data-index"?: string;
   "data-testid"?: string;
   for?: string;
   max?: string;

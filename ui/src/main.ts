@@ -1,11 +1,13 @@
-// Signoff's window: wires the queue, the case pane and the decision bar to the keyboard and
-// the backend. Advancing after a decision shows the preloaded next case without a round trip.
+// Signoff's window: wires the queue, the case pane, the decision bar and the audit view to the
+// keyboard and the backend. Advancing after a decision shows the preloaded next case without a
+// round trip; the case's audit trail arrives after it, proofs checked.
 import { h, replace } from "./dom";
 import { count } from "./format";
 import { BackendError, tauriBackend, type Backend, type CaseDto, type DispositionDto, type FilterDto, type SessionDto, type StatusCountDto } from "./ipc";
 import { actionFor, type Action } from "./keys";
 import { CaseCache, QueueModel } from "./queue";
-import { caseView, emptyCaseView } from "./views/caseView";
+import { AuditView } from "./views/auditView";
+import { caseView, emptyCaseView, timelineView } from "./views/caseView";
 import { dialogOpen, editDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
 import { QueueList } from "./views/queueList";
 
@@ -26,6 +28,8 @@ class App {
   private readonly undoStack: Done[] = [];
   private busy = false;
   private counts: StatusCountDto[] = [];
+  private mode: "queue" | "audit" = "queue";
+  private readonly audit: AuditView;
 
   private readonly root = document.getElementById("app") as HTMLElement;
   private readonly header = h("header", { class: "topbar" });
@@ -39,6 +43,7 @@ class App {
   private readonly bar = h("footer", { class: "decision-bar", "data-testid": "decision-bar" });
   private readonly toast = h("div", { class: "toast", role: "status", hidden: true, "data-testid": "toast" });
   private readonly banner = h("div", { class: "banner", hidden: true, role: "alert" });
+  private readonly panes = h("div", { class: "panes" });
 
   constructor(private readonly backend: Backend) {
     this.model = new QueueModel(backend);
@@ -47,6 +52,12 @@ class App {
       this.model,
       (i) => void this.select(i, true),
       () => void this.model.loadMore().then(() => this.list.render()),
+    );
+    this.audit = new AuditView(
+      backend,
+      () => this.session?.export_dir ?? "",
+      () => this.closeAudit(),
+      (e) => this.showError(e),
     );
     for (const [v, label] of [["", "All bands"], ["high", "High"], ["medium", "Medium"], ["low", "Low"]]) {
       this.band.appendChild(h("option", { value: v }, label));
@@ -97,13 +108,14 @@ class App {
       this.root,
       this.header,
       this.banner,
-      h(
-        "div",
-        { class: "panes" },
-        h("aside", { class: "queue-pane" }, this.tabs, h("div", { class: "filters" }, this.search, this.band), this.labelChip, this.filteredCount, this.list.el),
-        h("div", { class: "work-pane" }, this.casePane, this.bar),
-      ),
+      this.panes,
+      this.audit.el,
       this.toast,
+    );
+    replace(
+      this.panes,
+      h("aside", { class: "queue-pane" }, this.tabs, h("div", { class: "filters" }, this.search, this.band), this.labelChip, this.filteredCount, this.list.el),
+      h("div", { class: "work-pane" }, this.casePane, this.bar),
     );
     replace(this.casePane, emptyCaseView("Loading the queue…"));
   }
@@ -173,6 +185,7 @@ class App {
       h("div", { class: "brand" }, "Signoff"),
       h("div", { class: "workspace", title: s.workspace }, s.is_demo ? "Demo workspace" : s.workspace),
       h("div", { class: "spacer" }),
+      h("button", { type: "button", class: "ghost", "data-testid": "open-audit", onclick: () => void this.openAudit() }, "Audit log  (L)"),
       h("button", { type: "button", class: "ghost", onclick: () => void this.importFlow() }, "Import  (i)"),
       h("button", { type: "button", class: "ghost", onclick: () => void helpDialog() }, "Keys  (?)"),
       h("div", { class: "reviewer", "data-testid": "reviewer" }, s.reviewer ? `${s.reviewer.name} · ${s.reviewer.id}` : "no reviewer"),
@@ -200,6 +213,10 @@ class App {
     const target = e.target as HTMLElement | null;
     const typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT");
     if (typing) return;
+    if (this.mode === "audit") {
+      await this.audit.onKey(e);
+      return;
+    }
     const action = actionFor(e);
     if (!action) return;
     e.preventDefault();
@@ -228,6 +245,9 @@ class App {
         return;
       case "import":
         await this.importFlow();
+        return;
+      case "audit":
+        await this.openAudit();
         return;
       case "close":
         return;
@@ -260,6 +280,37 @@ class App {
     replace(this.casePane, caseView(c, Date.now(), (label) => void this.filterLabel(label)));
     this.casePane.scrollTop = 0;
     this.renderBar();
+    void this.loadTimeline(c);
+  }
+
+  /** Fills the case's audit trail once its proofs are checked (after the case shows). */
+  private async loadTimeline(c: CaseDto): Promise<void> {
+    let content: HTMLElement;
+    try {
+      const audit = await this.backend.caseAudit(c.id);
+      content = timelineView(audit, (index) => void this.audit.openEntry(index));
+    } catch (e) {
+      content = h("p", { class: "muted" }, `The audit trail is unavailable: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (this.current?.seq !== c.seq) return;
+    const slot = this.casePane.querySelector<HTMLElement>("[data-testid=timeline]");
+    if (slot) replace(slot, content);
+  }
+
+  /** The team lead's audit view replaces the panes until Esc. */
+  private async openAudit(): Promise<void> {
+    if (this.mode === "audit") return;
+    this.mode = "audit";
+    this.panes.hidden = true;
+    await this.audit.open();
+  }
+
+  private closeAudit(): void {
+    this.mode = "queue";
+    this.audit.close();
+    this.panes.hidden = false;
+    this.list.el.focus();
+    if (this.current) void this.loadTimeline(this.current);
   }
 
   private async decide(kind: "approve" | "edit" | "reject" | "escalate"): Promise<void> {

@@ -1,70 +1,11 @@
 // The queue as the UI holds it: keyset pages appended as the reviewer moves, a selection,
 // and removal of decided cases. Pure state over a Backend, so it is tested without a window.
 import type { Backend, CaseDto, CaseRowDto, FilterDto } from "./ipc";
+import { KeysetList } from "./paged";
 
-export class QueueModel {
-  rows: CaseRowDto[] = [];
-  selected = 0;
-  exhausted = false;
-  filter: FilterDto = { status: "open", band: null, label: null, text: null };
-  private loading: Promise<void> | null = null;
-  private generation = 0;
-
-  constructor(
-    private readonly backend: Backend,
-    readonly pageSize = 100,
-  ) {}
-
-  /** Starts over with a new filter and loads the first page. */
-  async reset(filter: FilterDto): Promise<void> {
-    this.generation += 1;
-    this.filter = filter;
-    this.rows = [];
-    this.selected = 0;
-    this.exhausted = false;
-    this.loading = null;
-    await this.loadMore();
-  }
-
-  /** Loads the next keyset page, once at a time. */
-  loadMore(): Promise<void> {
-    if (this.exhausted) return Promise.resolve();
-    if (this.loading) return this.loading;
-    const gen = this.generation;
-    const after = this.rows.length ? this.rows[this.rows.length - 1].cursor : null;
-    this.loading = this.backend
-      .queuePage(this.filter, after, this.pageSize)
-      .then((page) => {
-        if (gen !== this.generation) return;
-        this.rows.push(...page);
-        if (page.length < this.pageSize) this.exhausted = true;
-      })
-      .finally(() => {
-        if (gen === this.generation) this.loading = null;
-      });
-    return this.loading;
-  }
-
-  /** Makes sure row `index` is loaded if it exists. */
-  async ensure(index: number): Promise<void> {
-    while (index >= this.rows.length && !this.exhausted) {
-      const before = this.rows.length;
-      await this.loadMore();
-      if (this.rows.length === before) break;
-    }
-  }
-
-  /** Moves the selection by `delta`, loading more rows when needed. Returns the new index. */
-  async move(delta: number): Promise<number> {
-    const target = Math.max(0, this.selected + delta);
-    await this.ensure(target + 20);
-    this.selected = Math.min(target, Math.max(0, this.rows.length - 1));
-    return this.selected;
-  }
-
-  /** The selected row, if any. */
-  current(): CaseRowDto | undefined {
-    return this.rows[this.selected];
+export class QueueModel extends KeysetList<CaseRowDto, FilterDto> {
+  constructor(backend: Backend, pageSize = 100) {
+    super((f, after, limit) => backend.queuePage(f, after, limit), { status: "open", band: null, label: null, text: null }, pageSize);
   }
 
   /** Removes a decided case; the selection stays on the case that took its place. */

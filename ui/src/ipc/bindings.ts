@@ -55,7 +55,11 @@ reasons: Array<ReasonDto>,
 /**
  * Undo window, seconds.
  */
-undo_grace_secs: number, };
+undo_grace_secs: number, 
+/**
+ * Where audit exports are suggested (the home directory, else the workspace).
+ */
+export_dir: string, };
 
 export type FilterDto = { 
 /**
@@ -284,3 +288,211 @@ conflicts: number,
  * The first conflicting ids with their lines.
  */
 conflict_ids: Array<[number, string]>, };
+
+export type AuditFilterDto = { 
+/**
+ * Reviewer id (or `device`).
+ */
+actor: string | null, 
+/**
+ * From this time, ms since the epoch (inclusive).
+ */
+from_ms: number | null, 
+/**
+ * Until this time, ms since the epoch (exclusive).
+ */
+to_ms: number | null, 
+/**
+ * approve, edit, reject, escalate or undo.
+ */
+disposition: string | null, 
+/**
+ * high, medium or low.
+ */
+band: string | null, 
+/**
+ * Entry kind (import, disposition, undo …).
+ */
+kind: string | null, 
+/**
+ * One case id.
+ */
+case_id: string | null, };
+
+export type AuditRowDto = { 
+/**
+ * Leaf index.
+ */
+index: number, 
+/**
+ * When, RFC 3339 (UTC).
+ */
+at: string, 
+/**
+ * Entry kind.
+ */
+kind: string, 
+/**
+ * Who acted.
+ */
+actor: string, 
+/**
+ * The case concerned.
+ */
+case_id: string | null, 
+/**
+ * Disposition kind, from the leaf.
+ */
+disposition: string | null, 
+/**
+ * Reason code, from the leaf.
+ */
+reason_code: string | null, 
+/**
+ * The case's band now.
+ */
+band: string | null, 
+/**
+ * Leaf hash, hex.
+ */
+leaf_hash: string, 
+/**
+ * Opaque position for the next page.
+ */
+cursor: string, };
+
+export type AuditEntryDto = { 
+/**
+ * Leaf index.
+ */
+index: number, 
+/**
+ * Entry kind.
+ */
+kind: string, 
+/**
+ * Who acted.
+ */
+actor: string, 
+/**
+ * The case concerned.
+ */
+case_id: string | null, 
+/**
+ * When, RFC 3339 (UTC).
+ */
+at: string, 
+/**
+ * The canonical leaf, exactly as hashed.
+ */
+leaf: string, 
+/**
+ * Leaf hash, hex.
+ */
+leaf_hash: string, 
+/**
+ * Inclusion proof, hex, leaf side first.
+ */
+proof: Array<string>, 
+/**
+ * The signed checkpoint note the proof leads to.
+ */
+checkpoint: string, 
+/**
+ * Its tree size.
+ */
+size: number, 
+/**
+ * Its root hash, hex.
+ */
+root: string, };
+
+export type TimelineEntryDto = { 
+/**
+ * Leaf index.
+ */
+index: number, 
+/**
+ * Entry kind.
+ */
+kind: string, 
+/**
+ * Who acted.
+ */
+actor: string, 
+/**
+ * When, RFC 3339.
+ */
+at: string, 
+/**
+ * The canonical leaf, as text.
+ */
+leaf: string, 
+/**
+ * Number of hashes in its inclusion proof.
+ */
+proof_len: number, };
+
+export type CaseAuditDto = { 
+/**
+ * The case id.
+ */
+case_id: string, 
+/**
+ * Entries, newest first.
+ */
+entries: Array<TimelineEntryDto>, 
+/**
+ * Tree size of the checkpoint every proof was verified against.
+ */
+size: number, };
+
+export type VerifyProgressDto = { 
+/**
+ * Entries checked so far.
+ */
+done: number, 
+/**
+ * Entries in the log.
+ */
+total: number, };
+
+export type VerifyReportDto = { 
+/**
+ * Whether every leaf, node, checkpoint and signature checked.
+ */
+ok: boolean, 
+/**
+ * Entries checked (on a pass).
+ */
+entries: number, 
+/**
+ * Stored subtree hashes checked (on a pass).
+ */
+nodes: number, 
+/**
+ * Checkpoints checked (on a pass).
+ */
+checkpoints: number, 
+/**
+ * The first bad leaf index, when the fault is tied to one.
+ */
+first_bad_index: number | null, 
+/**
+ * Where verification failed (`entry 17`, `checkpoint of size 40` …).
+ */
+at: string | null, 
+/**
+ * What is wrong there.
+ */
+message: string | null, };
+
+export type ExportReportDto = { 
+/**
+ * The file written.
+ */
+path: string, 
+/**
+ * Data rows (without the header).
+ */
+rows: number, };

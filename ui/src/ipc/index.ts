@@ -2,17 +2,24 @@
 // No other module imports @tauri-apps; tests use a fake Backend.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
+  AuditEntryDto,
+  AuditFilterDto,
+  AuditRowDto,
+  CaseAuditDto,
   CaseDto,
   CaseRowDto,
   DecideDto,
   DispositionDto,
   ErrorDto,
+  ExportReportDto,
   FilterDto,
   ImportProgressDto,
   ImportReportDto,
   ReviewerDto,
   SessionDto,
   StatusCountDto,
+  VerifyProgressDto,
+  VerifyReportDto,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -42,6 +49,18 @@ export interface Backend {
     bytes: Uint8Array,
     onProgress: (p: ImportProgressDto) => void,
   ): Promise<ImportReportDto>;
+  /** One keyset page of the audit log, newest first. */
+  auditPage(filter: AuditFilterDto, after: string | null, limit: number): Promise<AuditRowDto[]>;
+  /** Everyone who appears in the audit log. */
+  auditActors(): Promise<string[]>;
+  /** One audit entry with its inclusion proof, verified against the latest checkpoint. */
+  auditEntry(index: number): Promise<AuditEntryDto>;
+  /** A case's audit timeline, newest first, with verified proofs. */
+  caseAudit(caseId: string): Promise<CaseAuditDto>;
+  /** Verifies the whole log, reporting progress; a failure is a result, not an exception. */
+  auditVerify(onProgress: (p: VerifyProgressDto) => void): Promise<VerifyReportDto>;
+  /** Writes the entries matching a filter as CSV to a new file. */
+  auditExport(filter: AuditFilterDto, path: string): Promise<ExportReportDto>;
 }
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
@@ -80,4 +99,14 @@ export const tauriBackend: Backend = {
     channel.onmessage = onProgress;
     return call("run_import", { token, onProgress: channel });
   },
+  auditPage: (filter, after, limit) => call("audit_page", { filter, after, limit }),
+  auditActors: () => call("audit_actors"),
+  auditEntry: (index) => call("audit_entry", { index }),
+  caseAudit: (caseId) => call("case_audit", { caseId }),
+  auditVerify(onProgress) {
+    const channel = new Channel<VerifyProgressDto>();
+    channel.onmessage = onProgress;
+    return call("audit_verify", { onProgress: channel });
+  },
+  auditExport: (filter, path) => call("audit_export", { filter, path }),
 };

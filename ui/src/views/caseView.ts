@@ -1,8 +1,9 @@
 // The case pane: the customer's text (always as text), the AI draft, metadata and the
 // disposition history. Nothing here decides anything; the controller does.
 import { h } from "../dom";
-import { dueLabel, humanLabel, shortTime } from "../format";
-import type { CaseDto, DispositionDto } from "../ipc";
+import { entryLabel, leafCodes } from "../audit";
+import { count, dueLabel, humanLabel, shortTime } from "../format";
+import type { CaseAuditDto, CaseDto, DispositionDto } from "../ipc";
 
 const VERB: Record<string, string> = {
   approve: "Approved",
@@ -60,6 +61,34 @@ export function caseView(c: CaseDto, now: number, onLabel: (label: string) => vo
     c.history.length
       ? h("section", { class: "history-section" }, h("h3", {}, decided ? "Decision" : "History"), h("ol", { class: "history" }, ...c.history.map(historyItem)))
       : null,
+    h("section", { class: "timeline-section" }, h("h3", {}, "Audit trail"), h("div", { class: "timeline-slot", "data-testid": "timeline" }, h("p", { class: "muted" }, "Checking the audit log…"))),
+  );
+}
+
+/** A case's audit trail, newest first: each entry with its kind, actor, time and proof mark. */
+export function timelineView(a: CaseAuditDto, onOpen: (index: number) => void): HTMLElement {
+  if (!a.entries.length) return h("p", { class: "muted" }, "No audit entries for this case yet.");
+  return h(
+    "ol",
+    { class: "timeline" },
+    ...a.entries.map((e) => {
+      const codes = leafCodes(e.kind, e.leaf);
+      return h(
+        "li",
+        { class: `timeline-item kind-${codes.disposition ?? e.kind}`, "data-testid": "timeline-item", "data-index": String(e.index) },
+        h(
+          "button",
+          { type: "button", class: "timeline-entry", title: "Open the entry with its proof", onclick: () => onOpen(e.index) },
+          h("span", { class: "timeline-kind" }, entryLabel(e.kind, codes.disposition, codes.reason)),
+          h("span", { class: "timeline-meta" }, ` · ${e.actor} · ${shortTime(Date.parse(e.at))} · #${e.index}`),
+        ),
+        h(
+          "span",
+          { class: "proof-mark", title: `Inclusion proof (${e.proof_len} hashes) verified against the signed checkpoint of ${count(a.size)} entries` },
+          `proof ✓ size ${count(a.size)}`,
+        ),
+      );
+    }),
   );
 }
 

@@ -1,10 +1,10 @@
-// Modal dialogs: reason, edit, first-run reviewer, help and import. Each returns a promise
+// Modal dialogs: reason, edit, first-run reviewer, help and import (and the frame others use). Each returns a promise
 // that resolves with the reviewer's answer, or null when cancelled with Esc.
 import { h, replace } from "../dom";
 import { bytes, count } from "../format";
 import type { Backend, ImportReportDto, ReasonDto } from "../ipc";
 import { BackendError } from "../ipc";
-import { KEYMAP, keyLabel } from "../keys";
+import { AUDIT_KEYMAP, KEYMAP, keyLabel } from "../keys";
 
 let open: HTMLElement | null = null;
 
@@ -13,7 +13,8 @@ export function dialogOpen(): boolean {
   return open !== null;
 }
 
-function modal<T>(
+/** Shows a modal dialog built by `build`; resolves with what it passes to `done`, or null on Esc. */
+export function modal<T>(
   title: string,
   build: (done: (v: T | null) => void, box: HTMLElement) => HTMLElement[],
   testid: string,
@@ -195,10 +196,17 @@ export function helpDialog(): Promise<null> {
   return modal<null>(
     "Keyboard",
     (done) => [
+      h("h3", { class: "keys-section" }, "Queue and case"),
       h(
         "table",
         { class: "keys" },
         ...KEYMAP.map((b) => h("tr", {}, h("td", {}, ...b.keys.map((k) => h("kbd", {}, keyLabel(k)))), h("td", {}, b.help))),
+      ),
+      h("h3", { class: "keys-section" }, "Audit log"),
+      h(
+        "table",
+        { class: "keys" },
+        ...AUDIT_KEYMAP.map((b) => h("tr", {}, h("td", {}, ...b.keys.map((k) => h("kbd", {}, keyLabel(k)))), h("td", {}, b.help))),
       ),
       h("div", { class: "dialog-actions" }, h("button", { type: "button", onclick: () => done(null) }, "Close")),
     ],
