@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_audit;
+mod eval_intake;
 mod output;
 
 use anyhow::{bail, Context, Result};
@@ -124,6 +125,9 @@ enum Command {
     /// Benchmarks that print a table (and `--json`).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Evaluations on labelled data (`eval intake`).
+    #[command(subcommand)]
+    Eval(eval_intake::EvalCommand),
 }
 
 #[derive(Subcommand)]
@@ -375,6 +379,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             bench::queue(cases, keep.as_deref(), out)?
         }
         Command::Bench(BenchCommand::Audit { entries }) => bench_audit::audit(entries, out)?,
+        Command::Eval(cmd) => eval_intake::run(cmd, out)?,
     }
     Ok(())
 }

@@ -42,7 +42,10 @@ pub struct Config {
     pub calibration_fraction: f64,
     /// Seed of the calibration split.
     pub seed: u64,
-    /// Share of in-scope calibration rows sent to escalation: sets the out-of-scope threshold.
+    /// Out-of-scope threshold on the calibrated top in-scope probability (a policy choice, like
+    /// the band targets); when `None`, `reject_rate` sets it from the calibration split.
+    pub reject_p: Option<f64>,
+    /// Share of in-scope calibration rows sent to escalation, when `reject_p` is `None`.
     pub reject_rate: f64,
     /// After calibrating, retrain the heads on all training rows (keeping T and thresholds).
     pub refit: bool,
@@ -52,7 +55,7 @@ pub struct Config {
 
 impl Config {
     /// A named preset: `lexical`, `minilm` or `ensemble` (the default), optionally followed by
-    /// `:key=value` overrides (`c_dense`, `c_lexical`, `reject_rate`, `refit`, `seed`,
+    /// `:key=value` overrides (`c_dense`, `c_lexical`, `reject_p`, `reject_rate`, `refit`, `seed`,
     /// `calibration_fraction`, `max_iter`, `min_df`).
     pub fn parse(spec: &str) -> std::result::Result<Self, String> {
         let mut parts = spec.split(':');
@@ -67,6 +70,7 @@ impl Config {
             min_df: 2,
             calibration_fraction: 0.1,
             seed: 7,
+            reject_p: Some(0.45),
             reject_rate: 0.03,
             refit: true,
             bands: BandTargets {
@@ -92,7 +96,11 @@ impl Config {
             match k {
                 "c_dense" => c.c_dense = num()?,
                 "c_lexical" => c.c_lexical = num()?,
-                "reject_rate" => c.reject_rate = num()?,
+                "reject_rate" => {
+                    c.reject_rate = num()?;
+                    c.reject_p = None
+                }
+                "reject_p" => c.reject_p = Some(num()?),
                 "calibration_fraction" => c.calibration_fraction = num()?,
                 "seed" => c.seed = num()? as u64,
                 "max_iter" => c.max_iter = num()? as usize,
@@ -170,7 +178,7 @@ pub struct Classifier {
     /// The embedding head.
     pub dense: Option<Linear>,
     /// The lexical vocabulary and head.
-    pub lexical: Option<(Tfidf, Linear)>,
+    pub lexical: Option<LexicalHead>,
     /// Weight of the embedding head's log-probabilities (the lexical head gets 1 − this).
     pub mix: f32,
     /// Temperature.
@@ -178,6 +186,12 @@ pub struct Classifier {
     /// Band and out-of-scope thresholds.
     pub thresholds: Thresholds,
 }
+
+/// The lexical vocabulary and its head.
+pub type LexicalHead = (Tfidf, Linear);
+
+/// Per-head logits of one row (embedding head, lexical head).
+type HeadLogits = (Option<Vec<f32>>, Option<Vec<f32>>);
 
 /// What one text looks like to the heads.
 #[derive(Debug, Clone, Copy)]
@@ -335,7 +349,7 @@ impl Classifier {
             return Err(IntakeError::Training("calibration split is empty".into()));
         }
         let classes = labels.len();
-        let heads = |rows: &[usize]| -> Result<(Option<Linear>, Option<(Tfidf, Linear)>)> {
+        let heads = |rows: &[usize]| -> Result<(Option<Linear>, Option<LexicalHead>)> {
             let yy: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
             let dense = match (use_dense, embeddings) {
                 (true, Some(emb)) => {
@@ -383,7 +397,7 @@ impl Classifier {
             embedding: embeddings.map(|e| e[i].as_slice()),
             text: &examples[i].text,
         };
-        let head_logits: Vec<(Option<Vec<f32>>, Option<Vec<f32>>)> = cal
+        let head_logits: Vec<HeadLogits> = cal
             .iter()
             .map(|&i| {
                 let d = clf
@@ -438,7 +452,9 @@ impl Classifier {
             .collect();
         in_scope_top.sort_by(f32::total_cmp);
         let k = ((in_scope_top.len() as f64) * config.reject_rate).floor() as usize;
-        let reject = if config.reject_rate <= 0.0 || in_scope_top.is_empty() {
+        let reject = if let Some(p) = config.reject_p {
+            p as f32
+        } else if config.reject_rate <= 0.0 || in_scope_top.is_empty() {
             0.0
         } else {
             in_scope_top[k.min(in_scope_top.len() - 1)]

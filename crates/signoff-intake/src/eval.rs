@@ -48,6 +48,9 @@ pub struct Evaluation {
     pub report: Report,
     /// Reliability bins (for the diagram).
     pub bins: Vec<Bin>,
+    /// The trade-off at other out-of-scope thresholds: (threshold, in-scope accuracy, OOS
+    /// recall), for choosing the operating point on validation data.
+    pub curve: Vec<(f32, f64, f64)>,
 }
 
 /// Scores `clf` on `test` (with one embedding per row when the classifier uses them).
@@ -59,6 +62,8 @@ pub fn evaluate(
     let (mut conf, mut correct, mut score, mut is_oos) = (vec![], vec![], vec![], vec![]);
     let (mut in_n, mut in_right, mut oos_n, mut oos_caught, mut escalated) = (0, 0, 0, 0, 0);
     let mut bands: BTreeMap<Band, (usize, usize)> = BTreeMap::new();
+    // (top in-scope probability, best in-scope right, truly OOS, argmax is the OOS class)
+    let mut raw: Vec<(f32, bool, bool, bool)> = Vec::new();
     for (i, ex) in test.iter().enumerate() {
         let v = clf.classify(Input {
             embedding: embeddings.map(|e| e[i].as_slice()),
@@ -66,6 +71,12 @@ pub fn evaluate(
         })?;
         let truth_oos = ex.label == OOS;
         let right = v.label == ex.label;
+        raw.push((
+            1.0 - v.oos_score,
+            v.best_in_scope == ex.label,
+            truth_oos,
+            v.band == Band::Escalate && v.oos_score < 1.0 - clf.thresholds.reject,
+        ));
         if truth_oos {
             oos_n += 1;
             oos_caught += (v.band == Band::Escalate) as usize;
@@ -108,8 +119,24 @@ pub fn evaluate(
             })
             .collect(),
     };
+    let curve = (0..=19)
+        .map(|k| {
+            let t = k as f32 * 0.05;
+            let (mut ir, mut oc) = (0usize, 0usize);
+            for &(p, best_right, truth_oos, class_oos) in &raw {
+                let rejected = class_oos || p < t;
+                if truth_oos {
+                    oc += rejected as usize;
+                } else {
+                    ir += (!rejected && best_right) as usize;
+                }
+            }
+            (t, frac(ir, in_n), frac(oc, oos_n))
+        })
+        .collect();
     Ok(Evaluation {
         report,
         bins: reliability(&conf, &correct, ECE_BINS),
+        curve,
     })
 }

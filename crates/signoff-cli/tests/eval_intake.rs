@@ -1,0 +1,87 @@
+//! `signoff eval intake` as scripts use it: the JSON contract (last line), the seeded split,
+//! `--compare`, the reliability SVG, and the clear fallback to the lexical model when the
+//! embedding model is absent. Uses a small synthetic set so it runs in seconds.
+
+use std::process::Command;
+
+fn rows() -> String {
+    let topics = [
+        ("card_arrival", ["card", "arrive", "delivery", "post"]),
+        ("refund", ["refund", "money", "back", "return"]),
+        ("pin", ["pin", "code", "forgot", "reset"]),
+    ];
+    let mut out = String::new();
+    for (label, words) in topics {
+        for i in 0..20 {
+            let text = format!(
+                "{} {} please {} {}",
+                words[i % 4],
+                words[(i + 1) % 4],
+                words[(i + 2) % 4],
+                i
+            );
+            out += &format!("{{\"text\":\"{text}\",\"label\":\"{label}\"}}\n");
+        }
+    }
+    for i in 0..10 {
+        out += &format!("{{\"text\":\"weather tomorrow sunny {i}\",\"label\":\"oos\"}}\n");
+    }
+    out
+}
+
+#[test]
+fn eval_intake_falls_back_to_lexical_and_prints_the_contract_keys() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("rows.jsonl");
+    std::fs::write(&data, rows()).unwrap();
+    let svg = t.path().join("rel.svg");
+    let o = Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .args(["eval", "intake", "--train"])
+        .arg(&data)
+        .args(["--split", "0.3", "--seed", "7", "--json", "--svg"])
+        .arg(&svg)
+        .env("SIGNOFF_MODEL_DIR", t.path().join("no-model"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("embedding model is missing") && stderr.contains("scripts/setup.sh"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("falling back to the lexical model"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    for k in ["n", "accuracy_in_scope", "oos_recall", "oos_precision", "auroc", "ece", "bands"] {
+        assert!(v.get(k).is_some(), "missing {k}: {v}");
+    }
+    assert_eq!(v["n"], 21, "30% of 20 per label and of 10 oos");
+    assert_eq!(v["model"]["heads"], "lexical");
+    let acc = v["accuracy_in_scope"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc));
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+}
+
+#[test]
+fn eval_intake_compare_reports_each_configuration_and_rejects_unknown_ones() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("rows.jsonl");
+    std::fs::write(&data, rows()).unwrap();
+    let run = |spec: &str| {
+        Command::new(env!("CARGO_BIN_EXE_signoff"))
+            .args(["eval", "intake", "--train"])
+            .arg(&data)
+            .args(["--split", "0.3", "--json", "--compare", spec])
+            .env("SIGNOFF_MODEL_DIR", t.path().join("no-model"))
+            .output()
+            .unwrap()
+    };
+    let o = run("lexical,lexical:c_lexical=1");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert!(v["lexical"]["ece"].is_number() && v["lexical:c_lexical=1"]["ece"].is_number());
+    let o = run("lexical,bogus");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown model configuration"));
+}
