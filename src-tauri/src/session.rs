@@ -22,6 +22,8 @@ pub struct Session {
     staging: tempfile::TempDir,
     next_token: u64,
     export_dir: PathBuf,
+    /// Where the device and reviewer keys live.
+    keys: signoff_api::keys::KeyPlace,
 }
 
 fn err(code: &str, message: impl Into<String>) -> ErrorDto {
@@ -48,7 +50,9 @@ impl Session {
         };
         let staging = tempfile::tempdir()
             .map_err(|e| err("io", format!("cannot create a staging directory: {e}")))?;
-        Ok(Self {
+        let keys = signoff_api::keys::KeyPlace::new(key_file.as_deref(), &dir, is_demo);
+        let mut session = Self {
+            keys,
             export_dir: dir,
             ws,
             is_demo,
@@ -56,7 +60,25 @@ impl Session {
             staged: HashMap::new(),
             staging,
             next_token: 1,
-        })
+        };
+        session.load_reviewer_key()?;
+        Ok(session)
+    }
+
+    /// Loads the workstation reviewer's own signing key (registering it on first use).
+    fn load_reviewer_key(&mut self) -> Result<(), ErrorDto> {
+        if self.ws.access() == Access::Read {
+            return Ok(());
+        }
+        if let Some(r) = self.reviewer()? {
+            signoff_api::keys::attach_reviewer_key(
+                &mut self.ws,
+                &self.keys,
+                &r.id,
+                self.clock.as_ref(),
+            )?;
+        }
+        Ok(())
     }
 
     /// Sets where audit exports are suggested and where `~/` in an export path points.
@@ -102,6 +124,7 @@ impl Session {
     pub fn set_reviewer(&mut self, r: Reviewer) -> Result<ReviewerDto, ErrorDto> {
         self.ws.upsert_reviewer(&r, self.clock.as_ref())?;
         self.ws.set_setting(REVIEWER_KEY, &r.id)?;
+        self.load_reviewer_key()?;
         Ok(ReviewerDto {
             id: r.id,
             name: r.name,

@@ -69,9 +69,11 @@ pub fn open(
     key_file: Option<&Path>,
     clock: &dyn Clock,
 ) -> Result<Workspace, crate::ApiError> {
-    let key = crate::keys::device_key(key_file, dir, is_demo)?;
+    let place = crate::keys::KeyPlace::new(key_file, dir, is_demo);
+    // The key first: without one, nothing is created.
+    let key = crate::keys::load_or_create(place.device())?;
     let mut ws = Workspace::open(dir, Access::Write)?;
-    ws.attach_key(key)?;
+    crate::keys::attach_device_key(&mut ws, &place, key)?;
     if is_demo {
         seed(&mut ws, clock)?;
     }

@@ -1,79 +1,253 @@
-//! The device key that seals a workspace's audit log. An explicit key file wins; the demo
-//! workspace keeps its own key file; otherwise the key lives in the OS key store (Secret
-//! Service). Where no key store is usable, Signoff says so and asks for a key file — never a
-//! silent in-memory key.
+//! Where Signoff's signing keys live. Two kinds: the workspace's **device key** that seals its
+//! audit log, and each **reviewer's own key** that signs their dispositions. An explicit key
+//! file wins (reviewer keys then sit beside it); the demo workspace keeps its keys in its own
+//! directory; otherwise keys live in the OS key store (Secret Service). Where no key store is
+//! usable, Signoff says so and asks for a key file — never a silent in-memory key.
+//!
+//! Rotation writes the next device key to a *pending* slot first, commits the signed rotation
+//! entry, then promotes the pending key; a crash in between leaves a key the log can use.
 
 use crate::ApiError;
 use signoff_audit::keyfile;
-use signoff_audit::note::Signer;
-use std::path::Path;
+use signoff_audit::note::{Ed25519Key, Signer};
+use signoff_core::Clock;
+use signoff_store::{StoreError, Workspace};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Name of the demo workspace's own key file.
 pub const DEMO_KEY_FILE: &str = "device.key";
-
-/// Loads (or creates, mode 0600) the device key for a workspace.
-pub fn device_key(
-    key_file: Option<&Path>,
-    workspace: &Path,
-    is_demo: bool,
-) -> Result<Arc<dyn Signer>, ApiError> {
-    let path = match key_file {
-        Some(p) => p.to_path_buf(),
-        None if is_demo => {
-            std::fs::create_dir_all(workspace)
-                .map_err(|e| ApiError::Request(format!("{}: {e}", workspace.display())))?;
-            workspace.join(DEMO_KEY_FILE)
-        }
-        None => return key_store(workspace),
-    };
-    let key = keyfile::load_or_create(&path, keyfile::os_seed)
-        .map_err(|e| ApiError::Request(e.to_string()))?;
-    Ok(Arc::new(key))
-}
-
 /// Service name of Signoff's entries in the OS key store.
 const KEYRING_SERVICE: &str = "signoff";
 
-/// The device key for `workspace` from the OS key store, created there on first use.
-fn key_store(workspace: &Path) -> Result<Arc<dyn Signer>, ApiError> {
+/// Where one named key is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySlot {
+    /// A 0600 key file.
+    File(PathBuf),
+    /// An OS key store entry (service `signoff`, this user name).
+    Store(String),
+}
+
+/// Where the keys of one workspace live, decided once from the flags.
+#[derive(Debug, Clone)]
+pub struct KeyPlace {
+    device: KeySlot,
+}
+
+impl KeyPlace {
+    /// The key place for `workspace`: `--key-file`, else the demo's directory, else the OS store.
+    pub fn new(key_file: Option<&Path>, workspace: &Path, is_demo: bool) -> Self {
+        let device = match key_file {
+            Some(p) => KeySlot::File(p.to_path_buf()),
+            None if is_demo => KeySlot::File(workspace.join(DEMO_KEY_FILE)),
+            None => {
+                let dir =
+                    std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
+                KeySlot::Store(format!("device-key:{}", dir.display()))
+            }
+        };
+        Self { device }
+    }
+
+    /// The device key's slot.
+    pub fn device(&self) -> &KeySlot {
+        &self.device
+    }
+
+    /// The slot a rotation writes the next device key to before committing.
+    pub fn pending_device(&self) -> KeySlot {
+        self.sibling("next")
+    }
+
+    /// A reviewer's key slot: beside the device key file, or the reviewer's OS store entry.
+    pub fn reviewer(&self, reviewer_id: &str) -> KeySlot {
+        let safe: String = reviewer_id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        match &self.device {
+            KeySlot::File(_) => self.sibling(&format!("reviewer-{safe}")),
+            KeySlot::Store(_) => KeySlot::Store(format!("reviewer-key:{reviewer_id}")),
+        }
+    }
+
+    fn sibling(&self, suffix: &str) -> KeySlot {
+        match &self.device {
+            KeySlot::File(p) => {
+                let mut name = p.file_name().unwrap_or_default().to_os_string();
+                name.push(format!(".{suffix}"));
+                KeySlot::File(p.with_file_name(name))
+            }
+            KeySlot::Store(u) => KeySlot::Store(format!("{u}:{suffix}")),
+        }
+    }
+}
+
+/// Loads the key in `slot`, creating it (fresh OS randomness) when absent.
+pub fn load_or_create(slot: &KeySlot) -> Result<Arc<dyn Signer>, ApiError> {
+    let seed = match slot {
+        KeySlot::File(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| ApiError::Request(format!("{}: {e}", dir.display())))?;
+            }
+            keyfile::load_or_create(path, keyfile::os_seed)
+                .map_err(|e| ApiError::Request(e.to_string()))?
+                .seed()
+        }
+        KeySlot::Store(user) => match store_get(user)? {
+            Some(seed) => seed,
+            None => {
+                let seed = keyfile::os_seed()
+                    .map_err(|e| ApiError::Request(format!("no randomness: {e}")))?;
+                store_put(user, seed)?;
+                seed
+            }
+        },
+    };
+    Ok(Arc::new(Ed25519Key::from_seed(seed)))
+}
+
+/// The seed in `slot`, if there is one.
+fn load_seed(slot: &KeySlot) -> Result<Option<[u8; 32]>, ApiError> {
+    match slot {
+        KeySlot::File(p) if !p.exists() => Ok(None),
+        KeySlot::File(p) => Ok(Some(
+            keyfile::load_or_create(p, || Err(std::io::Error::other("key file vanished")))
+                .map_err(|e| ApiError::Request(e.to_string()))?
+                .seed(),
+        )),
+        KeySlot::Store(user) => store_get(user),
+    }
+}
+
+/// Writes `seed` into `slot`, replacing what is there (files: write-new then rename).
+fn save(slot: &KeySlot, seed: [u8; 32]) -> Result<(), ApiError> {
+    match slot {
+        KeySlot::File(path) => {
+            let tmp = path.with_extension("tmp-new");
+            let _ = std::fs::remove_file(&tmp);
+            keyfile::load_or_create(&tmp, || Ok(seed))
+                .map_err(|e| ApiError::Request(e.to_string()))?;
+            std::fs::rename(&tmp, path)
+                .map_err(|e| ApiError::Request(format!("{}: {e}", path.display())))
+        }
+        KeySlot::Store(user) => store_put(user, seed),
+    }
+}
+
+fn remove(slot: &KeySlot) {
+    match slot {
+        KeySlot::File(p) => {
+            let _ = std::fs::remove_file(p);
+        }
+        KeySlot::Store(user) => {
+            if let Ok(e) = keyring::Entry::new(KEYRING_SERVICE, user) {
+                let _ = e.delete_credential();
+            }
+        }
+    }
+}
+
+/// Attaches the device key loaded from `place.device()`, finishing an interrupted rotation
+/// (a pending key the log already names) on the way.
+pub fn attach_device_key(
+    ws: &mut Workspace,
+    place: &KeyPlace,
+    key: Arc<dyn Signer>,
+) -> Result<(), ApiError> {
+    match ws.attach_key(key) {
+        Err(e @ (StoreError::RetiredKey { .. } | StoreError::KeyMismatch { .. })) => {
+            let Some(seed) = load_seed(&place.pending_device())? else {
+                return Err(e.into());
+            };
+            ws.attach_key(Arc::new(Ed25519Key::from_seed(seed)))?;
+            promote_pending(place)
+        }
+        other => Ok(other?),
+    }
+}
+
+fn promote_pending(place: &KeyPlace) -> Result<(), ApiError> {
+    if let Some(seed) = load_seed(&place.pending_device())? {
+        save(place.device(), seed)?;
+        remove(&place.pending_device());
+    }
+    Ok(())
+}
+
+/// Rotates the workspace's device key: the new key is stored in the pending slot, the
+/// rotation entry (signed by the old key) is committed, then the new key replaces the old.
+/// Returns the rotation entry's index.
+pub fn rotate_device_key(
+    ws: &mut Workspace,
+    place: &KeyPlace,
+    clock: &dyn Clock,
+) -> Result<u64, ApiError> {
+    let seed = keyfile::os_seed().map_err(|e| ApiError::Request(format!("no randomness: {e}")))?;
+    remove(&place.pending_device());
+    save(&place.pending_device(), seed)?;
+    let idx = ws.rotate_device_key(Arc::new(Ed25519Key::from_seed(seed)), clock)?;
+    promote_pending(place)?;
+    Ok(idx)
+}
+
+/// Loads (creating on first use) a reviewer's own key and registers it with the workspace.
+pub fn attach_reviewer_key(
+    ws: &mut Workspace,
+    place: &KeyPlace,
+    reviewer_id: &str,
+    clock: &dyn Clock,
+) -> Result<(), ApiError> {
+    let key = load_or_create(&place.reviewer(reviewer_id))?;
+    ws.attach_reviewer_key(reviewer_id, key, clock)?;
+    Ok(())
+}
+
+fn unusable(e: keyring::Error) -> ApiError {
+    ApiError::Request(format!(
+        "no usable OS key store here ({e}); pass --key-file PATH or set SIGNOFF_KEY_FILE \
+         (the file is created with mode 0600)"
+    ))
+}
+
+fn store_get(user: &str) -> Result<Option<[u8; 32]>, ApiError> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let dir = std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
-    let user = format!("device-key:{}", dir.display());
-    let unusable = |e: keyring::Error| {
-        ApiError::Request(format!(
-            "no usable OS key store here ({e}); pass --key-file PATH or set SIGNOFF_KEY_FILE \
-             (the file is created with mode 0600)"
-        ))
-    };
-    let entry = keyring::Entry::new(KEYRING_SERVICE, &user).map_err(unusable)?;
-    let seed: [u8; 32] = match entry.get_password() {
+    let entry = keyring::Entry::new(KEYRING_SERVICE, user).map_err(unusable)?;
+    match entry.get_password() {
         Ok(text) => b64
             .decode(text.trim())
             .ok()
             .and_then(|s| s.try_into().ok())
+            .map(Some)
             .ok_or_else(|| {
                 ApiError::Request(format!(
                     "the OS key store entry {KEYRING_SERVICE}/{user} is not a Signoff key"
                 ))
-            })?,
-        Err(keyring::Error::NoEntry) => {
-            let seed =
-                keyfile::os_seed().map_err(|e| ApiError::Request(format!("no randomness: {e}")))?;
-            entry.set_password(&b64.encode(seed)).map_err(unusable)?;
-            // Read it back: a key store that accepts but does not keep would lose the key.
-            match entry.get_password() {
-                Ok(back) if back.trim() == b64.encode(seed) => seed,
-                Ok(_) => {
-                    return Err(ApiError::Request(
-                        "the OS key store returned a different key than it was given".into(),
-                    ))
-                }
-                Err(e) => return Err(unusable(e)),
-            }
-        }
-        Err(e) => return Err(unusable(e)),
-    };
-    Ok(Arc::new(signoff_audit::note::Ed25519Key::from_seed(seed)))
+            }),
+        Err(keyring::Error::NoEntry) => Ok(None),
+        Err(e) => Err(unusable(e)),
+    }
+}
+
+fn store_put(user: &str, seed: [u8; 32]) -> Result<(), ApiError> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let entry = keyring::Entry::new(KEYRING_SERVICE, user).map_err(unusable)?;
+    entry.set_password(&b64.encode(seed)).map_err(unusable)?;
+    // Read it back: a key store that accepts but does not keep would lose the key.
+    match store_get(user)? {
+        Some(back) if back == seed => Ok(()),
+        _ => Err(ApiError::Request(
+            "the OS key store did not keep the key it was given".into(),
+        )),
+    }
 }

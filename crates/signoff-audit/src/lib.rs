@@ -3,6 +3,8 @@
 //! `golang.org/x/mod/sumdb/note` and `tlog`. Pure functions over bytes; storage lives in the
 //! workspace store.
 
+pub mod bundle;
+pub mod chain;
 pub mod keyfile;
 pub mod log;
 pub mod merkle;

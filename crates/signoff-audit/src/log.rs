@@ -2,6 +2,7 @@
 //! subtree hash, and signed checkpoints. Appends run inside the caller's transaction, so an
 //! entry commits or rolls back with the change it records.
 
+use crate::chain::Chain;
 use crate::merkle::{self, Hash, MemoryTree, NodeSource};
 use crate::note::{self, Checkpoint, NoteSigner, NoteVerifier, Signer};
 use crate::AuditError;
@@ -124,10 +125,7 @@ impl SqlNodes<'_> {
             .map_err(|_| missing())?;
         let mut out = Vec::with_capacity(count as usize);
         for r in rows {
-            let h: Hash = r
-                .ok()
-                .and_then(|h| h.try_into().ok())
-                .ok_or_else(|| missing())?;
+            let h: Hash = r.ok().and_then(|h| h.try_into().ok()).ok_or_else(missing)?;
             out.push(h);
         }
         if out.len() as u64 != count {
@@ -324,6 +322,10 @@ pub fn latest_checkpoint(conn: &Connection) -> Result<Option<String>, LogError> 
 pub struct VerifyReport {
     /// Entries checked.
     pub entries: u64,
+    /// Personal (reviewer, key-rotation) signatures inside entries checked.
+    pub signatures: u64,
+    /// Device keys the log has had (1 + rotations).
+    pub device_keys: u64,
     /// Stored subtree hashes checked.
     pub nodes: u64,
     /// Checkpoints whose signature and root checked.
@@ -338,17 +340,20 @@ fn tampered(at: String, why: impl Into<String>, index: Option<u64>) -> LogError 
     }
 }
 
-/// Recomputes every leaf hash, every stored node and every checkpoint root and signature.
-/// Fails at the first bad place, naming it. `pinned` (a checkpoint note seen earlier) must be
-/// consistent with the log: a truncated or rewritten log is caught against it.
+/// Recomputes every leaf hash, every stored node, every personal signature inside entries and
+/// every checkpoint root and signature (by the device key in force, starting from `genesis`
+/// and following signed key rotations). Fails at the first bad place, naming it. `pinned`
+/// (a checkpoint note seen earlier) must be consistent with the log: a truncated or rewritten
+/// log is caught against it.
 pub fn verify(
     conn: &Connection,
-    verifiers: &[NoteVerifier],
+    genesis: &NoteVerifier,
     pinned: Option<&str>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport, LogError> {
     let total = size(conn)?;
     let mut tree = MemoryTree::default();
+    let mut chain = Chain::new(genesis.clone());
     let mut report = VerifyReport::default();
     {
         let mut stmt = conn.prepare("SELECT idx, leaf, hash FROM audit_entries ORDER BY idx")?;
@@ -366,6 +371,9 @@ pub fn verify(
                 ));
             }
             check_leaf(expect, leaf)?;
+            chain
+                .entry(expect, leaf)
+                .map_err(|why| tampered(format!("entry {expect}"), why, Some(expect)))?;
             tree.push(leaf);
             if stored != tree.node(0, expect)? {
                 return Err(tampered(
@@ -425,12 +433,14 @@ pub fn verify(
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let (size, note): (i64, String) = (row.get(0)?, row.get(1)?);
-        check_checkpoint(&tree, size as u64, &note, verifiers)
+        let key = chain.checkpoint_key(size as u64).clone();
+        check_checkpoint(&tree, size as u64, &note, &[key])
             .map_err(|why| tampered(format!("checkpoint of size {size}"), why, None))?;
         report.checkpoints += 1;
     }
     if let Some(pinned) = pinned {
-        let opened = note::open(pinned, verifiers)
+        let keys: Vec<NoteVerifier> = chain.device_keys().cloned().collect();
+        let opened = note::open(pinned, &keys)
             .map_err(|e| tampered("the pinned checkpoint".into(), e.to_string(), None))?;
         let cp = Checkpoint::parse(&opened.text)?;
         if cp.size > tree.len() {
@@ -456,12 +466,14 @@ pub fn verify(
         }
     }
     progress(total, total);
+    report.signatures = chain.signatures();
+    report.device_keys = chain.device_keys().count() as u64;
     Ok(report)
 }
 
 /// Cheap structural checks of a leaf; its bytes themselves are authenticated by the tree.
 /// Canonical leaves sort their keys, so every v1 leaf ends with its own `seq` and `"v":1`.
-fn check_leaf(index: u64, leaf: &[u8]) -> Result<(), LogError> {
+pub fn check_leaf(index: u64, leaf: &[u8]) -> Result<(), LogError> {
     let bad = |why: &str| tampered(format!("entry {index}"), why, Some(index));
     if !leaf.starts_with(b"{\"actor\":") {
         return Err(bad("leaf is not a v1 canonical entry"));

@@ -71,7 +71,7 @@ fn a_clean_log_verifies_and_its_checkpoint_matches_the_root() {
     let key = Ed25519Key::from_seed([3; 32]);
     let mut c = db();
     fill(&mut c, &key, 43);
-    let r = log::verify(&c, &[verifier(&key)], None, &mut |_, _| {}).unwrap();
+    let r = log::verify(&c, &verifier(&key), None, &mut |_, _| {}).unwrap();
     assert_eq!((r.entries, r.checkpoints), (43, 8));
     assert_eq!(r.nodes, 2, "the two complete 16-leaf subtrees are stored");
     let note = log::latest_checkpoint(&c).unwrap().unwrap();
@@ -115,7 +115,7 @@ fn an_entry_rolled_back_with_its_transaction_leaves_no_trace() {
         log::append(&tx, &entry(99)).unwrap();
     }
     assert_eq!(log::size(&c).unwrap(), 3);
-    log::verify(&c, &[verifier(&key)], None, &mut |_, _| {}).unwrap();
+    log::verify(&c, &verifier(&key), None, &mut |_, _| {}).unwrap();
 }
 
 #[test]
@@ -135,7 +135,7 @@ fn every_single_byte_flip_of_a_leaf_is_reported_with_its_index() {
         let get = "SELECT leaf FROM audit_entries WHERE idx = 7";
         let set = "UPDATE audit_entries SET leaf = ?1 WHERE idx = 7";
         assert!(flip_blob(&c, get, set, at));
-        match log::verify(&c, &[verifier(&key)], None, &mut |_, _| {}) {
+        match log::verify(&c, &verifier(&key), None, &mut |_, _| {}) {
             Err(e @ LogError::Tampered { index, .. }) => {
                 assert!(index == Some(7) || index.is_none(), "byte {at}: {e}")
             }
@@ -143,7 +143,7 @@ fn every_single_byte_flip_of_a_leaf_is_reported_with_its_index() {
         }
         flip_blob(&c, get, set, at);
     }
-    log::verify(&c, &[verifier(&key)], None, &mut |_, _| {}).unwrap();
+    log::verify(&c, &verifier(&key), None, &mut |_, _| {}).unwrap();
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn every_single_byte_flip_of_an_interior_hash_is_detected() {
         let get = "SELECT hash FROM audit_nodes WHERE level = 4 AND idx = 1";
         let set = "UPDATE audit_nodes SET hash = ?1 WHERE level = 4 AND idx = 1";
         flip_blob(&c, get, set, at);
-        let err = log::verify(&c, &[verifier(&key)], None, &mut |_, _| {}).unwrap_err();
+        let err = log::verify(&c, &verifier(&key), None, &mut |_, _| {}).unwrap_err();
         assert!(err.to_string().contains("node (level 4, index 1)"), "{err}");
         flip_blob(&c, get, set, at);
     }
@@ -186,7 +186,7 @@ fn every_single_byte_flip_of_a_checkpoint_or_its_signature_is_detected() {
             [&s],
         )
         .unwrap();
-        let err = log::verify(&c, &[verifier(&key)], None, &mut |_, _| {}).unwrap_err();
+        let err = log::verify(&c, &verifier(&key), None, &mut |_, _| {}).unwrap_err();
         assert!(
             err.to_string().contains("checkpoint of size 10"),
             "byte {at}: {err}"
@@ -206,9 +206,9 @@ fn truncation_is_caught_against_a_pinned_checkpoint() {
          DELETE FROM audit_checkpoints WHERE size > 16;",
     )
     .unwrap();
-    log::verify(&c, &[verifier(&key)], None, &mut |_, _| {})
+    log::verify(&c, &verifier(&key), None, &mut |_, _| {})
         .expect("a cleanly truncated log is self-consistent");
-    let err = log::verify(&c, &[verifier(&key)], Some(&pinned), &mut |_, _| {}).unwrap_err();
+    let err = log::verify(&c, &verifier(&key), Some(&pinned), &mut |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("truncated"), "{err}");
 }
 
@@ -218,7 +218,7 @@ fn a_checkpoint_by_another_key_is_refused() {
     let other = Ed25519Key::from_seed([4; 32]);
     let mut c = db();
     fill(&mut c, &key, 5);
-    let err = log::verify(&c, &[verifier(&other)], None, &mut |_, _| {}).unwrap_err();
+    let err = log::verify(&c, &verifier(&other), None, &mut |_, _| {}).unwrap_err();
     assert!(
         err.to_string().contains("no signature by a known key"),
         "{err}"

@@ -180,7 +180,7 @@ pub fn audit(n: u64, out: &Out) -> Result<()> {
     let sha256_per_s = total as f64 / sha_s;
     let vkey = NoteVerifier::parse(&NoteSigner::new(&origin, &ws_key)?.verifier_key())?;
     let t = Instant::now();
-    log::verify(ws.conn(), &[vkey], None, &mut |_, _| {})?;
+    log::verify(ws.conn(), &vkey, None, &mut |_, _| {})?;
     let verify_per_s = total as f64 / t.elapsed().as_secs_f64();
     let verify_ratio = verify_per_s / sha256_per_s;
 

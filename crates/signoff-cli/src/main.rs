@@ -153,8 +153,30 @@ enum AuditCommand {
         #[arg(long)]
         new: bool,
     },
-    /// Print the log's verifier key (`name+keyid+base64`).
-    Key,
+    /// Print the verifier key (`name+keyid+base64`) that signs new checkpoints; `--genesis`
+    /// prints the log's first key (what auditors pin).
+    Key {
+        /// The log's first key instead of the one in force.
+        #[arg(long)]
+        genesis: bool,
+    },
+    /// Hand the log to a new device key: a rotation entry signed by the current key.
+    RotateKey,
+    /// Write the whole sealed log (entries, checkpoints, consistency proofs, public keys) to a
+    /// bundle file that verifies without the workspace.
+    Export {
+        /// The bundle file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify an exported bundle; needs no workspace.
+    VerifyBundle {
+        /// The bundle file.
+        bundle: PathBuf,
+        /// The trusted verifier key (`name+keyid+base64`), e.g. from `signoff audit key --genesis`.
+        #[arg(long)]
+        vkey: String,
+    },
     /// Append N test events, one durable transaction each, printing `ack INDEX` after each
     /// commit (used by the crash tests).
     #[command(hide = true)]
@@ -212,6 +234,25 @@ fn open_write(g: &Global, clock: &dyn Clock) -> Result<Workspace> {
     )?)
 }
 
+/// Where this invocation's keys live.
+fn key_place(g: &Global) -> signoff_api::keys::KeyPlace {
+    let (dir, is_demo) = workspace_dir(g);
+    signoff_api::keys::KeyPlace::new(g.key_file.as_deref(), &dir, is_demo)
+}
+
+/// Opens the workspace for writing with the reviewer's own signing key loaded.
+fn open_as_reviewer<'g>(g: &'g Global, clock: &dyn Clock) -> Result<(Workspace, &'g str)> {
+    let id = reviewer_id(g)?;
+    let mut ws = open_write(g, clock)?;
+    if ws.reviewer(id)?.is_none() {
+        anyhow::bail!(
+            "reviewer {id:?} is not registered in this workspace (run `signoff init --reviewer {id} --reviewer-name NAME`)"
+        );
+    }
+    signoff_api::keys::attach_reviewer_key(&mut ws, &key_place(g), id, clock)?;
+    Ok((ws, id))
+}
+
 fn open_read(g: &Global, clock: &dyn Clock) -> Result<Workspace> {
     let (dir, is_demo) = workspace_dir(g);
     if is_demo && !dir.join(signoff_store::DB_FILE).exists() {
@@ -246,6 +287,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                     },
                     &clock,
                 )?;
+                signoff_api::keys::attach_reviewer_key(&mut ws, &key_place(g), id, &clock)?;
             }
             let counts = ws.status_counts()?;
             out.line(&format!("workspace ready at {}", dir.display()));
@@ -315,8 +357,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             rationale,
             final_text,
         } => {
-            let id = reviewer_id(g)?;
-            let mut ws = open_write(g, &clock)?;
+            let (mut ws, id) = open_as_reviewer(g, &clock)?;
             let final_text = final_text
                 .map(|p| {
                     std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
@@ -337,8 +378,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             out.json(&d);
         }
         Command::Undo { case } => {
-            let id = reviewer_id(g)?;
-            let mut ws = open_write(g, &clock)?;
+            let (mut ws, id) = open_as_reviewer(g, &clock)?;
             let seq = ws.case_seq(&case)?;
             let last = ws
                 .dispositions_of(seq)?
@@ -395,10 +435,10 @@ fn audit(g: &Global, out: &Out, cmd: AuditCommand, clock: &dyn Clock) -> Result<
                 .transpose()?;
             let r = ws.audit_verify(pinned.as_deref(), &mut |_, _| {})?;
             out.line(&format!(
-                "audit log verified: {} entries, {} tree nodes, {} signed checkpoints",
-                r.entries, r.nodes, r.checkpoints
+                "audit log verified: {} entries, {} tree nodes, {} signed checkpoints, {} personal signatures, {} device key(s)",
+                r.entries, r.nodes, r.checkpoints, r.signatures, r.device_keys
             ));
-            out.json(&serde_json::json!({"ok": true, "entries": r.entries, "nodes": r.nodes, "checkpoints": r.checkpoints}));
+            out.json(&serde_json::json!({"ok": true, "entries": r.entries, "nodes": r.nodes, "checkpoints": r.checkpoints, "signatures": r.signatures, "device_keys": r.device_keys}));
         }
         AuditCommand::History { case, on } => {
             let ws = open_read(g, clock)?;
@@ -451,12 +491,55 @@ fn audit(g: &Global, out: &Out, cmd: AuditCommand, clock: &dyn Clock) -> Result<
                 stdout.flush()?;
             }
         }
-        AuditCommand::Key => {
+        AuditCommand::Key { genesis } => {
             let ws = open_read(g, clock)?;
-            let vkey = ws
-                .audit_vkey()?
-                .context("this workspace has no device key yet")?;
-            println!("{vkey}");
+            let vkey = if genesis {
+                ws.audit_vkey()?
+            } else {
+                ws.current_vkey()?
+            };
+            println!("{}", vkey.context("this workspace has no device key yet")?);
+        }
+        AuditCommand::RotateKey => {
+            let mut ws = open_write(g, clock)?;
+            let idx = signoff_api::keys::rotate_device_key(&mut ws, &key_place(g), clock)?;
+            let vkey = ws.current_vkey()?.unwrap_or_default();
+            out.line(&format!(
+                "device key rotated at entry {idx}; new verifier key:\n{vkey}"
+            ));
+            out.json(&serde_json::json!({"index": idx, "vkey": vkey}));
+        }
+        AuditCommand::Export { out: path } => {
+            let ws = open_read(g, clock)?;
+            let tmp = path.with_extension("partial");
+            let file = std::fs::File::create(&tmp)
+                .with_context(|| format!("creating {}", tmp.display()))?;
+            let bar = indicatif::ProgressBar::new(0);
+            if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            let n = ws.audit_export(file, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
+            std::fs::rename(&tmp, &path)
+                .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+            out.line(&format!("exported {n} entries to {}", path.display()));
+            out.json(&serde_json::json!({"entries": n, "bundle": path}));
+        }
+        AuditCommand::VerifyBundle { bundle, vkey } => {
+            let trusted = signoff_audit::NoteVerifier::parse(&vkey)
+                .with_context(|| format!("--vkey {vkey:?}"))?;
+            let file = std::fs::File::open(&bundle)
+                .with_context(|| format!("opening {}", bundle.display()))?;
+            let r = signoff_audit::bundle::verify(file, &trusted, &mut |_| {})
+                .with_context(|| format!("{}", bundle.display()))?;
+            out.line(&format!(
+                "bundle verified: log {}, {} entries, {} signed checkpoints, {} reviewer signatures, {} device key(s)",
+                r.origin, r.entries, r.checkpoints, r.signatures, r.device_keys.len()
+            ));
+            out.json(&r);
         }
     }
     Ok(())

@@ -99,7 +99,12 @@ fn import_queue_decide_and_undo_through_the_binary() {
 
     let o = signoff(&ws, &["audit", "verify", "--json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(last_json(&o)["entries"], 4, "two imports, reject, undo");
+    assert_eq!(
+        last_json(&o)["entries"],
+        5,
+        "reviewer key, two imports, reject, undo"
+    );
+    assert_eq!(last_json(&o)["signatures"], 3, "registration, reject, undo");
     let o = signoff(&ws, &["audit", "history", "--case", "T-1", "--json"]);
     let kinds: Vec<String> = last_json(&o)["entries"]
         .as_array()
@@ -144,12 +149,12 @@ fn a_tampered_log_fails_verify_naming_the_entry() {
     let c = rusqlite::Connection::open(&db).unwrap();
     c.execute_batch("DROP TRIGGER audit_entries_append_only")
         .unwrap();
-    c.execute("UPDATE audit_entries SET leaf = CAST(replace(CAST(leaf AS TEXT), 'approve', 'reject!') AS BLOB) WHERE idx = 1", []).unwrap();
+    c.execute("UPDATE audit_entries SET leaf = CAST(replace(CAST(leaf AS TEXT), 'approve', 'reject!') AS BLOB) WHERE idx = 2", []).unwrap();
     drop(c);
     let o = signoff(&ws, &["audit", "verify"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("at entry 1:"), "{err}");
+    assert!(err.contains("at entry 2:"), "{err}");
 }
 
 #[test]

@@ -49,10 +49,21 @@ fn eval_intake_falls_back_to_lexical_and_prints_the_contract_keys() {
         stderr.contains("embedding model is missing") && stderr.contains("scripts/setup.sh"),
         "{stderr}"
     );
-    assert!(stderr.contains("falling back to the lexical model"), "{stderr}");
+    assert!(
+        stderr.contains("falling back to the lexical model"),
+        "{stderr}"
+    );
     let stdout = String::from_utf8_lossy(&o.stdout);
     let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    for k in ["n", "accuracy_in_scope", "oos_recall", "oos_precision", "auroc", "ece", "bands"] {
+    for k in [
+        "n",
+        "accuracy_in_scope",
+        "oos_recall",
+        "oos_precision",
+        "auroc",
+        "ece",
+        "bands",
+    ] {
         assert!(v.get(k).is_some(), "missing {k}: {v}");
     }
     assert_eq!(v["n"], 21, "30% of 20 per label and of 10 oos");

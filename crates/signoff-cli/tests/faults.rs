@@ -92,8 +92,8 @@ fn a_failing_fsync_fails_the_disposition_loudly_and_leaves_the_log_consistent() 
     let approved = counts["approved"].as_u64().unwrap();
     assert_eq!(
         entries["entries"].as_u64().unwrap(),
-        1 + approved,
-        "an approval exists exactly when its audit entry does"
+        2 + approved,
+        "reviewer key and import, and an approval exactly when its audit entry exists"
     );
 }
 

@@ -65,8 +65,8 @@ fn the_secret_service_keeps_the_device_key_between_runs() {
     );
     let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(
-        json["entries"], 2,
-        "import and approval, sealed by the same key from the key store"
+        json["entries"], 3,
+        "reviewer key, import and approval, sealed by the same key from the key store"
     );
     let files: Vec<_> = std::fs::read_dir(&ws)
         .unwrap()

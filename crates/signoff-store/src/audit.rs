@@ -2,9 +2,12 @@
 //! transactions, and the queries a team lead or auditor runs (verify, history, checkpoint).
 
 use crate::{ms, StoreError, Workspace};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use signoff_audit::chain::{self, Chain};
 use signoff_audit::log::SqlNodes;
 use signoff_audit::log::{self, Entry, VerifyReport};
 use signoff_audit::merkle;
@@ -59,8 +62,9 @@ pub struct History {
 }
 
 impl Workspace {
-    /// Attaches the device key. The first key attached to a workspace names its log; a
-    /// different key later is refused (rotation is a signed log entry, not a swap).
+    /// Attaches the device key. The first key attached to a workspace names its log and is
+    /// its genesis key; later the key must be the one in force (a rotation is a signed log
+    /// entry, see [`Workspace::rotate_device_key`]); a retired or foreign key is refused.
     pub fn attach_key(&mut self, signer: Arc<dyn Signer>) -> Result<(), StoreError> {
         let origin = match self.setting(ORIGIN_KEY)? {
             Some(o) => o,
@@ -71,13 +75,23 @@ impl Workspace {
         };
         let vkey = NoteSigner::new(&origin, signer.as_ref())?.verifier_key();
         match self.setting(VKEY_KEY)? {
-            Some(expected) if expected != vkey => {
-                return Err(StoreError::KeyMismatch {
-                    expected,
-                    given: vkey,
-                })
+            Some(genesis) => {
+                let chain = self.key_chain(&genesis)?;
+                let current = chain.last().map_or(genesis.clone(), |(_, v)| v.clone());
+                if current != vkey {
+                    if let Some(idx) = retired_at(&genesis, &chain, &vkey) {
+                        return Err(StoreError::RetiredKey {
+                            given: vkey,
+                            index: idx,
+                            current,
+                        });
+                    }
+                    return Err(StoreError::KeyMismatch {
+                        expected: current,
+                        given: vkey,
+                    });
+                }
             }
-            Some(_) => {}
             None if self.access() == crate::Access::Write => {
                 self.set_setting(ORIGIN_KEY, &origin)?;
                 self.set_setting(VKEY_KEY, &vkey)?;
@@ -86,6 +100,115 @@ impl Workspace {
         }
         self.journal = Some(Journal { origin, signer });
         Ok(())
+    }
+
+    /// The device keys that followed the genesis key: (rotation entry index, new verifier key).
+    fn key_chain(&self, genesis: &str) -> Result<Vec<(u64, String)>, StoreError> {
+        let mut chain = Chain::new(NoteVerifier::parse(genesis)?);
+        let mut out = Vec::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT idx, leaf FROM audit_entries WHERE kind = 'key_rotation' ORDER BY idx",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (idx, leaf): (i64, Vec<u8>) = (r.get(0)?, r.get(1)?);
+            chain.entry(idx as u64, &leaf).map_err(|why| {
+                StoreError::Audit(log::LogError::Tampered {
+                    at: format!("entry {idx}"),
+                    why,
+                    index: Some(idx as u64),
+                })
+            })?;
+            let v = chain.checkpoint_key(idx as u64 + 2);
+            out.push((idx as u64, verifier_string(v)));
+        }
+        Ok(out)
+    }
+
+    /// The verifier key sealing new checkpoints now (the genesis key until a rotation).
+    pub fn current_vkey(&self) -> Result<Option<String>, StoreError> {
+        let Some(genesis) = self.setting(VKEY_KEY)? else {
+            return Ok(None);
+        };
+        let chain = self.key_chain(&genesis)?;
+        Ok(Some(
+            chain.last().map(|(_, v)| v.clone()).unwrap_or(genesis),
+        ))
+    }
+
+    /// Hands the log to a new device key: a `key_rotation` entry signed by the current key,
+    /// sealed by a checkpoint the current key signs; later checkpoints are the new key's.
+    /// Returns the entry's index. Store the new key durably *before* calling this.
+    pub fn rotate_device_key(
+        &mut self,
+        new: Arc<dyn Signer>,
+        clock: &dyn signoff_core::Clock,
+    ) -> Result<u64, StoreError> {
+        let j = self.journal()?;
+        let at = ms(clock.now());
+        let tx = self.writable()?.transaction()?;
+        let mut app = log::Appender::new(&tx)?;
+        let e = chain::rotation_entry(app.size(), &j.origin, j.signer.as_ref(), new.as_ref(), at)?;
+        let idx = app.append(&e)?;
+        app.checkpoint(&j.origin, j.signer.as_ref(), at)?;
+        drop(app);
+        tx.commit()?;
+        self.journal = Some(Journal {
+            origin: j.origin,
+            signer: new,
+        });
+        Ok(idx)
+    }
+
+    /// Loads a reviewer's own signing key for this session. The first time a key is seen for
+    /// the reviewer, a self-signed `reviewer_key` entry registers it in the log.
+    pub fn attach_reviewer_key(
+        &mut self,
+        reviewer_id: &str,
+        signer: Arc<dyn Signer>,
+        clock: &dyn signoff_core::Clock,
+    ) -> Result<(), StoreError> {
+        let reviewer = self.reviewer(reviewer_id)?.ok_or_else(|| {
+            StoreError::Rule(format!(
+                "reviewer {reviewer_id:?} is not registered in this workspace"
+            ))
+        })?;
+        let setting = format!("reviewer_key:{reviewer_id}");
+        let public = B64.encode(signer.public_key());
+        if self.setting(&setting)?.as_deref() != Some(public.as_str())
+            && self.access() == crate::Access::Write
+        {
+            let j = self.journal()?;
+            let at = ms(clock.now());
+            let tx = self.writable()?.transaction()?;
+            let mut app = log::Appender::new(&tx)?;
+            let e = chain::reviewer_key_entry(
+                app.size(),
+                reviewer_id,
+                &reviewer.name,
+                signer.as_ref(),
+                at,
+            )?;
+            app.append(&e)?;
+            app.checkpoint(&j.origin, j.signer.as_ref(), at)?;
+            drop(app);
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![setting, public],
+            )?;
+            tx.commit()?;
+        }
+        self.reviewer_keys.insert(reviewer_id.to_string(), signer);
+        Ok(())
+    }
+
+    /// The loaded signing key of a reviewer.
+    pub(crate) fn reviewer_key(&self, reviewer_id: &str) -> Result<Arc<dyn Signer>, StoreError> {
+        self.reviewer_keys
+            .get(reviewer_id)
+            .cloned()
+            .ok_or_else(|| StoreError::NoReviewerKey(reviewer_id.to_string()))
     }
 
     pub(crate) fn journal(&self) -> Result<Journal, StoreError> {
@@ -103,14 +226,41 @@ impl Workspace {
         Ok(idx)
     }
 
-    /// The verifier key of this workspace's log (`name+keyid+base64`), once a key is attached.
+    /// The genesis verifier key of this workspace's log (`name+keyid+base64`), once a key is
+    /// attached: what an auditor pins. After rotations see [`Workspace::current_vkey`].
     pub fn audit_vkey(&self) -> Result<Option<String>, StoreError> {
         self.setting(VKEY_KEY)
     }
 
-    fn verifiers(&self) -> Result<Vec<NoteVerifier>, StoreError> {
+    /// The genesis verifier key, parsed.
+    fn genesis(&self) -> Result<NoteVerifier, StoreError> {
         let vkey = self.audit_vkey()?.ok_or(StoreError::NoAuditKey)?;
-        Ok(vec![NoteVerifier::parse(&vkey)?])
+        Ok(NoteVerifier::parse(&vkey)?)
+    }
+
+    /// Every device key the log has had, oldest first.
+    fn verifiers(&self) -> Result<Vec<NoteVerifier>, StoreError> {
+        let genesis = self.genesis()?;
+        let mut all = vec![genesis.clone()];
+        for (_, v) in self.key_chain(&verifier_string(&genesis))? {
+            all.push(NoteVerifier::parse(&v)?);
+        }
+        Ok(all)
+    }
+
+    /// Streams the sealed log as an audit bundle (see `signoff_audit::bundle`); returns the
+    /// number of entries written.
+    pub fn audit_export(
+        &self,
+        out: impl std::io::Write,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, StoreError> {
+        signoff_audit::bundle::export(&self.conn, &self.genesis()?, out, progress).map_err(|e| {
+            match e {
+                signoff_audit::bundle::BundleError::Log(l) => StoreError::Audit(l),
+                other => StoreError::Rule(other.to_string()),
+            }
+        })
     }
 
     /// Signs a checkpoint of the log as it is now (on demand).
@@ -136,12 +286,7 @@ impl Workspace {
         pinned: Option<&str>,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<VerifyReport, StoreError> {
-        Ok(log::verify(
-            &self.conn,
-            &self.verifiers()?,
-            pinned,
-            progress,
-        )?)
+        Ok(log::verify(&self.conn, &self.genesis()?, pinned, progress)?)
     }
 
     /// How a case was handled (optionally on one UTC day), with proofs against the latest checkpoint.
@@ -223,6 +368,45 @@ impl Workspace {
 /// Appends an entry in the caller's transaction.
 pub(crate) fn record(tx: &Connection, e: Entry) -> Result<u64, StoreError> {
     Ok(log::append(tx, &e)?)
+}
+
+/// Appends an entry signed by a person (or key) in the caller's transaction; it must land at
+/// `expected` (the index the caller already linked to its own row).
+pub(crate) fn record_signed(
+    tx: &Connection,
+    mut e: Entry,
+    expected: u64,
+    signer: &dyn Signer,
+    manifest: &chain::Manifest,
+) -> Result<u64, StoreError> {
+    let mut app = log::Appender::new(tx)?;
+    if app.size() != expected {
+        return Err(StoreError::Rule(format!(
+            "audit log moved under the transaction (next entry {} not {expected})",
+            app.size()
+        )));
+    }
+    chain::sign_entry(expected, &mut e, signer, manifest)?;
+    Ok(app.append(&e)?)
+}
+
+/// The `name+keyid+base64` form of a parsed verifier key.
+fn verifier_string(v: &NoteVerifier) -> String {
+    let mut k = vec![1u8];
+    k.extend_from_slice(&v.public_key);
+    format!("{}+{:08x}+{}", v.name, v.key_id, B64.encode(k))
+}
+
+/// The index of the rotation entry that retired `vkey`, if it is a former key of the chain.
+fn retired_at(genesis: &str, chain: &[(u64, String)], vkey: &str) -> Option<u64> {
+    let mut previous = genesis;
+    for (idx, next) in chain {
+        if previous == vkey {
+            return Some(*idx);
+        }
+        previous = next;
+    }
+    None
 }
 
 /// Signs a checkpoint for the batch about to commit (group commit: one per transaction).

@@ -106,6 +106,19 @@ pub enum StoreError {
         /// The verifier key offered.
         given: String,
     },
+    /// The reviewer's own signing key is not loaded, so a disposition cannot be signed.
+    #[error("reviewer {0:?} has no signing key loaded in this session; dispositions carry the reviewer's own signature (the key lives in the OS key store, or next to --key-file)")]
+    NoReviewerKey(String),
+    /// A device key that a rotation retired.
+    #[error("the key {given} was retired by the key rotation at entry {index}; this log is now sealed by {current}")]
+    RetiredKey {
+        /// The verifier key offered.
+        given: String,
+        /// The rotation entry that retired it.
+        index: u64,
+        /// The verifier key in force.
+        current: String,
+    },
     /// The audit log refused or failed.
     #[error(transparent)]
     Audit(signoff_audit::log::LogError),
@@ -201,6 +214,8 @@ impl StoreError {
             StoreError::Io { .. } => "io",
             StoreError::NoAuditKey => "no_audit_key",
             StoreError::KeyMismatch { .. } => "key_mismatch",
+            StoreError::RetiredKey { .. } => "key_retired",
+            StoreError::NoReviewerKey(_) => "no_reviewer_key",
             StoreError::Audit(signoff_audit::log::LogError::Tampered { .. }) => "tampered",
             StoreError::Audit(_) => "audit",
             StoreError::Sqlite(_) => "sqlite",

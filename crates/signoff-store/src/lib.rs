@@ -48,6 +48,8 @@ pub struct Workspace {
     dir: PathBuf,
     access: Access,
     journal: Option<Journal>,
+    /// Reviewers' own signing keys loaded in this session, by reviewer id.
+    reviewer_keys: std::collections::HashMap<String, std::sync::Arc<dyn signoff_audit::Signer>>,
     _lock: Option<File>,
 }
 
@@ -87,6 +89,7 @@ impl Workspace {
             dir: dir.to_path_buf(),
             access,
             journal: None,
+            reviewer_keys: Default::default(),
             _lock: lock,
         };
         ws.configure()?;

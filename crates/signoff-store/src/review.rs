@@ -5,6 +5,7 @@ use crate::{audit, from_ms, ms, StoreError, Workspace};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
+use signoff_audit::chain::Manifest;
 use signoff_audit::log::Entry;
 use signoff_core::{draft_diff, CaseStatus, Clock, DispositionKind, Reviewer};
 
@@ -175,6 +176,7 @@ impl Workspace {
             )));
         }
         let journal = self.journal()?;
+        let signer = self.reviewer_key(reviewer_id)?;
         let tx = self.writable()?.transaction()?;
         let (case_id, status, draft): (String, String, Option<String>) = tx
             .query_row(
@@ -223,11 +225,11 @@ impl Workspace {
         };
         let diff = draft_diff(&draft_text, &final_text);
         let at = ms(clock.now());
+        let audit_idx = signoff_audit::log::size(&tx)?;
         tx.execute(
             "INSERT INTO dispositions (case_seq, kind, reviewer_id, at_ms, reason_code, rationale,
                                        draft_text, final_text, diff, prev_status, audit_idx)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
-                     (SELECT coalesce(max(idx) + 1, 0) FROM audit_entries))",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 decision.case_seq,
                 kind.as_str(),
@@ -238,7 +240,8 @@ impl Workspace {
                 draft_text,
                 final_text,
                 diff,
-                status
+                status,
+                audit_idx as i64
             ],
         )?;
         let seq = tx.last_insert_rowid();
@@ -247,7 +250,12 @@ impl Workspace {
             [decision.case_seq],
             |r| r.get(0),
         )?;
-        audit::record(
+        let manifest = Manifest {
+            name: reviewer_name.clone(),
+            meaning: kind.meaning().into(),
+            at_ms: at,
+        };
+        audit::record_signed(
             &tx,
             Entry {
                 kind: "disposition".into(),
@@ -275,6 +283,9 @@ impl Workspace {
                     ("disposition_seq", seq.into()),
                 ]),
             },
+            audit_idx,
+            signer.as_ref(),
+            &manifest,
         )?;
         tx.execute(
             "UPDATE cases SET status = ?1 WHERE seq = ?2",
@@ -308,6 +319,11 @@ impl Workspace {
     ) -> Result<DispositionRecord, StoreError> {
         let now = clock.now();
         let journal = self.journal()?;
+        let signer = self.reviewer_key(reviewer_id)?;
+        let reviewer_name = self
+            .reviewer(reviewer_id)?
+            .map(|r| r.name)
+            .unwrap_or_else(|| reviewer_id.to_string());
         let tx = self.writable()?.transaction()?;
         let (case_seq, kind, who, at_ms, prev_status): (i64, String, String, i64, String) = tx
             .query_row(
@@ -349,17 +365,23 @@ impl Workspace {
                 r.get(0)
             })?;
         let undone_idx = audit::disposition_idx(&tx, disposition_seq)?;
+        let audit_idx = signoff_audit::log::size(&tx)?;
         tx.execute(
             "INSERT INTO dispositions (case_seq, kind, reviewer_id, at_ms, prev_status, undoes, audit_idx)
-             VALUES (?1, 'undo', ?2, ?3, ?4, ?5, (SELECT coalesce(max(idx) + 1, 0) FROM audit_entries))",
-            params![case_seq, reviewer_id, ms(now), current, disposition_seq],
+             VALUES (?1, 'undo', ?2, ?3, ?4, ?5, ?6)",
+            params![case_seq, reviewer_id, ms(now), current, disposition_seq, audit_idx as i64],
         )?;
         let seq = tx.last_insert_rowid();
         let case_id: String =
             tx.query_row("SELECT id FROM cases WHERE seq = ?1", [case_seq], |r| {
                 r.get(0)
             })?;
-        audit::record(
+        let manifest = Manifest {
+            name: reviewer_name,
+            meaning: "withdrawn (undo)".into(),
+            at_ms: ms(now),
+        };
+        audit::record_signed(
             &tx,
             Entry {
                 kind: "undo".into(),
@@ -375,6 +397,9 @@ impl Workspace {
                     ("status_restored", prev_status.clone().into()),
                 ]),
             },
+            audit_idx,
+            signer.as_ref(),
+            &manifest,
         )?;
         tx.execute(
             "UPDATE cases SET status = ?1 WHERE seq = ?2",

@@ -237,6 +237,26 @@ fn decide_moves_the_case_out_of_the_queue_and_undo_reopens_it_within_grace() {
         &c,
     )
     .unwrap();
+    let err = w
+        .decide(
+            "r1",
+            &Decision {
+                case_seq: 1,
+                kind: DispositionKind::Approve,
+                reason_code: None,
+                rationale: None,
+                final_text: None,
+            },
+            &c,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("no signing key"), "{err}");
+    w.attach_reviewer_key(
+        "r1",
+        std::sync::Arc::new(signoff_audit::note::Ed25519Key::from_seed([5; 32])),
+        &c,
+    )
+    .unwrap();
     let p = write(
         t.path(),
         "d.jsonl",
@@ -312,7 +332,14 @@ fn decide_moves_the_case_out_of_the_queue_and_undo_reopens_it_within_grace() {
 
     // Every change is in the audit log, which verifies and answers the one query with proofs.
     let report = w.audit_verify(None, &mut |_, _| {}).unwrap();
-    assert_eq!(report.entries, 4, "import, edit, undo, approve");
+    assert_eq!(
+        report.entries, 5,
+        "reviewer key, import, edit, undo, approve"
+    );
+    assert_eq!(
+        report.signatures, 4,
+        "the registration and three signed decisions"
+    );
     let h = w.audit_history("D-1", None).unwrap();
     let kinds: Vec<_> = h.entries.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["import", "disposition", "undo", "disposition"]);
