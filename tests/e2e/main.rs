@@ -65,6 +65,19 @@ async fn text_of(c: &Client, css: &str) -> Option<String> {
     c.find(Locator::Css(css)).await.ok()?.text().await.ok()
 }
 
+/// The audit table's rows as text. WebKitWebDriver's element text leaves out the cells of
+/// these grid rows (it judges them clipped), so the DOM's own text is read instead.
+async fn audit_rows(c: &Client) -> Option<Vec<String>> {
+    let v = c
+        .execute(
+            "return Array.from(document.querySelectorAll('[data-testid=audit-row]'), r => Array.from(r.children, x => x.textContent).join(' | '))",
+            vec![],
+        )
+        .await
+        .ok()?;
+    serde_json::from_value(v).ok()
+}
+
 async fn press(c: &Client, keys: &str) {
     let body = c.find(Locator::Css("body")).await.expect("body");
     let active = c.active_element().await.unwrap_or(body);
@@ -246,17 +259,11 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     // The team lead's audit view: L opens it, the approval is a row in it.
     press(&c, "L").await;
     wait_for("the approval of E2E-1 in the audit table", || async {
-        for r in c
-            .find_all(Locator::Css("[data-testid=audit-row]"))
-            .await
-            .ok()?
-        {
-            let t = r.text().await.ok()?;
-            if t.contains("E2E-1") && t.contains("Approved") && t.contains("erin") {
-                return Some(());
-            }
-        }
-        None
+        audit_rows(&c)
+            .await?
+            .iter()
+            .any(|t| t.contains("E2E-1") && t.contains("Approved") && t.contains("erin"))
+            .then_some(())
     })
     .await;
 
@@ -270,15 +277,8 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     .await
     .expect("pick approve");
     wait_for("only the approval to remain", || async {
-        let rows = c
-            .find_all(Locator::Css("[data-testid=audit-row]"))
-            .await
-            .ok()?;
-        let mut texts = Vec::new();
-        for r in &rows {
-            texts.push(r.text().await.ok()?);
-        }
-        (texts.len() == 1 && texts[0].contains("E2E-1")).then_some(())
+        let rows = audit_rows(&c).await?;
+        (rows.len() == 1 && rows[0].contains("E2E-1")).then_some(())
     })
     .await;
 
@@ -320,6 +320,7 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
         !leaf.contains("declined"),
         "the log holds no case text: {leaf}"
     );
+    tokio::time::sleep(Duration::from_millis(500)).await;
     screenshot_root(&artifacts().join("e2e-audit-entry.png"));
 
     // Esc closes the dialog, a second Esc returns to the queue.

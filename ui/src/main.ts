@@ -302,6 +302,7 @@ class App {
     if (this.mode === "audit") return;
     this.mode = "audit";
     this.panes.hidden = true;
+    this.toast.hidden = true;
     await this.audit.open();
   }
 

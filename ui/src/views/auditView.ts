@@ -220,7 +220,7 @@ export class AuditView {
     }
     replace(this.spacer, ...items);
     this.summary.textContent = rows.length
-      ? `${count(rows.length)}${this.model.exhausted ? "" : "+"} entries · j/k move · Enter opens an entry with its proof · v verifies · c exports · Esc back`
+      ? `${count(rows.length)}${this.model.exhausted ? "" : "+"} ${rows.length === 1 ? "entry" : "entries"} · j/k move · Enter opens an entry with its proof · v verifies · c exports · Esc back`
       : "";
     if (!this.model.exhausted && last >= rows.length - OVERSCAN) void this.model.loadMore().then(() => this.render());
   }
@@ -308,7 +308,7 @@ export function entryDialog(e: AuditEntryDto): Promise<null> {
     `Audit entry ${e.index}`,
     (done) => {
       const parts: (HTMLElement | null)[] = [
-        h("p", { class: "entry-line" }, h("strong", {}, entryLabel(e.kind, codes.disposition, codes.reason)), ` · ${e.actor} · ${shortTime(Date.parse(e.at))} (${e.at})`, e.case_id ? ` · case ${e.case_id}` : ""),
+        h("p", { class: "entry-line", tabindex: -1 }, h("strong", {}, entryLabel(e.kind, codes.disposition, codes.reason)), ` · ${e.actor} · ${shortTime(Date.parse(e.at))} (${e.at})`, e.case_id ? ` · case ${e.case_id}` : ""),
         h(
           "p",
           { class: "proof-ok", "data-testid": "entry-proof" },
@@ -319,13 +319,15 @@ export function entryDialog(e: AuditEntryDto): Promise<null> {
         h("pre", { class: "leaf", "data-testid": "entry-leaf" }, e.leaf),
         h("h3", {}, "Leaf hash"),
         h("pre", { class: "hash" }, e.leaf_hash),
-        h("h3", {}, `Inclusion proof · ${e.proof.length} hashes, leaf side first`),
+        h("h3", {}, `Inclusion proof · ${e.proof.length} ${e.proof.length === 1 ? "hash" : "hashes"}, leaf side first`),
         e.proof.length ? h("ol", { class: "proof" }, ...e.proof.map((p) => h("li", { class: "hash" }, p))) : h("p", { class: "muted" }, "None needed: the entry is the whole tree."),
         h("h3", {}, `Checkpoint · size ${count(e.size)} · root`),
         h("pre", { class: "hash" }, e.root),
         h("pre", { class: "note", "data-testid": "entry-checkpoint" }, e.checkpoint),
         h("div", { class: "dialog-actions" }, h("span", { class: "hint" }, "Esc close"), h("button", { type: "button", onclick: () => done(null) }, "Close")),
       ];
+      // Open at the top (the verdict and what the entry records), not at the Close button.
+      parts[0]?.setAttribute("data-autofocus", "");
       return parts.filter((p): p is HTMLElement => p !== null);
     },
     "entry-dialog",
