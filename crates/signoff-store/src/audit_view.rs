@@ -292,8 +292,7 @@ impl Workspace {
         let note_text = self
             .latest_checkpoint()?
             .ok_or_else(|| StoreError::Rule("the audit log has no checkpoint yet".into()))?;
-        let vkey = self.audit_vkey()?.ok_or(StoreError::NoAuditKey)?;
-        let opened = note::open(&note_text, &[NoteVerifier::parse(&vkey)?])?;
+        let opened = note::open(&note_text, &self.checkpoint_verifiers()?)?;
         let cp = Checkpoint::parse(&opened.text)?;
         if index >= cp.size {
             return Err(StoreError::Rule(format!(
@@ -317,6 +316,17 @@ impl Workspace {
             size: cp.size,
             root: hex::encode(cp.root),
         })
+    }
+
+    /// The keys the latest checkpoint may be signed by: the genesis key and the key in force
+    /// now (right after a rotation the retiring key seals the rotation itself).
+    fn checkpoint_verifiers(&self) -> Result<Vec<NoteVerifier>, StoreError> {
+        let genesis = self.audit_vkey()?.ok_or(StoreError::NoAuditKey)?;
+        let mut keys = vec![NoteVerifier::parse(&genesis)?];
+        if let Some(current) = self.current_vkey()?.filter(|c| *c != genesis) {
+            keys.push(NoteVerifier::parse(&current)?);
+        }
+        Ok(keys)
     }
 
     /// Writes every entry matching `filter` as CSV (RFC 4180: a header row, fields quoted

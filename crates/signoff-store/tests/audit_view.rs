@@ -272,6 +272,32 @@ fn an_entry_comes_with_a_verified_proof_against_the_latest_checkpoint() {
 }
 
 #[test]
+fn proofs_still_open_after_the_device_key_is_rotated() {
+    let t = tempfile::tempdir().unwrap();
+    let mut w = fixture(t.path());
+    let c = FixedClock::new("2026-11-27T09:00:00Z".parse().unwrap());
+    let rotation = w
+        .rotate_device_key(
+            std::sync::Arc::new(signoff_audit::note::Ed25519Key::from_seed([8; 32])),
+            &c,
+        )
+        .unwrap();
+    assert_eq!(w.audit_entry(rotation).unwrap().size, rotation + 1);
+    w.record_event(Entry {
+        kind: "threshold".into(),
+        case_id: None,
+        actor: "lead".into(),
+        at_ms: ms("2026-11-27T10:00:00Z"),
+        payload: serde_json::Map::new(),
+    })
+    .unwrap();
+    let e = w.audit_entry(2).unwrap();
+    assert_eq!(e.size, rotation + 2, "sealed by the new key");
+    let rows = page(&w, &AuditFilter::default());
+    assert_eq!(rows[1].kind, "key_rotation");
+}
+
+#[test]
 fn an_entry_past_the_latest_checkpoint_or_a_tampered_leaf_gets_no_proof() {
     let t = tempfile::tempdir().unwrap();
     let w = fixture(t.path());
