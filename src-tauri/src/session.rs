@@ -353,3 +353,82 @@ impl Session {
         Ok(self.ws.audit_entry(index)?.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CASES: &str = "{\"id\":\"S-1\",\"subject\":\"s\",\"body\":\"b\",\"received_at\":\"2026-11-20T09:00:00Z\"}\n";
+
+    fn session(dir: &std::path::Path) -> Session {
+        let clock = Arc::new(signoff_core::FixedClock::new(
+            "2026-11-25T08:00:00Z".parse().expect("time"),
+        ));
+        let mut s = Session::open(
+            dir.join("ws"),
+            false,
+            Some(dir.join("device.key")),
+            clock.clone(),
+        )
+        .expect("session")
+        .with_export_dir(Some(dir.to_path_buf()));
+        let file = dir.join("cases.jsonl");
+        std::fs::write(&file, CASES).expect("cases");
+        s.ws.import_file(&file, clock.as_ref(), &mut |_| {})
+            .expect("import");
+        s
+    }
+
+    #[test]
+    fn verify_passes_then_names_the_first_bad_index_once_a_leaf_is_rewritten() {
+        let t = tempfile::tempdir().expect("tmp");
+        let s = session(t.path());
+        let mut seen = Vec::new();
+        let ok = s
+            .audit_verify(&mut |d, n| seen.push((d, n)))
+            .expect("verify");
+        assert!(ok.ok && ok.entries == 1 && ok.first_bad_index.is_none());
+        assert_eq!(seen.last(), Some(&(1, 1)), "progress ends at the total");
+        s.ws.conn()
+            .execute_batch(
+                "DROP TRIGGER audit_entries_append_only;
+                 UPDATE audit_entries SET leaf = CAST(replace(CAST(leaf AS TEXT), 'device', 'mallory') AS BLOB);",
+            )
+            .expect("tamper");
+        let bad = s
+            .audit_verify(&mut |_, _| {})
+            .expect("a failure is a result");
+        assert!(!bad.ok);
+        assert_eq!(bad.first_bad_index, Some(0));
+        assert_eq!(bad.at.as_deref(), Some("entry 0"));
+    }
+
+    #[test]
+    fn export_writes_a_new_file_and_never_overwrites_or_guesses_a_directory() {
+        let t = tempfile::tempdir().expect("tmp");
+        let s = session(t.path());
+        let r = s
+            .audit_export(AuditFilterDto::default(), "~/audit.csv")
+            .expect("export");
+        assert_eq!(r.rows, 1);
+        let text = std::fs::read_to_string(t.path().join("audit.csv")).expect("csv");
+        assert!(text.starts_with("index,at,kind,actor,"), "{text}");
+        let again = s
+            .audit_export(AuditFilterDto::default(), &r.path)
+            .unwrap_err();
+        assert_eq!(again.code, "exists");
+        let relative = s
+            .audit_export(AuditFilterDto::default(), "audit.csv")
+            .unwrap_err();
+        assert_eq!(relative.code, "request");
+        let leftovers = std::fs::read_dir(t.path())
+            .expect("dir")
+            .filter(|e| {
+                e.as_ref()
+                    .map(|e| e.file_name().to_string_lossy().starts_with(".tmp"))
+                    .unwrap_or(false)
+            })
+            .count();
+        assert_eq!(leftovers, 0, "no partial files are left behind");
+    }
+}
