@@ -245,10 +245,28 @@ impl Workspace {
         after: Option<AuditCursor>,
         limit: u32,
     ) -> Result<Vec<AuditRow>, StoreError> {
+        if !self.band_in_use(filter)? {
+            return Ok(Vec::new());
+        }
         let q = self.build_audit_query(filter, after, Order::NewestFirst, Some(limit.min(500)))?;
         let mut stmt = self.conn().prepare_cached(&q.sql)?;
         let rows = stmt.query_map(params_from_iter(q.params), audit_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether some case has the band the filter asks for (true without a band filter). A band
+    /// no case has would otherwise walk the whole log looking for a match (0.7 s at 1M entries;
+    /// until intake classifies cases every band is such a band); this check reads only the
+    /// cases' covering index.
+    fn band_in_use(&self, filter: &AuditFilter) -> Result<bool, StoreError> {
+        let Some(band) = filter.band else {
+            return Ok(true);
+        };
+        Ok(self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM cases WHERE band = ?1)",
+            [band.as_str()],
+            |r| r.get(0),
+        )?)
     }
 
     /// The query plan SQLite chooses for a page with this filter (for tests and benchmarks).
@@ -343,6 +361,11 @@ impl Workspace {
             .terminator(csv::Terminator::CRLF)
             .from_writer(out);
         w.write_record(CSV_HEADER).map_err(csv_error)?;
+        if !self.band_in_use(filter)? {
+            w.flush()
+                .map_err(|e| StoreError::io(std::path::Path::new("the CSV export"), e))?;
+            return Ok(0);
+        }
         let mut stmt = self.conn().prepare(&q.sql)?;
         let mut rows = stmt.query(params_from_iter(q.params))?;
         let mut n = 0u64;

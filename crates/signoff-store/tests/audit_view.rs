@@ -173,6 +173,14 @@ fn filters_narrow_by_reviewer_dates_disposition_band_kind_and_case() {
     );
     assert_eq!(
         by(AuditFilter {
+            band: Some(Band::Medium),
+            ..Default::default()
+        }),
+        Vec::<u64>::new(),
+        "a band no case has"
+    );
+    assert_eq!(
+        by(AuditFilter {
             band: Some(Band::High),
             disposition: Some("approve".into()),
             ..Default::default()
