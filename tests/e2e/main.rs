@@ -2,7 +2,7 @@
 //! WebKitWebDriver under Xvfb. Run by the test script as
 //! `xvfb-run cargo test --test e2e -- --ignored`; it needs a display, so it is ignored by a
 //! plain `cargo test`. After the reviewer's approval it opens the team lead's audit view,
-//! filters it, verifies the whole log and opens the entry with its proof.
+//! filters it, verifies the whole log, exports it as CSV and opens the entry with its proof.
 
 use fantoccini::{key::Key, Client, ClientBuilder, Locator};
 use signoff_store::{Access, Workspace};
@@ -298,6 +298,42 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     assert!(verdict.starts_with("✓ Log verified"), "{verdict}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     screenshot_root(&artifacts().join("e2e-audit-view.png"));
+
+    // `c` exports the filtered entries as CSV to the path typed in the dialog.
+    press(&c, "c").await;
+    let path_input = wait_for("the export dialog", || async {
+        c.find(Locator::Css("[data-testid=export-path]")).await.ok()
+    })
+    .await;
+    let csv = dir.path().join("audit.csv");
+    path_input.clear().await.expect("clear the suggested path");
+    path_input
+        .send_keys(&format!("{}{}", csv.display(), Key::Enter))
+        .await
+        .expect("type the path");
+    wait_for("the export to finish", || async {
+        text_of(&c, "[data-testid=export-status]")
+            .await
+            .filter(|t| t.starts_with("Wrote 1 entry"))
+    })
+    .await;
+    let text = std::fs::read_to_string(&csv).expect("the exported file");
+    assert!(
+        text.starts_with("index,at,kind,actor,case_id,disposition"),
+        "{text}"
+    );
+    assert!(
+        text.contains("E2E-1") && !text.contains("declined"),
+        "{text}"
+    );
+    press(&c, &Key::Escape.to_string()).await;
+    wait_for("the export dialog to close", || async {
+        c.find(Locator::Css("[data-testid=export-dialog]"))
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
 
     // Opening the entry shows its canonical leaf, proof and checkpoint.
     c.find(Locator::Css("[data-testid=audit-row]"))

@@ -349,7 +349,7 @@ function exportDialog(backend: Backend, filter: AuditFilterDto, suggested: strin
         status.textContent = "Writing…";
         try {
           const r = await backend.auditExport(filter, path.value);
-          status.textContent = `Wrote ${count(r.rows)} entries to ${r.path}.`;
+          status.textContent = `Wrote ${count(r.rows)} ${r.rows === 1 ? "entry" : "entries"} to ${r.path}.`;
         } catch (e) {
           status.textContent = e instanceof Error ? e.message : String(e);
         } finally {
