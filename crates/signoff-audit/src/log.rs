@@ -440,6 +440,17 @@ pub fn verify(
     }
     if let Some(pinned) = pinned {
         let keys: Vec<NoteVerifier> = chain.device_keys().cloned().collect();
+        let named = pinned.lines().next().unwrap_or("");
+        if named != genesis.name {
+            return Err(tampered(
+                "the pinned checkpoint".into(),
+                format!(
+                    "it is a checkpoint of log {named:?}, not of this log ({:?})",
+                    genesis.name
+                ),
+                None,
+            ));
+        }
         let opened = note::open(pinned, &keys)
             .map_err(|e| tampered("the pinned checkpoint".into(), e.to_string(), None))?;
         let cp = Checkpoint::parse(&opened.text)?;
@@ -486,7 +497,17 @@ pub fn check_leaf(index: u64, leaf: &[u8]) -> Result<(), LogError> {
         48 - w.len()
     };
     if !leaf.ends_with(&tail[..n]) {
-        return Err(bad("leaf's own sequence number or version does not match (reordered, or written by a newer Signoff?)"));
+        // Say which: a newer encoding, or a leaf that sits at the wrong index.
+        let text = String::from_utf8_lossy(leaf);
+        let v = text
+            .rsplit_once(",\"v\":")
+            .and_then(|(_, v)| v.trim_end_matches('}').parse::<i64>().ok());
+        return Err(match v {
+            Some(v) if v > LEAF_VERSION => bad(&format!(
+                "written by a newer Signoff (leaf encoding v{v}; this build reads v{LEAF_VERSION}): update Signoff to verify this log"
+            )),
+            _ => bad("the leaf's own sequence number does not match its place: entries were reordered or moved"),
+        });
     }
     Ok(())
 }
@@ -497,6 +518,13 @@ fn check_checkpoint(
     note_text: &str,
     verifiers: &[NoteVerifier],
 ) -> Result<(), String> {
+    let named = note_text.lines().next().unwrap_or("");
+    if let Some(v) = verifiers.first().filter(|v| v.name != named) {
+        return Err(format!(
+            "it is a checkpoint of log {named:?}, not of this log ({:?})",
+            v.name
+        ));
+    }
     let opened = note::open(note_text, verifiers).map_err(|e| e.to_string())?;
     let cp = Checkpoint::parse(&opened.text).map_err(|e| e.to_string())?;
     if cp.size != size {

@@ -255,9 +255,22 @@ pub fn open(note: &str, verifiers: &[NoteVerifier]) -> Result<OpenedNote, AuditE
         }
     }
     if signed_by.is_empty() {
-        return Err(AuditError::BadSignature(
-            "no signature by a known key".into(),
-        ));
+        let who: Vec<String> = unknown
+            .iter()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("— ")?;
+                let (name, b64) = rest.split_once(' ')?;
+                let raw = B64.decode(b64).ok()?;
+                Some(format!(
+                    "{name} key id {:02x}{:02x}{:02x}{:02x}",
+                    raw[0], raw[1], raw[2], raw[3]
+                ))
+            })
+            .collect();
+        return Err(AuditError::BadSignature(format!(
+            "no signature by a known key (signed only by unknown keys: {})",
+            who.join(", ")
+        )));
     }
     Ok(OpenedNote {
         text: text.to_string(),
