@@ -15,10 +15,22 @@ pub struct AppState(pub Arc<Mutex<Session>>);
 type Res<T> = Result<T, ErrorDto>;
 
 fn lock(state: &AppState) -> Res<MutexGuard<'_, Session>> {
-    state.0.lock().map_err(|_| ErrorDto {
+    blocking_lock(&state.0)
+}
+
+/// Locks the session from a blocking task (or a command, through `lock`).
+fn blocking_lock(session: &Mutex<Session>) -> Res<MutexGuard<'_, Session>> {
+    session.lock().map_err(|_| ErrorDto {
         code: "internal".into(),
         message: "the session lock was poisoned by an earlier failure; restart Signoff".into(),
     })
+}
+
+fn task_failed(what: &str, e: impl std::fmt::Display) -> ErrorDto {
+    ErrorDto {
+        code: "internal".into(),
+        message: format!("{what} task failed: {e}"),
+    }
 }
 
 /// Everything the UI needs to start.
@@ -133,11 +145,7 @@ pub async fn run_import(
 ) -> Res<ImportReportDto> {
     let session = state.0.clone();
     tauri::async_runtime::spawn_blocking(move || {
-        let mut s = session.lock().map_err(|_| ErrorDto {
-            code: "internal".into(),
-            message: "the session lock was poisoned; restart Signoff".into(),
-        })?;
-        s.run_import(token, &mut |p| {
+        blocking_lock(&session)?.run_import(token, &mut |p| {
             let _ = on_progress.send(ImportProgressDto {
                 bytes: p.bytes,
                 total: p.total,
@@ -146,24 +154,7 @@ pub async fn run_import(
         })
     })
     .await
-    .map_err(|e| ErrorDto {
-        code: "internal".into(),
-        message: format!("import task failed: {e}"),
-    })?
-}
-
-fn blocking_lock(session: &Mutex<Session>) -> Res<MutexGuard<'_, Session>> {
-    session.lock().map_err(|_| ErrorDto {
-        code: "internal".into(),
-        message: "the session lock was poisoned; restart Signoff".into(),
-    })
-}
-
-fn task_failed(what: &str, e: impl std::fmt::Display) -> ErrorDto {
-    ErrorDto {
-        code: "internal".into(),
-        message: format!("{what} task failed: {e}"),
-    }
+    .map_err(|e| task_failed("import", e))?
 }
 
 /// One keyset page of the audit log, newest first.
