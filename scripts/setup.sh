@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev pkg-config xvfb xauth webkit2gtk-driver
-  imagemagick procps strace dbus gnome-keyring golang-go golang-golang-x-mod-dev
+  imagemagick procps strace dbus gnome-keyring keyutils golang-go golang-golang-x-mod-dev
 )
 
 missing=()

@@ -1,7 +1,8 @@
 //! Where Signoff's signing keys live. Two kinds: the workspace's **device key** that seals its
 //! audit log, and each **reviewer's own key** that signs their dispositions. An explicit key
 //! file wins (reviewer keys then sit beside it); the demo workspace keeps its keys in its own
-//! directory; otherwise keys live in the OS key store (Secret Service). Where no key store is
+//! directory; otherwise keys live in the OS key store (Secret Service, else the Linux kernel
+//! keyring). Where no key store is
 //! usable, Signoff says so and asks for a key file — never a silent in-memory key.
 //!
 //! Rotation writes the next device key to a *pending* slot first, commits the signed rotation
@@ -149,8 +150,10 @@ fn remove(slot: &KeySlot) {
             let _ = std::fs::remove_file(p);
         }
         KeySlot::Store(user) => {
-            if let Ok(e) = keyring::Entry::new(KEYRING_SERVICE, user) {
-                let _ = e.delete_credential();
+            for (_, e) in backends(user) {
+                if let Ok(e) = e {
+                    let _ = e.delete_credential();
+                }
             }
         }
     }
@@ -211,43 +214,76 @@ pub fn attach_reviewer_key(
     Ok(())
 }
 
-fn unusable(e: keyring::Error) -> ApiError {
+/// The OS key stores, in order of preference: the desktop's Secret Service, then the Linux
+/// kernel keyring (keyutils: the user's persistent keyring plus the session keyring) where
+/// that is what exists — a headless login without D-Bus, for instance.
+fn backends(user: &str) -> [(&'static str, keyring::Result<keyring::Entry>); 2] {
+    [
+        ("Secret Service", keyring::Entry::new(KEYRING_SERVICE, user)),
+        (
+            "kernel keyring",
+            keyring::keyutils::KeyutilsCredential::new_with_target(None, KEYRING_SERVICE, user)
+                .map(|c| keyring::Entry::new_with_credential(Box::new(c))),
+        ),
+    ]
+}
+
+fn unusable(errors: &[String]) -> ApiError {
     ApiError::Request(format!(
-        "no usable OS key store here ({e}); pass --key-file PATH or set SIGNOFF_KEY_FILE \
-         (the file is created with mode 0600)"
+        "no usable OS key store here ({}); pass --key-file PATH or set SIGNOFF_KEY_FILE \
+         (the file is created with mode 0600)",
+        errors.join("; ")
     ))
 }
 
-fn store_get(user: &str) -> Result<Option<[u8; 32]>, ApiError> {
+fn decode(user: &str, text: &str) -> Result<[u8; 32], ApiError> {
     use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let entry = keyring::Entry::new(KEYRING_SERVICE, user).map_err(unusable)?;
-    match entry.get_password() {
-        Ok(text) => b64
-            .decode(text.trim())
-            .ok()
-            .and_then(|s| s.try_into().ok())
-            .map(Some)
-            .ok_or_else(|| {
-                ApiError::Request(format!(
-                    "the OS key store entry {KEYRING_SERVICE}/{user} is not a Signoff key"
-                ))
-            }),
-        Err(keyring::Error::NoEntry) => Ok(None),
-        Err(e) => Err(unusable(e)),
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| {
+            ApiError::Request(format!(
+                "the OS key store entry {KEYRING_SERVICE}/{user} is not a Signoff key"
+            ))
+        })
+}
+
+/// The seed stored under `user` in the first key store that has it.
+fn store_get(user: &str) -> Result<Option<[u8; 32]>, ApiError> {
+    let mut errors = Vec::new();
+    let mut usable = false;
+    for (name, entry) in backends(user) {
+        match entry.and_then(|e| e.get_password()) {
+            Ok(text) => return decode(user, &text).map(Some),
+            Err(keyring::Error::NoEntry) => usable = true,
+            Err(e) => errors.push(format!("{name}: {e}")),
+        }
+    }
+    if usable {
+        Ok(None)
+    } else {
+        Err(unusable(&errors))
     }
 }
 
+/// Stores the seed under `user` in the first key store that accepts and keeps it.
 fn store_put(user: &str, seed: [u8; 32]) -> Result<(), ApiError> {
     use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let entry = keyring::Entry::new(KEYRING_SERVICE, user).map_err(unusable)?;
-    entry.set_password(&b64.encode(seed)).map_err(unusable)?;
-    // Read it back: a key store that accepts but does not keep would lose the key.
-    match store_get(user)? {
-        Some(back) if back == seed => Ok(()),
-        _ => Err(ApiError::Request(
-            "the OS key store did not keep the key it was given".into(),
-        )),
+    let text = base64::engine::general_purpose::STANDARD.encode(seed);
+    let mut errors = Vec::new();
+    for (name, entry) in backends(user) {
+        let kept = entry
+            .and_then(|e| e.set_password(&text).and_then(|()| e.get_password()))
+            .map(|back| back.trim() == text);
+        match kept {
+            // Read it back: a key store that accepts but does not keep would lose the key.
+            Ok(true) => return Ok(()),
+            Ok(false) => errors.push(format!(
+                "{name}: returned a different key than it was given"
+            )),
+            Err(e) => errors.push(format!("{name}: {e}")),
+        }
     }
+    Err(unusable(&errors))
 }

@@ -1,6 +1,6 @@
-//! Device keys in the OS key store: a real Secret Service (gnome-keyring in a private D-Bus
-//! session) keeps the key between runs; without any key store Signoff refuses and asks for a
-//! key file instead of inventing an in-memory key.
+//! Keys in the OS key store: a real Secret Service (gnome-keyring in a private D-Bus session)
+//! keeps them between runs; without one, the Linux kernel keyring does; without any key store
+//! Signoff refuses and asks for a key file instead of inventing an in-memory key.
 
 use std::process::Command;
 
@@ -10,7 +10,18 @@ const CASES: &str = r#"{"id":"K-1","subject":"s","body":"b","received_at":"2026-
 #[test]
 fn without_a_key_store_or_key_file_signoff_refuses_and_says_what_to_do() {
     let t = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_signoff"))
+    // No D-Bus session (no Secret Service), and the kernel keyring's system calls fail.
+    let out = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=add_key,keyctl,request_key",
+        ])
+        .args(["-e", "inject=add_key,keyctl,request_key:error=ENOSYS"])
+        .arg(env!("CARGO_BIN_EXE_signoff"))
         .arg("--workspace")
         .arg(t.path().join("ws"))
         .arg("init")
@@ -18,16 +29,62 @@ fn without_a_key_store_or_key_file_signoff_refuses_and_says_what_to_do() {
         .env_remove("SIGNOFF_KEY_FILE")
         .env("XDG_RUNTIME_DIR", t.path())
         .output()
-        .unwrap();
+        .expect("strace (scripts/setup.sh installs it)");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("no usable OS key store") && err.contains("--key-file"),
+        err.contains("no usable OS key store")
+            && err.contains("Secret Service")
+            && err.contains("kernel keyring")
+            && err.contains("--key-file"),
         "{err}"
     );
     assert!(
         !t.path().join("ws").join("workspace.sqlite").exists(),
         "nothing is created without a key"
+    );
+}
+
+#[test]
+fn the_kernel_keyring_holds_the_keys_where_there_is_no_secret_service() {
+    let t = tempfile::tempdir().unwrap();
+    let ws = t.path().join("ws");
+    let f = t.path().join("cases.jsonl");
+    std::fs::write(&f, CASES).unwrap();
+    let bin = env!("CARGO_BIN_EXE_signoff");
+    let script = format!(
+        "set -e
+         {bin} --workspace {ws} init --reviewer k1 --reviewer-name Kim
+         {bin} --workspace {ws} import {f}
+         {bin} --workspace {ws} decide K-1 --disposition approve --reviewer k1
+         {bin} --workspace {ws} audit verify --json",
+        ws = ws.display(),
+        f = f.display()
+    );
+    // A fresh session keyring, as a login without a desktop has; no D-Bus at all.
+    let out = Command::new("keyctl")
+        .args(["session", "-", "bash", "-c", &script])
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("SIGNOFF_KEY_FILE")
+        .env("XDG_RUNTIME_DIR", t.path())
+        .env("HOME", t.path())
+        .output()
+        .expect("keyctl (package keyutils; scripts/setup.sh installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(json["entries"], 3, "reviewer key, import, approval");
+    assert_eq!(json["signatures"], 2, "registration and approval");
+    assert!(
+        !std::fs::read_dir(&ws)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().contains("key")),
+        "no key file was written"
     );
 }
 
