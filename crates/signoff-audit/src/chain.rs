@@ -185,8 +185,14 @@ pub struct Chain {
     signatures: u64,
 }
 
-fn has(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+/// The top-level `kind` of a canonical leaf without parsing it: keys are sorted (actor, at,
+/// case_id, kind, payload …) and quotes inside strings are escaped, so the first `"kind":"`
+/// is the entry's own.
+fn leaf_kind(leaf: &[u8]) -> &[u8] {
+    memchr::memmem::find(leaf, b"\"kind\":\"")
+        .map(|at| &leaf[at + 8..])
+        .and_then(|rest| memchr::memchr(b'"', rest).map(|end| &rest[..end]))
+        .unwrap_or(b"")
 }
 
 impl Chain {
@@ -225,12 +231,11 @@ impl Chain {
     /// Checks leaf `index` (already authenticated by the tree) against the rules and applies
     /// what it changes. Leaves without signatures and of other kinds cost a byte scan.
     pub fn entry(&mut self, index: u64, leaf: &[u8]) -> Result<(), String> {
-        let signed = has(leaf, b"\"signature\":{");
-        let kind_of_interest = has(leaf, b"\"kind\":\"reviewer_key\",")
-            || has(leaf, b"\"kind\":\"key_rotation\",")
-            || (!self.reviewers.is_empty()
-                && (has(leaf, b"\"kind\":\"disposition\",") || has(leaf, b"\"kind\":\"undo\",")));
-        if !signed && !kind_of_interest {
+        let kind = leaf_kind(leaf);
+        let kind_of_interest = kind == REVIEWER_KEY.as_bytes()
+            || kind == KEY_ROTATION.as_bytes()
+            || (!self.reviewers.is_empty() && (kind == b"disposition" || kind == b"undo"));
+        if !kind_of_interest && memchr::memmem::find(leaf, b"\"signature\":{").is_none() {
             return Ok(());
         }
         let v: Value =

@@ -620,7 +620,7 @@ fn pull(g: &Global, out: &Out, url: &str, clock: &dyn Clock) -> Result<()> {
         name
     });
     let pulled = signoff_sync::pull_to_file(url, &dest, &signoff_sync::PullOptions::default())?;
-    let r = ws.import_file_as(&dest, url, clock, &mut |_| {})?;
+    let r = ws.import_pulled(&dest, url, clock, &mut |_| {})?;
     out.line(&format!(
         "{url}: {} bytes; {} new, {} unchanged, {} conflicting",
         pulled.bytes, r.new, r.unchanged, r.conflicts

@@ -242,4 +242,12 @@ fn pull_imports_a_case_file_served_over_http() {
         1,
         "the pull's import is in the audit log"
     );
+    let o = signoff(&ws, &["audit", "history", "--case", "T-1", "--json"]);
+    let entry = &last_json(&o)["entries"][0];
+    assert_eq!(entry["kind"], "sync", "{entry}");
+    let leaf = entry["leaf"].as_str().unwrap();
+    assert!(
+        leaf.contains("\"source_host\":\"127.0.0.1:") && leaf.contains("\"source_sha256\":"),
+        "{leaf}"
+    );
 }

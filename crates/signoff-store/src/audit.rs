@@ -239,7 +239,7 @@ impl Workspace {
     }
 
     /// Every device key the log has had, oldest first.
-    fn verifiers(&self) -> Result<Vec<NoteVerifier>, StoreError> {
+    pub(crate) fn verifiers(&self) -> Result<Vec<NoteVerifier>, StoreError> {
         let genesis = self.genesis()?;
         let mut all = vec![genesis.clone()];
         for (_, v) in self.key_chain(&verifier_string(&genesis))? {

@@ -336,15 +336,10 @@ impl Workspace {
         })
     }
 
-    /// The keys the latest checkpoint may be signed by: the genesis key and the key in force
-    /// now (right after a rotation the retiring key seals the rotation itself).
+    /// The keys the latest checkpoint may be signed by: any device key of the log's chain
+    /// (right after a rotation the retiring key seals the rotation itself).
     fn checkpoint_verifiers(&self) -> Result<Vec<NoteVerifier>, StoreError> {
-        let genesis = self.audit_vkey()?.ok_or(StoreError::NoAuditKey)?;
-        let mut keys = vec![NoteVerifier::parse(&genesis)?];
-        if let Some(current) = self.current_vkey()?.filter(|c| *c != genesis) {
-            keys.push(NoteVerifier::parse(&current)?);
-        }
-        Ok(keys)
+        self.verifiers()
     }
 
     /// Writes every entry matching `filter` as CSV (RFC 4180: a header row, fields quoted

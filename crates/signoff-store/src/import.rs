@@ -153,6 +153,29 @@ impl Workspace {
         clock: &dyn Clock,
         progress: &mut dyn FnMut(ImportProgress),
     ) -> Result<ImportReport, StoreError> {
+        self.import_with(path, display, None, clock, progress)
+    }
+
+    /// Imports a file pulled from `url` (a hub, or any HTTP(S) source). The audit entry is a
+    /// `sync` entry committing to the source as well as to the content.
+    pub fn import_pulled(
+        &mut self,
+        path: &Path,
+        url: &str,
+        clock: &dyn Clock,
+        progress: &mut dyn FnMut(ImportProgress),
+    ) -> Result<ImportReport, StoreError> {
+        self.import_with(path, url, Some(url), clock, progress)
+    }
+
+    fn import_with(
+        &mut self,
+        path: &Path,
+        display: &str,
+        source: Option<&str>,
+        clock: &dyn Clock,
+        progress: &mut dyn FnMut(ImportProgress),
+    ) -> Result<ImportReport, StoreError> {
         let display = display.to_string();
         let file = std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
         let total = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -253,17 +276,20 @@ impl Workspace {
         let idx = crate::audit::record(
             &tx,
             signoff_audit::log::Entry {
-                kind: "import".into(),
+                kind: if source.is_some() { "sync" } else { "import" }.into(),
                 case_id: None,
                 actor: "device".into(),
                 at_ms: now,
-                payload: crate::audit::payload([
-                    ("file_sha256", sha.clone().into()),
-                    ("new", report.new.into()),
-                    ("unchanged", report.unchanged.into()),
-                    ("conflicts", report.conflicts.into()),
-                    ("new_cases_sha256", new_cases_sha256.into()),
-                ]),
+                payload: with_source(
+                    source,
+                    crate::audit::payload([
+                        ("file_sha256", sha.clone().into()),
+                        ("new", report.new.into()),
+                        ("unchanged", report.unchanged.into()),
+                        ("conflicts", report.conflicts.into()),
+                        ("new_cases_sha256", new_cases_sha256.into()),
+                    ]),
+                ),
             },
         )?;
         tx.execute(
@@ -769,4 +795,25 @@ fn parse_time(s: &str, line: u64, field: &str, problems: &mut Problems) -> Optio
     };
     problems.add(line, Some(field), msg);
     None
+}
+
+/// Adds the commitment to a pull's source (its URL hashed; the host in clear) to a payload.
+fn with_source(
+    source: Option<&str>,
+    mut payload: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    if let Some(url) = source {
+        payload.insert("source_sha256".into(), crate::audit::commit(url).into());
+        let host = url
+            .split_once("://")
+            .map_or(url, |(_, rest)| rest)
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or("")
+            .rsplit('@')
+            .next()
+            .unwrap_or("");
+        payload.insert("source_host".into(), host.into());
+    }
+    payload
 }
