@@ -49,6 +49,12 @@ pub struct Config {
     pub reject_rate: f64,
     /// After calibrating, retrain the heads on all training rows (keeping T and thresholds).
     pub refit: bool,
+    /// Scale of the sentence embedding appended to the lexical head's features (0 = the
+    /// lexical head sees words only); lets one linear model weigh both kinds of evidence.
+    pub joint_scale: f64,
+    /// Standardise each embedding dimension (zero mean, unit variance over the training rows)
+    /// before the embedding head, so the penalty treats dimensions alike.
+    pub standardize: bool,
     /// Target precision per band.
     pub bands: BandTargets,
 }
@@ -64,8 +70,8 @@ impl Config {
             name: spec.to_string(),
             embeddings: true,
             lexical: true,
-            c_dense: 10.0,
-            c_lexical: 10.0,
+            c_dense: 30.0,
+            c_lexical: 30.0,
             max_iter: 300,
             min_df: 2,
             calibration_fraction: 0.1,
@@ -73,6 +79,8 @@ impl Config {
             reject_p: Some(0.45),
             reject_rate: 0.03,
             refit: true,
+            joint_scale: 0.0,
+            standardize: false,
             bands: BandTargets {
                 high: 0.97,
                 medium: 0.90,
@@ -106,6 +114,8 @@ impl Config {
                 "max_iter" => c.max_iter = num()? as usize,
                 "min_df" => c.min_df = num()? as u32,
                 "refit" => c.refit = v == "true" || v == "1",
+                "joint_scale" => c.joint_scale = num()?,
+                "standardize" => c.standardize = v == "true" || v == "1",
                 "high" => c.bands.high = num()?,
                 "medium" => c.bands.medium = num()?,
                 _ => return Err(format!("unknown setting {k:?}")),
@@ -177,6 +187,9 @@ pub struct Classifier {
     pub labels: Vec<String>,
     /// The embedding head.
     pub dense: Option<Linear>,
+    /// Per-dimension (mean, 1/std) applied to embeddings before the embedding head, when the
+    /// configuration standardises.
+    pub standardize: Option<(Vec<f32>, Vec<f32>)>,
     /// The lexical vocabulary and head.
     pub lexical: Option<LexicalHead>,
     /// Weight of the embedding head's log-probabilities (the lexical head gets 1 − this).
@@ -250,7 +263,63 @@ pub fn threshold_for_precision(rows: &[(f32, bool)], target: f64) -> f32 {
     }
 }
 
+/// The lexical head's features: TF-IDF, then (when `scale > 0`) the scaled embedding.
+fn lexical_row(vocab: &Tfidf, text: &str, embedding: Option<&[f32]>, scale: f64) -> SparseRow {
+    let mut row = vocab.transform(text);
+    if let (Some(e), true) = (embedding, scale > 0.0) {
+        let base = vocab.dim() as u32;
+        row.idx.extend((0..e.len() as u32).map(|j| base + j));
+        row.val.extend(e.iter().map(|v| v * scale as f32));
+    }
+    row
+}
+
+/// Per-dimension mean and inverse standard deviation.
+fn moments(rows: &[Vec<f32>]) -> (Vec<f32>, Vec<f32>) {
+    let d = rows[0].len();
+    let n = rows.len() as f64;
+    let mut mean = vec![0f64; d];
+    for r in rows {
+        for (m, v) in mean.iter_mut().zip(r) {
+            *m += *v as f64 / n;
+        }
+    }
+    let mut var = vec![0f64; d];
+    for r in rows {
+        for ((s, v), m) in var.iter_mut().zip(r).zip(&mean) {
+            *s += (*v as f64 - m).powi(2) / n;
+        }
+    }
+    (
+        mean.iter().map(|m| *m as f32).collect(),
+        var.iter()
+            .map(|v| (1.0 / v.sqrt().max(1e-6)) as f32)
+            .collect(),
+    )
+}
+
+fn standardized(e: &[f32], by: Option<&(Vec<f32>, Vec<f32>)>) -> Vec<f32> {
+    match by {
+        Some((mean, inv)) => e
+            .iter()
+            .zip(mean)
+            .zip(inv)
+            .map(|((v, m), i)| (v - m) * i)
+            .collect(),
+        None => e.to_vec(),
+    }
+}
+
 impl Classifier {
+    fn dense_input(&self, e: &[f32]) -> Vec<f32> {
+        standardized(e, self.standardize.as_ref())
+    }
+
+    fn lexical_row(&self, vocab: &Tfidf, input: Input<'_>) -> SparseRow {
+        let e = input.embedding.filter(|_| self.dense.is_some());
+        lexical_row(vocab, input.text, e, self.config.joint_scale)
+    }
+
     /// Index of the out-of-scope label, when the training rows had one.
     pub fn oos_index(&self) -> Option<usize> {
         self.labels.iter().position(|l| l == OOS)
@@ -268,7 +337,7 @@ impl Classifier {
     /// Uncalibrated mixed logits for one input.
     fn logits(&self, input: Input<'_>) -> Result<Vec<f32>> {
         let d = match (&self.dense, input.embedding) {
-            (Some(h), Some(e)) => Some(h.logits_dense(e)),
+            (Some(h), Some(e)) => Some(h.logits_dense(&self.dense_input(e))),
             (Some(_), None) => {
                 return Err(IntakeError::Model(
                     "this classifier needs sentence embeddings and none were given".into(),
@@ -279,7 +348,7 @@ impl Classifier {
         let l = self
             .lexical
             .as_ref()
-            .map(|(v, h)| h.logits_sparse(&v.transform(input.text)));
+            .map(|(v, h)| h.logits_sparse(&self.lexical_row(v, input)));
         Ok(mix_logits(d.as_deref(), l.as_deref(), self.mix))
     }
 
@@ -343,46 +412,70 @@ impl Classifier {
             .collect();
         let use_dense = config.embeddings && embeddings.is_some();
         let use_lex = config.lexical || !use_dense;
+        let joint = use_dense && config.joint_scale > 0.0;
+        let standardize = match embeddings {
+            Some(emb) if use_dense && config.standardize => Some(moments(emb)),
+            _ => None,
+        };
         let names: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
         let (fit, cal) = stratified_split(&names, config.calibration_fraction, config.seed);
         if cal.is_empty() {
             return Err(IntakeError::Training("calibration split is empty".into()));
         }
         let classes = labels.len();
-        let heads = |rows: &[usize]| -> Result<(Option<Linear>, Option<LexicalHead>)> {
+        let heads = |rows: &[usize],
+                     warm: Option<(&Option<Linear>, &Option<LexicalHead>)>|
+         -> Result<(Option<Linear>, Option<LexicalHead>)> {
             let yy: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
             let dense = match (use_dense, embeddings) {
                 (true, Some(emb)) => {
                     let dim = emb[0].len();
-                    let x: Vec<f32> = rows.iter().flat_map(|&i| emb[i].iter().copied()).collect();
+                    let x: Vec<f32> = rows
+                        .iter()
+                        .flat_map(|&i| standardized(&emb[i], standardize.as_ref()))
+                        .collect();
                     let opts = TrainOptions {
                         c: config.c_dense,
                         max_iter: config.max_iter,
                     };
-                    Some(train_dense(&x, dim, &yy, classes, opts)?)
+                    let init = warm.and_then(|w| w.0.as_ref());
+                    Some(train_dense(&x, dim, &yy, classes, opts, init)?)
                 }
                 _ => None,
             };
             let lexical = if use_lex {
                 let texts: Vec<&str> = rows.iter().map(|&i| examples[i].text.as_str()).collect();
-                let vocab = Tfidf::fit(&texts, config.min_df);
-                let x: Vec<SparseRow> = texts.iter().map(|t| vocab.transform(t)).collect();
+                // A refit keeps the vocabulary and starts from the first fit's weights.
+                let warm_lex = warm.and_then(|w| w.1.as_ref());
+                let vocab = match warm_lex {
+                    Some((v, _)) => v.clone(),
+                    None => Tfidf::fit(&texts, config.min_df),
+                };
+                let x: Vec<SparseRow> = rows
+                    .iter()
+                    .map(|&i| {
+                        let e = embeddings.filter(|_| use_dense).map(|e| e[i].as_slice());
+                        lexical_row(&vocab, &examples[i].text, e, config.joint_scale)
+                    })
+                    .collect();
+                let dim = vocab.dim() + if joint { crate::embed::DIM } else { 0 };
                 let opts = TrainOptions {
                     c: config.c_lexical,
                     max_iter: config.max_iter,
                 };
-                let head = train_sparse(&x, vocab.dim(), &yy, classes, opts)?;
+                let head = train_sparse(&x, dim, &yy, classes, opts, warm_lex.map(|w| &w.1))?;
                 Some((vocab, head))
             } else {
                 None
             };
             Ok((dense, lexical))
         };
-        let (dense, lexical) = heads(&fit)?;
+        let (dense, lexical) = heads(&fit, None)?;
         let mut clf = Classifier {
             config: config.clone(),
             labels,
             dense,
+            standardize: standardize.clone(),
             lexical,
             mix: 1.0,
             temperature: 1.0,
@@ -400,14 +493,13 @@ impl Classifier {
         let head_logits: Vec<HeadLogits> = cal
             .iter()
             .map(|&i| {
-                let d = clf
-                    .dense
-                    .as_ref()
-                    .map(|h| h.logits_dense(input(i).embedding.expect("embedding")));
+                let d = clf.dense.as_ref().map(|h| {
+                    h.logits_dense(&clf.dense_input(input(i).embedding.expect("embedding")))
+                });
                 let l = clf
                     .lexical
                     .as_ref()
-                    .map(|(v, h)| h.logits_sparse(&v.transform(&examples[i].text)));
+                    .map(|(v, h)| h.logits_sparse(&clf.lexical_row(v, input(i))));
                 (d, l)
             })
             .collect();
@@ -452,7 +544,11 @@ impl Classifier {
             .collect();
         in_scope_top.sort_by(f32::total_cmp);
         let k = ((in_scope_top.len() as f64) * config.reject_rate).floor() as usize;
-        let reject = if let Some(p) = config.reject_p {
+        // Without out-of-scope rows the label set is declared closed: nothing is rejected as
+        // out of scope and uncertain cases land in the low band instead.
+        let reject = if oos.is_none() {
+            0.0
+        } else if let Some(p) = config.reject_p {
             p as f32
         } else if config.reject_rate <= 0.0 || in_scope_top.is_empty() {
             0.0
@@ -475,7 +571,7 @@ impl Classifier {
         };
         if config.refit {
             let all: Vec<usize> = (0..examples.len()).collect();
-            let (dense, lexical) = heads(&all)?;
+            let (dense, lexical) = heads(&all, Some((&clf.dense, &clf.lexical)))?;
             clf.dense = dense;
             clf.lexical = lexical;
         }

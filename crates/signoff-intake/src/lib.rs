@@ -6,6 +6,7 @@
 //! [`eval`] and [`metrics`] measure it. Pure functions where possible; files are read and
 //! written only by [`data`], [`embed`] and [`cache`].
 
+pub mod artefact;
 pub mod cache;
 pub mod calibrate;
 pub mod classifier;
@@ -13,6 +14,7 @@ pub mod data;
 pub mod embed;
 pub mod error;
 pub mod eval;
+pub mod explain;
 pub mod lexical;
 pub mod linear;
 pub mod metrics;

@@ -92,13 +92,26 @@ fn check(n: usize, y: &[usize], classes: usize) -> Result<()> {
     Ok(())
 }
 
-/// Trains on dense rows (`x` holds `n × dim` values, row-major).
+/// Starting weights: `init`'s when its shape fits (a warm start), else zeros.
+fn start(init: Option<&Linear>, dim: usize, classes: usize) -> Vec<f32> {
+    match init {
+        Some(l) if l.dim == dim && l.classes == classes => {
+            let mut p = l.w.clone();
+            p.extend_from_slice(&l.b);
+            p
+        }
+        _ => vec![0f32; dim * classes + classes],
+    }
+}
+
+/// Trains on dense rows (`x` holds `n × dim` values, row-major), from `init` when given.
 pub fn train_dense(
     x: &[f32],
     dim: usize,
     y: &[usize],
     classes: usize,
     opts: TrainOptions,
+    init: Option<&Linear>,
 ) -> Result<Linear> {
     let n = y.len();
     check(x.len() / dim.max(1), y, classes)?;
@@ -130,7 +143,7 @@ pub fn train_dense(
         g.extend(gb);
         Ok((nll + 0.5 * lambda * reg, g))
     };
-    let p = lbfgs(vec![0f32; nw + classes], eval, opts.max_iter)?;
+    let p = lbfgs(start(init, dim, classes), eval, opts.max_iter)?;
     Ok(Linear {
         dim,
         classes,
@@ -139,13 +152,14 @@ pub fn train_dense(
     })
 }
 
-/// Trains on sparse rows with feature indices below `dim`.
+/// Trains on sparse rows with feature indices below `dim`, from `init` when given.
 pub fn train_sparse(
     x: &[SparseRow],
     dim: usize,
     y: &[usize],
     classes: usize,
     opts: TrainOptions,
+    init: Option<&Linear>,
 ) -> Result<Linear> {
     let n = y.len();
     check(x.len(), y, classes)?;
@@ -203,7 +217,7 @@ pub fn train_sparse(
             .collect();
         Ok(((l1 + l2) / n as f64 + 0.5 * lambda * reg, g))
     };
-    let p = lbfgs(vec![0f32; nw + classes], eval, opts.max_iter)?;
+    let p = lbfgs(start(init, dim, classes), eval, opts.max_iter)?;
     Ok(Linear {
         dim,
         classes,
@@ -344,8 +358,8 @@ mod tests {
             c: 10.0,
             max_iter: 200,
         };
-        let a = train_dense(&dense, 2, &y, 3, opts).unwrap();
-        let b = train_sparse(&sparse, 2, &y, 3, opts).unwrap();
+        let a = train_dense(&dense, 2, &y, 3, opts, None).unwrap();
+        let b = train_sparse(&sparse, 2, &y, 3, opts, None).unwrap();
         for (i, row) in sparse.iter().enumerate() {
             let za = a.logits_dense(&dense[i * 2..i * 2 + 2]);
             let zb = b.logits_sparse(row);

@@ -41,6 +41,9 @@ fn real_model_embeddings_are_unit_length_meaningful_and_padding_free() {
         .zip(&v[0])
         .map(|(a, b)| (a - b).abs())
         .fold(0f32, f32::max);
-    assert!(max_diff < 1e-4, "padding changed the embedding by {max_diff}");
+    assert!(
+        max_diff < 1e-4,
+        "padding changed the embedding by {max_diff}"
+    );
     assert_eq!(m.embed(&texts[..1]).unwrap(), alone, "deterministic");
 }
