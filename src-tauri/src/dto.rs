@@ -534,6 +534,12 @@ pub struct VerifyReportDto {
     /// Checkpoints checked (on a pass).
     #[ts(type = "number")]
     pub checkpoints: u64,
+    /// Personal signatures inside entries checked (on a pass).
+    #[ts(type = "number")]
+    pub signatures: u64,
+    /// Device keys the log has had (on a pass): 1 + rotations.
+    #[ts(type = "number")]
+    pub device_keys: u64,
     /// The first bad leaf index, when the fault is tied to one.
     #[ts(type = "number | null")]
     pub first_bad_index: Option<u64>,

@@ -66,10 +66,17 @@ describe("leaves", () => {
 });
 
 describe("verifyOutcome", () => {
-  const base: VerifyReportDto = { ok: true, entries: 1234, nodes: 77, checkpoints: 9, first_bad_index: null, at: null, message: null };
+  const base: VerifyReportDto = {
+    ok: true, entries: 1234, nodes: 77, checkpoints: 9, signatures: 30, device_keys: 1,
+    first_bad_index: null, at: null, message: null,
+  };
 
   it("says what was checked on a pass", () => {
-    expect(verifyOutcome(base)).toEqual({ ok: true, text: "✓ Log verified: 1,234 entries, 77 stored hashes and 9 signed checkpoints all check." });
+    expect(verifyOutcome(base)).toEqual({
+      ok: true,
+      text: "✓ Log verified: 1,234 entries, 9 signed checkpoints and 30 reviewer and key signatures all check.",
+    });
+    expect(verifyOutcome({ ...base, device_keys: 2 }).text).toContain("(across 2 device keys).");
   });
 
   it("names the first bad index on a failure", () => {

@@ -114,7 +114,10 @@ export function verifyOutcome(r: VerifyReportDto): { ok: boolean; text: string }
   if (r.ok) {
     return {
       ok: true,
-      text: `✓ Log verified: ${count(r.entries)} entries, ${count(r.nodes)} stored hashes and ${count(r.checkpoints)} signed checkpoints all check.`,
+      text:
+        `✓ Log verified: ${count(r.entries)} entries, ${count(r.checkpoints)} signed checkpoints and ` +
+        `${count(r.signatures)} reviewer and key signatures all check` +
+        (r.device_keys > 1 ? ` (across ${count(r.device_keys)} device keys).` : "."),
     };
   }
   const where = r.first_bad_index !== null ? `first bad index ${r.first_bad_index}` : (r.at ?? "an unknown place");

@@ -475,6 +475,14 @@ nodes: number,
  */
 checkpoints: number, 
 /**
+ * Personal signatures inside entries checked (on a pass).
+ */
+signatures: number, 
+/**
+ * Device keys the log has had (on a pass): 1 + rotations.
+ */
+device_keys: number, 
+/**
  * The first bad leaf index, when the fault is tied to one.
  */
 first_bad_index: number | null, 
