@@ -441,3 +441,66 @@ fn a_full_disk_fails_the_import_and_keeps_what_was_saved() {
     assert!(err.to_string().contains("disk is full"));
     assert_eq!(open_count(&w), 1);
 }
+
+#[test]
+fn a_version_2_log_with_every_level_stored_upgrades_and_still_verifies() {
+    use signoff_audit::merkle::{MemoryTree, NodeSource};
+    let t = tempfile::tempdir().unwrap();
+    {
+        let mut w = ws(t.path());
+        for i in 0..40 {
+            let mut payload = serde_json::Map::new();
+            payload.insert("n".into(), i.into());
+            w.record_event(signoff_audit::log::Entry {
+                kind: "stress".into(),
+                case_id: None,
+                actor: "device".into(),
+                at_ms: 1_795_000_000_000 + i,
+                payload,
+            })
+            .unwrap();
+        }
+    }
+    // Rebuild what schema version 2 wrote: interior hashes at every level, none of the
+    // version 3–4 additions.
+    let db = t.path().join(signoff_store::DB_FILE);
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let mut mem = MemoryTree::default();
+        let leaves: Vec<Vec<u8>> = conn
+            .prepare("SELECT leaf FROM audit_entries ORDER BY idx")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        leaves.iter().for_each(|l| mem.push(l));
+        for level in 1..6u32 {
+            for idx in 0..(40u64 >> level) {
+                conn.execute(
+                    "INSERT OR IGNORE INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![level, idx as i64, mem.node(level, idx).unwrap().to_vec()],
+                )
+                .unwrap();
+            }
+        }
+        conn.execute_batch(
+            "DROP INDEX audit_entries_time; DROP INDEX audit_entries_actor;
+             DROP INDEX audit_entries_kind; DROP INDEX dispositions_kind;
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let w = ws(t.path());
+    let levels: Vec<i64> = w
+        .conn()
+        .prepare("SELECT DISTINCT level FROM audit_nodes ORDER BY level")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(levels, [4], "levels 1–3 and 5 were pruned, level 4 kept");
+    let r = w.audit_verify(None, &mut |_, _| {}).unwrap();
+    assert_eq!((r.entries, r.nodes), (40, 2));
+}
