@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use signoff_intake::cache::EmbeddingCache;
 use signoff_intake::data::{read_jsonl, stratified_split};
-use signoff_intake::embed::{model_dir, Embedder, MODEL_DIR_ENV};
+use signoff_intake::embed::{model_dir, Embedder, Pooling, MODEL_DIR_ENV};
 use signoff_intake::eval::evaluate;
 use signoff_intake::metrics::reliability_svg;
 use signoff_intake::{Classifier, Config, Example};
@@ -111,7 +111,14 @@ fn intake(a: IntakeArgs, out: &Out) -> Result<()> {
     let (emb_train, emb_test, embed_s) = match &embedder {
         Some(m) if configs.iter().any(|c| c.embeddings) => {
             let t = Instant::now();
-            let mut cache = EmbeddingCache::open(&cache_dir(a.cache.as_deref()), m.version())?;
+            // Mean-max vectors start with the mean vector, so one pass serves both poolings.
+            let pooling = if configs.iter().any(|c| c.pooling == Pooling::MeanMax) {
+                Pooling::MeanMax
+            } else {
+                Pooling::Mean
+            };
+            let mut cache =
+                EmbeddingCache::open(&cache_dir(a.cache.as_deref()), m.version(), pooling)?;
             let texts = |rows: &[Example]| rows.iter().map(|e| e.text.clone()).collect::<Vec<_>>();
             let (tr, te) = (texts(&train), texts(&test));
             let tr: Vec<&str> = tr.iter().map(String::as_str).collect();
@@ -126,6 +133,12 @@ fn intake(a: IntakeArgs, out: &Out) -> Result<()> {
     let mut results = serde_json::Map::new();
     for (i, config) in configs.iter().enumerate() {
         let t = Instant::now();
+        let width = config.pooling.dim();
+        let cut = |e: &Option<Vec<Vec<f32>>>| {
+            e.as_ref()
+                .map(|rows| rows.iter().map(|r| r[..width].to_vec()).collect::<Vec<_>>())
+        };
+        let (emb_train, emb_test) = (cut(&emb_train), cut(&emb_test));
         let clf = Classifier::train(&train, emb_train.as_deref(), config)?;
         let train_s = t.elapsed().as_secs_f64();
         let t = Instant::now();

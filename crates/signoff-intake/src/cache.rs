@@ -1,21 +1,20 @@
 //! An on-disk cache of sentence embeddings keyed by SHA-256 of (model version, text), so
 //! repeated training and eval runs embed each text once. Append-only records of
-//! 32 key bytes + 384 little-endian f32; a torn last record is ignored.
+//! 32 key bytes + the vector as little-endian f32; a torn last record is ignored.
 
-use crate::embed::{Embedder, DIM};
+use crate::embed::{Embedder, Pooling};
 use crate::error::{IntakeError, Result};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-const RECORD: usize = 32 + DIM * 4;
-
 /// Embeddings already computed, and the file new ones are appended to.
 #[derive(Debug)]
 pub struct EmbeddingCache {
     path: PathBuf,
     map: HashMap<[u8; 32], Vec<f32>>,
+    pooling: Pooling,
 }
 
 fn key(version: &str, text: &str) -> [u8; 32] {
@@ -27,18 +26,19 @@ fn key(version: &str, text: &str) -> [u8; 32] {
 }
 
 impl EmbeddingCache {
-    /// Opens (or starts) the cache file for a model version inside `dir`.
-    pub fn open(dir: &Path, model_version: &str) -> Result<Self> {
+    /// Opens (or starts) the cache file for a model version and pooling inside `dir`.
+    pub fn open(dir: &Path, model_version: &str, pooling: Pooling) -> Result<Self> {
+        let record = 32 + pooling.dim() * 4;
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| IntakeError::Io { path, source }
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let path = dir.join(format!("minilm-{model_version}.emb"));
+        let path = dir.join(format!("minilm-{model_version}-{}.emb", pooling.as_str()));
         let mut map = HashMap::new();
         if path.exists() {
             let bytes = std::fs::read(&path).map_err(io(&path))?;
-            for rec in bytes.chunks_exact(RECORD) {
+            for rec in bytes.chunks_exact(record) {
                 let mut k = [0u8; 32];
                 k.copy_from_slice(&rec[..32]);
                 let v = rec[32..]
@@ -48,7 +48,7 @@ impl EmbeddingCache {
                 map.insert(k, v);
             }
         }
-        Ok(EmbeddingCache { path, map })
+        Ok(EmbeddingCache { path, map, pooling })
     }
 
     /// Embeddings of `texts`, computing (and appending) only the ones not cached yet.
@@ -64,8 +64,8 @@ impl EmbeddingCache {
         }
         if !missing.is_empty() {
             let batch: Vec<&str> = missing.iter().map(|&i| texts[i]).collect();
-            let vecs = embedder.embed(&batch)?;
-            let mut buf = Vec::with_capacity(vecs.len() * RECORD);
+            let vecs = embedder.embed_with(&batch, self.pooling)?;
+            let mut buf = Vec::with_capacity(vecs.len() * (32 + self.pooling.dim() * 4));
             for (&i, v) in missing.iter().zip(&vecs) {
                 buf.extend_from_slice(&keys[i]);
                 for x in v {

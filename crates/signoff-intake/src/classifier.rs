@@ -52,6 +52,8 @@ pub struct Config {
     /// Scale of the sentence embedding appended to the lexical head's features (0 = the
     /// lexical head sees words only); lets one linear model weigh both kinds of evidence.
     pub joint_scale: f64,
+    /// Pooling of the embeddings the embedding head reads.
+    pub pooling: crate::embed::Pooling,
     /// Standardise each embedding dimension (zero mean, unit variance over the training rows)
     /// before the embedding head, so the penalty treats dimensions alike.
     pub standardize: bool,
@@ -81,6 +83,7 @@ impl Config {
             refit: true,
             joint_scale: 0.0,
             standardize: false,
+            pooling: crate::embed::Pooling::Mean,
             bands: BandTargets {
                 high: 0.97,
                 medium: 0.90,
@@ -116,6 +119,13 @@ impl Config {
                 "refit" => c.refit = v == "true" || v == "1",
                 "joint_scale" => c.joint_scale = num()?,
                 "standardize" => c.standardize = v == "true" || v == "1",
+                "pooling" => {
+                    c.pooling = match v {
+                        "mean" => crate::embed::Pooling::Mean,
+                        "meanmax" => crate::embed::Pooling::MeanMax,
+                        _ => return Err(format!("pooling: {v:?} (mean, meanmax)")),
+                    }
+                }
                 "high" => c.bands.high = num()?,
                 "medium" => c.bands.medium = num()?,
                 _ => return Err(format!("unknown setting {k:?}")),
@@ -458,7 +468,12 @@ impl Classifier {
                         lexical_row(&vocab, &examples[i].text, e, config.joint_scale)
                     })
                     .collect();
-                let dim = vocab.dim() + if joint { crate::embed::DIM } else { 0 };
+                let dim = vocab.dim()
+                    + if joint {
+                        embeddings.map_or(0, |e| e[0].len())
+                    } else {
+                        0
+                    };
                 let opts = TrainOptions {
                     c: config.c_lexical,
                     max_iter: config.max_iter,

@@ -27,6 +27,36 @@ pub fn model_dir(env: Option<&str>) -> PathBuf {
     Path::new(env.filter(|s| !s.is_empty()).unwrap_or(DEFAULT_MODEL_ROOT)).join("all-minilm-l6-v2")
 }
 
+/// How token vectors become one vector per text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// The model's own pooling: mean over real tokens, unit length ([`DIM`] floats). This is
+    /// the sentence embedding used for similarity.
+    Mean,
+    /// The mean vector followed by the unit-length max over real tokens (2 × [`DIM`] floats):
+    /// richer features for the classifier head.
+    MeanMax,
+}
+
+impl Pooling {
+    /// Floats per text.
+    pub fn dim(self) -> usize {
+        match self {
+            Pooling::Mean => DIM,
+            Pooling::MeanMax => 2 * DIM,
+        }
+    }
+
+    /// Short name (cache files, reports).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pooling::Mean => "mean",
+            Pooling::MeanMax => "meanmax",
+        }
+    }
+}
+
 /// A loaded sentence encoder.
 pub struct Embedder {
     model: BertModel,
@@ -100,6 +130,11 @@ impl Embedder {
 
     /// Embeds texts (any number; run in batches of 32), each a unit vector of [`DIM`] floats.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.embed_with(texts, Pooling::Mean)
+    }
+
+    /// Embeds texts with the given pooling (see [`Pooling`]).
+    pub fn embed_with(&self, texts: &[&str], pooling: Pooling) -> Result<Vec<Vec<f32>>> {
         let mut out = Vec::with_capacity(texts.len());
         // Sorting by length keeps padding (wasted work) small within a batch.
         let mut order: Vec<usize> = (0..texts.len()).collect();
@@ -107,7 +142,7 @@ impl Embedder {
         let mut slots: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
         for chunk in order.chunks(32) {
             let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            for (i, v) in chunk.iter().zip(self.embed_batch(&batch)?) {
+            for (i, v) in chunk.iter().zip(self.embed_batch(&batch, pooling)?) {
                 slots[*i] = Some(v);
             }
         }
@@ -117,7 +152,7 @@ impl Embedder {
         Ok(out)
     }
 
-    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    fn embed_batch(&self, texts: &[&str], pooling: Pooling) -> Result<Vec<Vec<f32>>> {
         let enc = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
@@ -140,6 +175,16 @@ impl Embedder {
         let mean = summed.broadcast_div(&counts)?;
         let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
         let unit = mean.broadcast_div(&norm)?;
-        Ok(unit.to_vec2::<f32>()?)
+        match pooling {
+            Pooling::Mean => Ok(unit.to_vec2::<f32>()?),
+            Pooling::MeanMax => {
+                // Padding positions get a large negative value so they never win the max.
+                let neg = ((m.ones_like()? - &m)? * -1e4f64)?;
+                let max = hidden.broadcast_add(&neg)?.max(1)?;
+                let mnorm = max.sqr()?.sum_keepdim(1)?.sqrt()?;
+                let max_unit = max.broadcast_div(&mnorm)?;
+                Ok(Tensor::cat(&[&unit, &max_unit], 1)?.to_vec2::<f32>()?)
+            }
+        }
     }
 }
