@@ -207,3 +207,161 @@ fn intake(a: IntakeArgs, out: &Out) -> Result<()> {
     }
     Ok(())
 }
+
+/// Intake model commands.
+#[derive(Subcommand)]
+pub enum IntakeCommand {
+    /// Train the classifier on labelled rows and write the model artefact (versioned,
+    /// content-hashed; its id names it in every classification).
+    Train {
+        /// Training rows (JSONL `{"text","label"}`).
+        #[arg(long)]
+        train: PathBuf,
+        /// Where to write the artefact.
+        #[arg(long)]
+        out: PathBuf,
+        /// Model configuration (see `signoff eval intake --model`).
+        #[arg(long, default_value = "ensemble")]
+        model: String,
+        /// Directory for cached sentence embeddings.
+        #[arg(long)]
+        cache: Option<PathBuf>,
+    },
+    /// Classify one text: rules first (when a rules file is given), then the model; prints
+    /// the path that ran, the label, confidence, band and why.
+    Classify {
+        /// The model artefact from `signoff intake train`.
+        #[arg(long)]
+        model_file: PathBuf,
+        /// A rules file (TOML) checked before the model.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Subject line.
+        #[arg(long, default_value = "")]
+        subject: String,
+        /// The text (body) to classify.
+        #[arg(long)]
+        text: String,
+    },
+}
+
+fn load_embedder() -> Option<Embedder> {
+    let env = std::env::var(MODEL_DIR_ENV).ok();
+    match Embedder::load(&model_dir(env.as_deref())) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            eprintln!("signoff: {e}");
+            None
+        }
+    }
+}
+
+/// Runs an intake subcommand.
+pub fn run_intake(cmd: IntakeCommand, out: &Out) -> Result<()> {
+    match cmd {
+        IntakeCommand::Train {
+            train,
+            out: path,
+            model,
+            cache,
+        } => {
+            let rows = read_jsonl(&train)?;
+            let config = Config::parse(&model).map_err(anyhow::Error::msg)?;
+            let embedder = if config.embeddings {
+                load_embedder()
+            } else {
+                None
+            };
+            if config.embeddings && embedder.is_none() {
+                eprintln!("signoff: training the lexical model instead");
+            }
+            let t = Instant::now();
+            let emb = match &embedder {
+                Some(m) => {
+                    let mut c = EmbeddingCache::open(
+                        &cache_dir(cache.as_deref()),
+                        m.version(),
+                        config.pooling,
+                    )?;
+                    let texts: Vec<&str> = rows.iter().map(|e| e.text.as_str()).collect();
+                    Some(c.embed(m, &texts)?)
+                }
+                None => None,
+            };
+            let clf = Classifier::train(&rows, emb.as_deref(), &config)?;
+            let (bytes, id) = signoff_intake::artefact::encode(&clf);
+            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+            out.line(&format!(
+                "{id} ({}, {} labels, {} rows) written to {} in {:.1}s",
+                clf.heads(),
+                clf.labels.len(),
+                rows.len(),
+                path.display(),
+                t.elapsed().as_secs_f64()
+            ));
+            out.json(&serde_json::json!({
+                "model_id": id,
+                "heads": clf.heads(),
+                "embedding_version": embedder.as_ref().map(|e| e.version().to_string()),
+                "labels": clf.labels.len(),
+                "rows": rows.len(),
+                "bytes": bytes.len(),
+                "train_s": t.elapsed().as_secs_f64(),
+            }));
+        }
+        IntakeCommand::Classify {
+            model_file,
+            rules,
+            subject,
+            text,
+        } => {
+            use signoff_intake::explain::{from_model, from_rule};
+            if let Some(r) = rules {
+                let rules = signoff_intake::rules::Rules::load(&r)?;
+                let meta = serde_json::Map::new();
+                let case = signoff_intake::rules::CaseFields {
+                    subject: &subject,
+                    body: &text,
+                    metadata: &meta,
+                };
+                if let Some(m) = rules.decide(case) {
+                    let e = from_rule(m, vec![]);
+                    out.line(&format!("{} [{}] by rule", e.label, e.band.as_str()));
+                    out.json(&e);
+                    return Ok(());
+                }
+            }
+            let bytes = std::fs::read(&model_file)
+                .with_context(|| format!("reading {}", model_file.display()))?;
+            let (clf, id) = signoff_intake::artefact::decode(&bytes)?;
+            let full = if subject.is_empty() {
+                text.clone()
+            } else {
+                format!("{subject}\n{text}")
+            };
+            let (embedding, version) = if clf.dense.is_some() {
+                let m = load_embedder().context(
+                    "this model needs the embedding model; run scripts/setup.sh or retrain with --model lexical",
+                )?;
+                let v = m.embed_with(&[full.as_str()], clf.config.pooling)?;
+                (v.into_iter().next(), Some(m.version().to_string()))
+            } else {
+                (None, None)
+            };
+            let verdict = clf.classify(signoff_intake::classifier::Input {
+                embedding: embedding.as_deref(),
+                text: &full,
+            })?;
+            let e = from_model(&verdict, &id, clf.heads(), version.as_deref(), vec![]);
+            out.line(&format!(
+                "{} [{}] confidence {:.3} by {id} ({})",
+                e.label,
+                e.band.as_str(),
+                e.confidence,
+                clf.heads()
+            ));
+            out.json(&e);
+        }
+    }
+    Ok(())
+}

@@ -128,6 +128,9 @@ enum Command {
     /// Evaluations on labelled data (`eval intake`).
     #[command(subcommand)]
     Eval(eval_intake::EvalCommand),
+    /// The intake classifier: train a model artefact, classify a text.
+    #[command(subcommand)]
+    Intake(eval_intake::IntakeCommand),
 }
 
 #[derive(Subcommand)]
@@ -420,6 +423,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         }
         Command::Bench(BenchCommand::Audit { entries }) => bench_audit::audit(entries, out)?,
         Command::Eval(cmd) => eval_intake::run(cmd, out)?,
+        Command::Intake(cmd) => eval_intake::run_intake(cmd, out)?,
     }
     Ok(())
 }

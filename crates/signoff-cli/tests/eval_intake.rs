@@ -96,3 +96,73 @@ fn eval_intake_compare_reports_each_configuration_and_rejects_unknown_ones() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown model configuration"));
 }
+
+#[test]
+fn intake_train_writes_a_hashed_artefact_and_classify_explains_rule_or_model() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("rows.jsonl");
+    std::fs::write(&data, rows()).unwrap();
+    let model = t.path().join("m.sgi");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_signoff"))
+            .args(args)
+            .arg("--json")
+            .env("SIGNOFF_MODEL_DIR", t.path().join("no-model"))
+            .output()
+            .unwrap()
+    };
+    let m = model.to_str().unwrap();
+    let o = run(&[
+        "intake",
+        "train",
+        "--train",
+        data.to_str().unwrap(),
+        "--out",
+        m,
+        "--model",
+        "lexical",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_slice(o.stdout.split(|b| *b == b'\n').rev().nth(1).unwrap()).unwrap();
+    let id = v["model_id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("intake-"));
+
+    let o = run(&[
+        "intake",
+        "classify",
+        "--model-file",
+        m,
+        "--text",
+        "refund money back please",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_slice(o.stdout.split(|b| *b == b'\n').rev().nth(1).unwrap()).unwrap();
+    assert_eq!(v["path"]["kind"], "model");
+    assert_eq!(v["path"]["model_id"], id.as_str());
+    assert_eq!(v["path"]["heads"], "lexical");
+    assert_eq!(v["label"], "refund");
+
+    let rules = t.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nid = \"legal\"\nlabel = \"complaint\"\nband = \"high\"\nroute = \"escalate\"\nkeywords = [\"lawyer\"]\n",
+    )
+    .unwrap();
+    let r = rules.to_str().unwrap();
+    let o = run(&[
+        "intake",
+        "classify",
+        "--model-file",
+        m,
+        "--rules",
+        r,
+        "--text",
+        "my lawyer wants a refund",
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_slice(o.stdout.split(|b| *b == b'\n').rev().nth(1).unwrap()).unwrap();
+    assert_eq!(v["path"]["rule_id"], "legal");
+    assert_eq!(v["band"], "escalate");
+}
