@@ -4,8 +4,10 @@
 //!
 //! Pages run newest first by entry time (ties by leaf index) and never use OFFSET. A filter
 //! on the disposition kind is driven from the `dispositions` table (its index
-//! `dispositions_kind`); every other page from `audit_entries` through the index that
-//! matches its filter (migration 0004), so a page stops after its last row at any log size.
+//! `dispositions_kind`); a case filter through the entries' case index; every other page
+//! from `audit_catalog` through the index that matches its filter (migration 0005), so a page
+//! stops after its last row at any log size. The catalog is filled in bulk before the view
+//! reads ([`Workspace::audit_catalog_catch_up`]), which keeps its indexes off the append path.
 //! What is shown comes from the canonical leaf itself, so the view says what the log says.
 
 use crate::{StoreError, Workspace};
@@ -167,21 +169,29 @@ impl Workspace {
                 "d.seq",
             )
         } else {
+            // One case's entries are few and its index (case_id, at_ms) gives the order.
+            let (t, key) = if case_seq.is_some() {
+                ("e", "e.idx")
+            } else {
+                ("k", "k.idx")
+            };
             (
-                "audit_entries e LEFT JOIN cases c ON c.id = e.case_id",
-                "e",
-                "e.idx",
+                "audit_catalog k JOIN audit_entries e ON e.idx = k.idx
+                 LEFT JOIN cases c ON c.id = e.case_id",
+                t,
+                key,
             )
         };
         if let Some(d) = disposition {
             push("d.kind = ?", Value::Text(d.into()), &mut params);
         }
         if let Some(a) = nonempty(&f.actor) {
-            let col = if t == "d" { "d.reviewer_id" } else { "e.actor" };
+            let col = if t == "d" { "d.reviewer_id" } else { "k.actor" };
             push(&format!("{col} = ?"), Value::Text(a.into()), &mut params);
         }
         if let Some(k) = nonempty(&f.kind) {
-            push("e.kind = ?", Value::Text(k.into()), &mut params);
+            let col = if t == "d" { "e.kind" } else { "k.kind" };
+            push(&format!("{col} = ?"), Value::Text(k.into()), &mut params);
         }
         if let Some(seq) = case_seq {
             if t == "d" {
@@ -245,6 +255,7 @@ impl Workspace {
         after: Option<AuditCursor>,
         limit: u32,
     ) -> Result<Vec<AuditRow>, StoreError> {
+        self.audit_catalog_catch_up()?;
         if !self.band_in_use(filter)? {
             return Ok(Vec::new());
         }
@@ -252,6 +263,24 @@ impl Workspace {
         let mut stmt = self.conn().prepare_cached(&q.sql)?;
         let rows = stmt.query_map(params_from_iter(q.params), audit_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Brings the audit view's catalog up to the log: one bulk insert of the entries appended
+    /// since the last catch-up (appends themselves maintain no view index). A read-only
+    /// handle cannot write, so it sees the catalog as the writer last left it.
+    pub fn audit_catalog_catch_up(&self) -> Result<u64, StoreError> {
+        if self.access() != crate::Access::Write {
+            return Ok(0);
+        }
+        let n = self
+            .conn()
+            .prepare_cached(
+                "INSERT INTO audit_catalog (idx, kind, actor, at_ms)
+             SELECT idx, kind, actor, at_ms FROM audit_entries
+             WHERE idx > coalesce((SELECT max(idx) FROM audit_catalog), -1) ORDER BY idx",
+            )?
+            .execute([])?;
+        Ok(n as u64)
     }
 
     /// Whether some case has the band the filter asks for (true without a band filter). A band
@@ -283,11 +312,12 @@ impl Workspace {
     /// Everyone who appears as an actor in the log, sorted (a skip-scan of the actor index:
     /// one lookup per distinct actor, whatever the log's size).
     pub fn audit_actors(&self) -> Result<Vec<String>, StoreError> {
+        self.audit_catalog_catch_up()?;
         let mut stmt = self.conn().prepare_cached(
             "WITH RECURSIVE a(actor) AS (
-                 SELECT min(actor) FROM audit_entries
+                 SELECT min(actor) FROM audit_catalog
                  UNION ALL
-                 SELECT (SELECT min(actor) FROM audit_entries WHERE actor > a.actor)
+                 SELECT (SELECT min(actor) FROM audit_catalog WHERE actor > a.actor)
                  FROM a WHERE a.actor IS NOT NULL)
              SELECT actor FROM a WHERE actor IS NOT NULL",
         )?;
@@ -351,6 +381,7 @@ impl Workspace {
         filter: &AuditFilter,
         out: &mut dyn Write,
     ) -> Result<u64, StoreError> {
+        self.audit_catalog_catch_up()?;
         let q = self.build_audit_query(filter, None, Order::OldestFirst, None)?;
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)

@@ -462,7 +462,7 @@ fn a_version_2_log_with_every_level_stored_upgrades_and_still_verifies() {
         }
     }
     // Rebuild what schema version 2 wrote: interior hashes at every level, none of the
-    // version 3–4 additions.
+    // version 3–5 additions.
     let db = t.path().join(signoff_store::DB_FILE);
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
@@ -485,8 +485,7 @@ fn a_version_2_log_with_every_level_stored_upgrades_and_still_verifies() {
             }
         }
         conn.execute_batch(
-            "DROP INDEX audit_entries_time; DROP INDEX audit_entries_actor;
-             DROP INDEX audit_entries_kind; DROP INDEX dispositions_kind;
+            "DROP TABLE audit_catalog; DROP INDEX dispositions_kind;
              PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -503,4 +502,12 @@ fn a_version_2_log_with_every_level_stored_upgrades_and_still_verifies() {
     assert_eq!(levels, [4], "levels 1–3 and 5 were pruned, level 4 kept");
     let r = w.audit_verify(None, &mut |_, _| {}).unwrap();
     assert_eq!((r.entries, r.nodes), (40, 2));
+    let catalogued: i64 = w
+        .conn()
+        .query_row("SELECT count(*) FROM audit_catalog", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        catalogued, 40,
+        "migration 5 catalogues the entries already there"
+    );
 }
