@@ -49,6 +49,53 @@ pub struct IntakeArgs {
     /// Directory for cached sentence embeddings (default: the user's cache dir).
     #[arg(long)]
     cache: Option<PathBuf>,
+    /// Also print the OOS AUROC of alternative out-of-scope scores (energy of the embedding
+    /// head, distance to the nearest training example) for comparison.
+    #[arg(long)]
+    oos_scores: bool,
+}
+
+/// AUROC of alternative out-of-scope scores: (energy of the embedding head's logits,
+/// 1 − cosine to the nearest training row).
+fn alternative_oos_auroc(
+    clf: &Classifier,
+    train: &[Vec<f32>],
+    test: &[Example],
+    emb: &[Vec<f32>],
+) -> (Option<f64>, Option<f64>) {
+    let is_oos: Vec<bool> = test
+        .iter()
+        .map(|e| e.label == signoff_intake::OOS)
+        .collect();
+    let oos = clf.oos_index();
+    let energy: Option<Vec<f64>> = clf.dense.as_ref().map(|h| {
+        emb.iter()
+            .map(|e| {
+                let z = h.logits_dense(e);
+                let zi: Vec<f32> = (0..z.len())
+                    .filter(|&k| Some(k) != oos)
+                    .map(|k| z[k])
+                    .collect();
+                let m = zi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                -((m + zi.iter().map(|v| (v - m).exp()).sum::<f32>().ln()) as f64)
+            })
+            .collect()
+    });
+    let knn: Vec<f64> = emb
+        .iter()
+        .map(|q| {
+            let best = train
+                .iter()
+                .map(|t| t.iter().zip(q).map(|(a, b)| a * b).sum::<f32>())
+                .fold(f32::NEG_INFINITY, f32::max);
+            1.0 - best as f64
+        })
+        .collect();
+    use signoff_intake::metrics::auroc;
+    (
+        energy.and_then(|s| auroc(&s, &is_oos)),
+        auroc(&knn, &is_oos),
+    )
 }
 
 fn cache_dir(arg: Option<&Path>) -> PathBuf {
@@ -181,6 +228,25 @@ fn intake(a: IntakeArgs, out: &Out) -> Result<()> {
                 let title = format!("{} — reliability (ECE {:.4})", config.name, r.ece);
                 std::fs::write(path, reliability_svg(&ev.bins, &title))
                     .with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+        if a.oos_scores {
+            if let (Some(tr), Some(te)) = (&emb_train, &emb_test) {
+                // In-scope training rows only: distance to known intents.
+                let known: Vec<Vec<f32>> = tr
+                    .iter()
+                    .zip(&train)
+                    .filter(|(_, e)| e.label != signoff_intake::OOS)
+                    .map(|(v, _)| v.clone())
+                    .collect();
+                let (energy, knn) = alternative_oos_auroc(&clf, &known, &test, te);
+                let opt = |v: Option<f64>| v.map_or("n/a".to_string(), |x| format!("{x:.4}"));
+                out.line(&format!(
+                    "  oos auroc: max-probability {} energy {} nearest-distance {}",
+                    opt(r.auroc),
+                    opt(energy),
+                    opt(knn)
+                ));
             }
         }
         let mut v = serde_json::to_value(r)?;

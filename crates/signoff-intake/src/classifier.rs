@@ -184,8 +184,23 @@ pub struct Verdict {
     pub confidence: f32,
     /// The band.
     pub band: Band,
-    /// Out-of-scope score: 1 − the top in-scope probability (higher = more likely out of scope).
+    /// The calibrated top in-scope probability (what the out-of-scope threshold applies to).
+    pub top_probability: f32,
+    /// Out-of-scope score, higher = more likely out of scope: the energy (negative
+    /// log-sum-exp of the in-scope logits) of the embedding head when it ran — it ranked
+    /// out-of-scope rows best (CLINC150 val AUROC 0.981 against 0.977 for 1 − top
+    /// probability) — else 1 − the top in-scope probability.
     pub oos_score: f32,
+}
+
+/// Energy score of logits over the in-scope classes: −log Σ exp(z).
+pub fn energy(z: &[f32], oos: Option<usize>) -> f32 {
+    let zi: Vec<f32> = (0..z.len())
+        .filter(|&k| Some(k) != oos)
+        .map(|k| z[k])
+        .collect();
+    let m = zi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    -(m + zi.iter().map(|v| (v - m).exp()).sum::<f32>().ln())
 }
 
 /// A trained classifier.
@@ -369,7 +384,11 @@ impl Classifier {
 
     /// The verdict for one input.
     pub fn classify(&self, input: Input<'_>) -> Result<Verdict> {
-        Ok(self.verdict(&self.probabilities(input)?))
+        let mut v = self.verdict(&self.probabilities(input)?);
+        if let (Some(h), Some(e)) = (&self.dense, input.embedding) {
+            v.oos_score = energy(&h.logits_dense(&self.dense_input(e)), self.oos_index());
+        }
+        Ok(v)
     }
 
     /// The verdict from calibrated probabilities.
@@ -393,6 +412,7 @@ impl Classifier {
             best_in_scope: self.labels[best_in].clone(),
             confidence,
             band,
+            top_probability: p,
             oos_score: 1.0 - p,
         }
     }
@@ -591,5 +611,27 @@ impl Classifier {
             clf.lexical = lexical;
         }
         Ok(clf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn energy_ignores_the_oos_class() {
+        let z = [0.0, 0.0, 50.0];
+        assert!((energy(&z, Some(2)) + 2f32.ln()).abs() < 1e-6);
+        assert!(energy(&z, None) < -49.9);
+    }
+
+    #[test]
+    fn band_threshold_is_the_lowest_confidence_keeping_the_target_precision() {
+        // Sorted: 0.9 ok, 0.8 ok, 0.7 wrong, 0.6 ok. Precision of the top 1, 2, 3, 4 rows:
+        // 1, 1, 2/3, 3/4. Target 0.75 → down to 0.6 (3/4); target 0.9 → 0.8.
+        let rows = [(0.7, false), (0.9, true), (0.6, true), (0.8, true)];
+        assert_eq!(threshold_for_precision(&rows, 0.75), 0.6);
+        assert_eq!(threshold_for_precision(&rows, 0.9), 0.8);
+        assert_eq!(threshold_for_precision(&[(0.5, false)], 0.9), 1.0);
     }
 }

@@ -1,7 +1,8 @@
 //! Scoring a trained classifier on a labelled test set, with the definitions of the
 //! `signoff eval intake` contract: in-scope accuracy counts an escalation as wrong; OOS recall
 //! and precision treat escalation as the out-of-scope prediction; AUROC ranks rows by the
-//! out-of-scope score; ECE uses 15 bins over every row, an escalated OOS row counting as right.
+//! out-of-scope score ([`crate::Verdict::oos_score`]); ECE uses 15 bins over every row, an
+//! escalated OOS row counting as right.
 
 use crate::classifier::{Band, Classifier, Input};
 use crate::data::{Example, OOS};
@@ -72,10 +73,10 @@ pub fn evaluate(
         let truth_oos = ex.label == OOS;
         let right = v.label == ex.label;
         raw.push((
-            1.0 - v.oos_score,
+            v.top_probability,
             v.best_in_scope == ex.label,
             truth_oos,
-            v.band == Band::Escalate && v.oos_score < 1.0 - clf.thresholds.reject,
+            v.band == Band::Escalate && v.top_probability >= clf.thresholds.reject,
         ));
         if truth_oos {
             oos_n += 1;
