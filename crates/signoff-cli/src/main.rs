@@ -4,6 +4,7 @@
 mod bench;
 mod bench_audit;
 mod eval_intake;
+mod eval_retrieval;
 mod output;
 
 use anyhow::{bail, Context, Result};
@@ -125,9 +126,9 @@ enum Command {
     /// Benchmarks that print a table (and `--json`).
     #[command(subcommand)]
     Bench(BenchCommand),
-    /// Evaluations on labelled data (`eval intake`).
+    /// Evaluations on labelled data (`eval intake`, `eval retrieval`).
     #[command(subcommand)]
-    Eval(eval_intake::EvalCommand),
+    Eval(EvalGroup),
     /// The intake classifier: train a model artefact, classify a text.
     #[command(subcommand)]
     Intake(eval_intake::IntakeCommand),
@@ -188,6 +189,15 @@ enum AuditCommand {
         #[arg(long, default_value_t = 10_000)]
         appends: u64,
     },
+}
+
+/// The `eval` group: intake's evaluations plus context retrieval's.
+#[derive(Subcommand)]
+enum EvalGroup {
+    #[command(flatten)]
+    Intake(eval_intake::EvalCommand),
+    /// Score context retrieval on a BEIR set (nDCG@10, Recall@5/@100, MRR@10, latency).
+    Retrieval(eval_retrieval::RetrievalArgs),
 }
 
 #[derive(Subcommand)]
@@ -422,7 +432,8 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             bench::queue(cases, keep.as_deref(), out)?
         }
         Command::Bench(BenchCommand::Audit { entries }) => bench_audit::audit(entries, out)?,
-        Command::Eval(cmd) => eval_intake::run(cmd, out)?,
+        Command::Eval(EvalGroup::Intake(cmd)) => eval_intake::run(cmd, out)?,
+        Command::Eval(EvalGroup::Retrieval(a)) => eval_retrieval::run(a, out)?,
         Command::Intake(cmd) => eval_intake::run_intake(cmd, out)?,
     }
     Ok(())
