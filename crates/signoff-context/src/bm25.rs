@@ -21,8 +21,9 @@ use tantivy::tokenizer::{
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 /// Stop words: the Snowball English list plus `could`, `would`, `please`. Queries are dialogue
-/// turns full of pronouns and auxiliaries; Lucene's shorter list (tantivy's `English`) keeps
-/// them and scored far lower on the DSTC11 set.
+/// turns full of pronouns and auxiliaries, which Lucene's shorter list (tantivy's `English`)
+/// keeps: on the DSTC11 BEIR set a reference BM25 scored nDCG@10 0.10 with it, 0.15 with this.
+/// (Title and text as two separately scored fields with Lucene's list scored 0.05 here.)
 #[rustfmt::skip]
 const STOP_WORDS: &[&str] = &[
     "i", "me", "my", "myself", "we", "our", "ours", "ourselves", "you", "your", "yours", "yourself",
