@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 const ORIGIN_KEY: &str = "audit_origin";
 const VKEY_KEY: &str = "audit_vkey";
+const ROTATIONS_KEY: &str = "audit_rotations";
 
 /// The device key that signs this workspace's checkpoints, with the log's origin name.
 #[derive(Clone)]
@@ -106,12 +107,20 @@ impl Workspace {
     fn key_chain(&self, genesis: &str) -> Result<Vec<(u64, String)>, StoreError> {
         let mut chain = Chain::new(NoteVerifier::parse(genesis)?);
         let mut out = Vec::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT idx, leaf FROM audit_entries WHERE kind = 'key_rotation' ORDER BY idx",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let (idx, leaf): (i64, Vec<u8>) = (r.get(0)?, r.get(1)?);
+        // Where the rotations are (setting `audit_rotations`, written with each rotation):
+        // a pointer list, so finding the key in force reads a few rows, not the whole log.
+        // The leaves it points at are checked here; a full verify replays every entry.
+        let rotations = self.setting(ROTATIONS_KEY)?.unwrap_or_default();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT leaf FROM audit_entries WHERE idx = ?1")?;
+        for idx in rotations.split(',').filter(|s| !s.is_empty()) {
+            let idx: i64 = idx.parse().map_err(|_| {
+                StoreError::Rule(format!(
+                    "setting {ROTATIONS_KEY} is malformed: {rotations:?}"
+                ))
+            })?;
+            let leaf: Vec<u8> = stmt.query_row([idx], |r| r.get(0))?;
             chain.entry(idx as u64, &leaf).map_err(|why| {
                 StoreError::Audit(log::LogError::Tampered {
                     at: format!("entry {idx}"),
@@ -152,6 +161,11 @@ impl Workspace {
         let idx = app.append(&e)?;
         app.checkpoint(&j.origin, j.signer.as_ref(), at)?;
         drop(app);
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = value || ',' || excluded.value",
+            params![ROTATIONS_KEY, idx.to_string()],
+        )?;
         tx.commit()?;
         self.journal = Some(Journal {
             origin: j.origin,
