@@ -16,7 +16,7 @@
 
 use crate::chain::Chain;
 use crate::log::{self, SqlNodes};
-use crate::merkle::{self, Hash};
+use crate::merkle::{self, Hash, RightEdge};
 use crate::note::{self, Checkpoint, NoteVerifier, MAX_NOTE_BYTES};
 use rusqlite::Connection;
 use serde_json::{json, Value};
@@ -74,18 +74,6 @@ pub struct BundleReport {
     pub device_keys: Vec<String>,
     /// Root of the whole log (base64, as in checkpoints).
     pub root: String,
-}
-
-fn vkey_string(v: &NoteVerifier) -> String {
-    use base64::Engine;
-    let mut k = vec![1u8];
-    k.extend_from_slice(&v.public_key);
-    format!(
-        "{}+{:08x}+{}",
-        v.name,
-        v.key_id,
-        base64::engine::general_purpose::STANDARD.encode(k)
-    )
 }
 
 /// A writer that hashes what passes through.
@@ -172,8 +160,8 @@ fn export_in_snapshot(
         "format": FORMAT,
         "v": VERSION,
         "origin": genesis.name,
-        "genesis_vkey": vkey_string(genesis),
-        "device_keys": chain.device_keys().map(vkey_string).collect::<Vec<_>>(),
+        "genesis_vkey": genesis.to_vkey(),
+        "device_keys": chain.device_keys().map(NoteVerifier::to_vkey).collect::<Vec<_>>(),
         "reviewer_keys": reviewer_keys,
         "entries": sealed,
         "checkpoints": n_checkpoints,
@@ -258,38 +246,6 @@ fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<
     Ok(Some(complete))
 }
 
-/// The right edge of a tree being rebuilt from its leaves.
-#[derive(Default)]
-struct Frontier {
-    size: u64,
-    edge: Vec<(u32, Hash)>,
-}
-
-impl Frontier {
-    fn push(&mut self, leaf: &[u8]) {
-        let mut h = merkle::leaf_hash(leaf);
-        let mut level = 0;
-        while let Some(&(l, left)) = self.edge.last() {
-            if l != level {
-                break;
-            }
-            self.edge.pop();
-            h = merkle::node_hash(&left, &h);
-            level += 1;
-        }
-        self.edge.push((level, h));
-        self.size += 1;
-    }
-
-    fn root(&self) -> Hash {
-        let mut it = self.edge.iter().rev();
-        match it.next() {
-            None => merkle::empty_root(),
-            Some(&(_, last)) => it.fold(last, |acc, (_, left)| merkle::node_hash(left, &acc)),
-        }
-    }
-}
-
 /// Verifies a bundle without any workspace, trusting `trusted` (the log's genesis key, or any
 /// later device key of its chain). Every leaf, signature, checkpoint and consistency proof is
 /// checked; the first problem is reported with its line.
@@ -349,7 +305,7 @@ pub fn verify(
         ));
     }
     let mut chain = Chain::new(genesis.clone());
-    let mut frontier = Frontier::default();
+    let mut frontier = RightEdge::default();
     let mut checkpoints = 0u64;
     let mut prev: Option<(u64, Hash)> = None;
     let mut reviewer_keys = serde_json::Map::new();
@@ -386,12 +342,12 @@ pub fn verify(
                     "the bundle's checksum does not match its content (damaged in transit?)".into(),
                 ));
             }
-            let expected = json!({"end": true, "entries": frontier.size, "checkpoints": checkpoints, "sha256": digest});
+            let expected = json!({"end": true, "entries": frontier.size(), "checkpoints": checkpoints, "sha256": digest});
             // Byte for byte: the trailer is the one line its own checksum does not cover.
             if buf != serde_json::to_vec(&expected).unwrap_or_default() {
-                return Err(bad(line_no, format!("the end record does not match the {} entries and {checkpoints} checkpoints present", frontier.size)));
+                return Err(bad(line_no, format!("the end record does not match the {} entries and {checkpoints} checkpoints present", frontier.size())));
             }
-            if header.get("entries").and_then(Value::as_u64) != Some(frontier.size)
+            if header.get("entries").and_then(Value::as_u64) != Some(frontier.size())
                 || header.get("checkpoints").and_then(Value::as_u64) != Some(checkpoints)
             {
                 return Err(bad(
@@ -417,12 +373,12 @@ pub fn verify(
             let idx = idx
                 .as_u64()
                 .ok_or_else(|| bad(line_no, "entry index is not a number".into()))?;
-            if idx != frontier.size {
+            if idx != frontier.size() {
                 return Err(bad(
                     line_no,
                     format!(
                         "entry {idx} where entry {} was expected: entries are missing or reordered",
-                        frontier.size
+                        frontier.size()
                     ),
                 ));
             }
@@ -440,9 +396,9 @@ pub fn verify(
                     reviewer_keys.insert(a.as_str().unwrap_or("").to_string(), k.clone());
                 }
             }
-            frontier.push(leaf.as_bytes());
-            if frontier.size.is_multiple_of(65536) {
-                progress(frontier.size);
+            frontier.push_leaf_hash(merkle::leaf_hash(leaf.as_bytes()));
+            if frontier.size().is_multiple_of(65536) {
+                progress(frontier.size());
             }
         } else if let Some(note_text) = v.get("checkpoint") {
             let note_text = note_text
@@ -450,20 +406,20 @@ pub fn verify(
                 .filter(|n| n.len() <= MAX_NOTE_BYTES)
                 .ok_or_else(|| bad(line_no, "checkpoint is not a note".into()))?;
             let size = v.get("size").and_then(Value::as_u64);
-            if size != Some(frontier.size) {
+            if size != Some(frontier.size()) {
                 return Err(bad(
                     line_no,
                     format!(
                         "checkpoint placed after entry {} but says size {size:?}: reordered",
-                        frontier.size as i64 - 1
+                        frontier.size() as i64 - 1
                     ),
                 ));
             }
-            let key = chain.checkpoint_key(frontier.size).clone();
+            let key = chain.checkpoint_key(frontier.size()).clone();
             let opened = note::open(note_text, std::slice::from_ref(&key)).map_err(|e| {
                 bad(
                     line_no,
-                    format!("checkpoint of size {}: {e}", frontier.size),
+                    format!("checkpoint of size {}: {e}", frontier.size()),
                 )
             })?;
             let cp = Checkpoint::parse(&opened.text).map_err(|e| bad(line_no, e.to_string()))?;
@@ -474,7 +430,7 @@ pub fn verify(
                 ));
             }
             let root = frontier.root();
-            if cp.size != frontier.size || cp.root != root {
+            if cp.size != frontier.size() || cp.root != root {
                 return Err(bad(
                     line_no,
                     format!(
@@ -528,18 +484,18 @@ pub fn verify(
             ));
         }
     }
-    if frontier.size > 0 && prev.map(|(s, _)| s) != Some(frontier.size) {
+    if frontier.size() > 0 && prev.map(|(s, _)| s) != Some(frontier.size()) {
         return Err(bad(
             line_no,
             format!(
                 "the last {} entries are not sealed by any checkpoint",
-                frontier.size - prev.map_or(0, |p| p.0)
+                frontier.size() - prev.map_or(0, |p| p.0)
             ),
         ));
     }
-    let device_keys: Vec<String> = chain.device_keys().map(vkey_string).collect();
+    let device_keys: Vec<String> = chain.device_keys().map(NoteVerifier::to_vkey).collect();
     if !chain.device_keys().any(|k| k == trusted) {
-        return Err(BundleError::Untrusted(vkey_string(trusted)));
+        return Err(BundleError::Untrusted(trusted.to_vkey()));
     }
     if header.get("device_keys") != Some(&json!(device_keys))
         || header.get("reviewer_keys") != Some(&Value::Object(reviewer_keys))
@@ -549,11 +505,11 @@ pub fn verify(
             "the header's key lists differ from the keys the entries introduce".into(),
         ));
     }
-    progress(frontier.size);
+    progress(frontier.size());
     use base64::Engine;
     Ok(BundleReport {
         origin: genesis.name,
-        entries: frontier.size,
+        entries: frontier.size(),
         checkpoints,
         signatures: chain.signatures(),
         device_keys,

@@ -38,12 +38,6 @@ pub struct Manifest {
     pub at_ms: i64,
 }
 
-fn rfc3339(ms: i64) -> Result<String, LogError> {
-    Ok(chrono::DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| LogError::Encoding(format!("time {ms} ms is out of range")))?
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
-
 /// Adds `payload.signature` to `entry`, signed by `signer` for leaf position `index`.
 pub fn sign_entry(
     index: u64,
@@ -55,7 +49,7 @@ pub fn sign_entry(
     sig.insert("key".into(), B64.encode(signer.public_key()).into());
     sig.insert("meaning".into(), manifest.meaning.clone().into());
     sig.insert("name".into(), manifest.name.clone().into());
-    sig.insert("signed_at".into(), rfc3339(manifest.at_ms)?.into());
+    sig.insert("signed_at".into(), log::rfc3339_ms(manifest.at_ms)?.into());
     entry.payload.insert("signature".into(), Value::Object(sig));
     let mut msg = SIGNATURE_CONTEXT.to_vec();
     msg.extend_from_slice(&log::encode_leaf(index, entry)?);

@@ -3,7 +3,7 @@
 //! entry commits or rolls back with the change it records.
 
 use crate::chain::Chain;
-use crate::merkle::{self, Hash, MemoryTree, NodeSource};
+use crate::merkle::{self, Hash, MemoryTree, NodeSource, RightEdge};
 use crate::note::{self, Checkpoint, NoteSigner, NoteVerifier, Signer};
 use crate::AuditError;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -65,13 +65,18 @@ fn canonical_value(v: &Value) -> Result<(), LogError> {
     }
 }
 
+/// A time in leaves: RFC 3339, UTC, milliseconds (`2026-11-26T03:07:34.691Z`).
+pub fn rfc3339_ms(ms: i64) -> Result<String, LogError> {
+    Ok(chrono::DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| LogError::Encoding(format!("time {ms} ms is out of range")))?
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
 /// The canonical v1 leaf: a JSON object with sorted keys and no insignificant whitespace
 /// (RFC 8785 for the values Signoff writes: strings, integers, booleans, null, arrays, objects).
 pub fn encode_leaf(index: u64, e: &Entry) -> Result<Vec<u8>, LogError> {
     e.payload.values().try_for_each(canonical_value)?;
-    let at = chrono::DateTime::from_timestamp_millis(e.at_ms)
-        .ok_or_else(|| LogError::Encoding(format!("time {} ms is out of range", e.at_ms)))?
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let at = rfc3339_ms(e.at_ms)?;
     // Fields in sorted order; the payload map is sorted by serde_json itself.
     #[derive(serde::Serialize)]
     struct Leaf<'a> {
@@ -168,24 +173,13 @@ pub struct Appender<'c> {
     conn: &'c Connection,
     insert_entry: rusqlite::CachedStatement<'c>,
     insert_node: rusqlite::CachedStatement<'c>,
-    size: u64,
-    /// Perfect subtrees on the right edge, largest first: (level, hash).
-    frontier: Vec<(u32, Hash)>,
+    edge: RightEdge,
 }
 
 impl<'c> Appender<'c> {
     /// Reads the current size and right edge of the log.
     pub fn new(conn: &'c Connection) -> Result<Self, LogError> {
-        let size = size(conn)?;
-        let nodes = SqlNodes(conn);
-        let mut frontier = Vec::new();
-        let mut start = 0u64;
-        for level in (0..64u32).rev() {
-            if size & (1u64 << level) != 0 {
-                frontier.push((level, nodes.node(level, start >> level)?));
-                start += 1u64 << level;
-            }
-        }
+        let edge = RightEdge::of(&SqlNodes(conn), size(conn)?)?;
         Ok(Self {
             conn,
             insert_entry: conn.prepare_cached(
@@ -194,16 +188,15 @@ impl<'c> Appender<'c> {
             )?,
             insert_node: conn
                 .prepare_cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?,
-            size,
-            frontier,
+            edge,
         })
     }
 
     /// Appends one entry; returns its leaf index.
     pub fn append(&mut self, e: &Entry) -> Result<u64, LogError> {
-        let index = self.size;
+        let index = self.edge.size();
         let leaf = encode_leaf(index, e)?;
-        let mut h = merkle::leaf_hash(&leaf);
+        let h = merkle::leaf_hash(&leaf);
         self.insert_entry.execute(params![
             index as i64,
             e.kind,
@@ -213,36 +206,24 @@ impl<'c> Appender<'c> {
             leaf,
             &h[..]
         ])?;
-        let mut level = 0u32;
-        while let Some(&(l, left)) = self.frontier.last() {
-            if l != level {
-                break;
-            }
-            self.frontier.pop();
-            h = merkle::node_hash(&left, &h);
-            level += 1;
+        let insert_node = &mut self.insert_node;
+        self.edge.push(h, |level, idx, hash| {
             if is_stored_level(level) {
-                self.insert_node
-                    .execute(params![level, (index >> level) as i64, &h[..]])?;
+                insert_node.execute(params![level, idx as i64, &hash[..]])?;
             }
-        }
-        self.frontier.push((level, h));
-        self.size += 1;
+            Ok::<_, LogError>(())
+        })?;
         Ok(index)
     }
 
     /// The root of the tree so far, from the right edge alone.
     pub fn root(&self) -> Hash {
-        let mut it = self.frontier.iter().rev();
-        match it.next() {
-            None => merkle::empty_root(),
-            Some(&(_, last)) => it.fold(last, |acc, (_, left)| merkle::node_hash(left, &acc)),
-        }
+        self.edge.root()
     }
 
     /// Number of entries so far.
     pub fn size(&self) -> u64 {
-        self.size
+        self.edge.size()
     }
 
     /// Signs and stores a checkpoint of the tree so far (the group commit's seal), using the
@@ -253,7 +234,7 @@ impl<'c> Appender<'c> {
         signer: &dyn Signer,
         at_ms: i64,
     ) -> Result<String, LogError> {
-        store_checkpoint(self.conn, self.size, self.root(), origin, signer, at_ms)
+        store_checkpoint(self.conn, self.size(), self.root(), origin, signer, at_ms)
     }
 }
 

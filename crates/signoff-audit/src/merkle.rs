@@ -263,6 +263,72 @@ pub fn verify_consistency(
     Ok(())
 }
 
+/// The right edge of a growing tree: one perfect-subtree hash per set bit of its size,
+/// largest first. Enough to append leaves and to compute the root, in O(log n) memory.
+#[derive(Debug, Default, Clone)]
+pub struct RightEdge {
+    size: u64,
+    edge: Vec<(u32, Hash)>,
+}
+
+impl RightEdge {
+    /// The right edge of the first `size` leaves of `src`.
+    pub fn of(src: &dyn NodeSource, size: u64) -> Result<Self, AuditError> {
+        let mut edge = Vec::new();
+        let mut start = 0u64;
+        for level in (0..64u32).rev() {
+            if size & (1u64 << level) != 0 {
+                edge.push((level, src.node(level, start >> level)?));
+                start += 1u64 << level;
+            }
+        }
+        Ok(Self { size, edge })
+    }
+
+    /// Appends a leaf by its hash; `completed(level, index, hash)` hears of every perfect
+    /// subtree of two or more leaves it closes, smallest first.
+    pub fn push<E>(
+        &mut self,
+        leaf_hash: Hash,
+        mut completed: impl FnMut(u32, u64, &Hash) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let index = self.size;
+        let mut h = leaf_hash;
+        let mut level = 0u32;
+        while let Some(&(l, left)) = self.edge.last() {
+            if l != level {
+                break;
+            }
+            self.edge.pop();
+            h = node_hash(&left, &h);
+            level += 1;
+            completed(level, index >> level, &h)?;
+        }
+        self.edge.push((level, h));
+        self.size += 1;
+        Ok(())
+    }
+
+    /// Appends a leaf by its hash, when nobody needs to hear of the completed subtrees.
+    pub fn push_leaf_hash(&mut self, leaf_hash: Hash) {
+        let Ok(()) = self.push(leaf_hash, |_, _, _| Ok::<_, std::convert::Infallible>(()));
+    }
+
+    /// The root of the leaves so far.
+    pub fn root(&self) -> Hash {
+        let mut it = self.edge.iter().rev();
+        match it.next() {
+            None => empty_root(),
+            Some(&(_, last)) => it.fold(last, |acc, (_, left)| node_hash(left, &acc)),
+        }
+    }
+
+    /// Number of leaves.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
 /// An in-memory tree that keeps every perfect-subtree hash, as the store does on disk.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryTree {

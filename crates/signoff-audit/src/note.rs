@@ -97,14 +97,12 @@ impl<'a> NoteSigner<'a> {
     /// The verifier key in the standard `name+keyid+base64` form.
     pub fn verifier_key(&self) -> String {
         let pk = self.signer.public_key();
-        let mut k = vec![ALG_ED25519];
-        k.extend_from_slice(&pk);
-        format!(
-            "{}+{:08x}+{}",
-            self.name,
-            key_id(&self.name, &pk),
-            B64.encode(k)
-        )
+        NoteVerifier {
+            key_id: key_id(&self.name, &pk),
+            name: self.name.clone(),
+            public_key: pk,
+        }
+        .to_vkey()
     }
 
     /// The signature line for `text` (already ending in a newline).
@@ -181,6 +179,13 @@ impl NoteVerifier {
             key_id,
             public_key,
         })
+    }
+
+    /// The standard `name+keyid+base64` text of this key (what [`NoteVerifier::parse`] reads).
+    pub fn to_vkey(&self) -> String {
+        let mut k = vec![ALG_ED25519];
+        k.extend_from_slice(&self.public_key);
+        format!("{}+{:08x}+{}", self.name, self.key_id, B64.encode(k))
     }
 
     fn check(&self, text: &str, sig: &[u8]) -> bool {

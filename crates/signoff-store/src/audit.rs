@@ -129,7 +129,7 @@ impl Workspace {
                 })
             })?;
             let v = chain.checkpoint_key(idx as u64 + 2);
-            out.push((idx as u64, verifier_string(v)));
+            out.push((idx as u64, v.to_vkey()));
         }
         Ok(out)
     }
@@ -254,9 +254,9 @@ impl Workspace {
 
     /// Every device key the log has had, oldest first.
     pub(crate) fn verifiers(&self) -> Result<Vec<NoteVerifier>, StoreError> {
-        let genesis = self.genesis()?;
-        let mut all = vec![genesis.clone()];
-        for (_, v) in self.key_chain(&verifier_string(&genesis))? {
+        let genesis = self.audit_vkey()?.ok_or(StoreError::NoAuditKey)?;
+        let mut all = vec![NoteVerifier::parse(&genesis)?];
+        for (_, v) in self.key_chain(&genesis)? {
             all.push(NoteVerifier::parse(&v)?);
         }
         Ok(all)
@@ -402,13 +402,6 @@ pub(crate) fn record_signed(
     }
     chain::sign_entry(expected, &mut e, signer, manifest)?;
     Ok(app.append(&e)?)
-}
-
-/// The `name+keyid+base64` form of a parsed verifier key.
-fn verifier_string(v: &NoteVerifier) -> String {
-    let mut k = vec![1u8];
-    k.extend_from_slice(&v.public_key);
-    format!("{}+{:08x}+{}", v.name, v.key_id, B64.encode(k))
 }
 
 /// The index of the rotation entry that retired `vkey`, if it is a former key of the chain.
