@@ -44,5 +44,15 @@ impl From<candle_core::Error> for IntakeError {
     }
 }
 
+impl From<signoff_embed::EmbedError> for IntakeError {
+    fn from(e: signoff_embed::EmbedError) -> Self {
+        match e {
+            signoff_embed::EmbedError::Io { path, source } => IntakeError::Io { path, source },
+            signoff_embed::EmbedError::ModelMissing(p) => IntakeError::ModelMissing(p),
+            other => IntakeError::Model(other.to_string()),
+        }
+    }
+}
+
 /// Shorthand used throughout the crate.
 pub type Result<T> = std::result::Result<T, IntakeError>;

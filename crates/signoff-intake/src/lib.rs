@@ -4,14 +4,12 @@
 //! TF-IDF features ([`lexical`]) with softmax heads ([`linear`]), temperature-scaled
 //! ([`calibrate`]), with out-of-scope detection and bands from target precision.
 //! [`eval`] and [`metrics`] measure it. Pure functions where possible; files are read and
-//! written only by [`data`], [`embed`] and [`cache`].
+//! written only by [`data`], [`embed`] and [`cache`] (both from `signoff-embed`).
 
 pub mod artefact;
-pub mod cache;
 pub mod calibrate;
 pub mod classifier;
 pub mod data;
-pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod explain;
@@ -19,6 +17,9 @@ pub mod lexical;
 pub mod linear;
 pub mod metrics;
 pub mod rules;
+
+/// The embedding model and its cache live in `signoff-embed`; re-exported under the old paths.
+pub use signoff_embed::{cache, embed};
 
 pub use classifier::{Band, Classifier, Config, Verdict};
 pub use data::{Example, OOS};

@@ -3,7 +3,7 @@
 //! 32 key bytes + the vector as little-endian f32; a torn last record is ignored.
 
 use crate::embed::{Embedder, Pooling};
-use crate::error::{IntakeError, Result};
+use crate::error::{EmbedError, Result};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Write;
@@ -31,7 +31,7 @@ impl EmbeddingCache {
         let record = 32 + pooling.dim() * 4;
         let io = |path: &Path| {
             let path = path.to_path_buf();
-            move |source| IntakeError::Io { path, source }
+            move |source| EmbedError::Io { path, source }
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let path = dir.join(format!("minilm-{model_version}-{}.emb", pooling.as_str()));
@@ -76,11 +76,11 @@ impl EmbeddingCache {
                 .create(true)
                 .append(true)
                 .open(&self.path)
-                .map_err(|source| IntakeError::Io {
+                .map_err(|source| EmbedError::Io {
                     path: self.path.clone(),
                     source,
                 })?;
-            f.write_all(&buf).map_err(|source| IntakeError::Io {
+            f.write_all(&buf).map_err(|source| EmbedError::Io {
                 path: self.path.clone(),
                 source,
             })?;

@@ -2,7 +2,7 @@
 //! real tokens, L2 normalisation. The model is loaded once from a directory that
 //! `scripts/setup.sh` filled; nothing is downloaded at run time.
 
-use crate::error::{IntakeError, Result};
+use crate::error::{EmbedError, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
@@ -75,14 +75,14 @@ impl std::fmt::Debug for Embedder {
 
 impl Embedder {
     /// Loads the model from `dir` (holding `model.safetensors`, `tokenizer.json`,
-    /// `config.json`). A missing file is [`IntakeError::ModelMissing`].
+    /// `config.json`). A missing file is [`EmbedError::ModelMissing`].
     pub fn load(dir: &Path) -> Result<Self> {
         let file = |name: &str| {
             let p = dir.join(name);
             if p.is_file() {
                 Ok(p)
             } else {
-                Err(IntakeError::ModelMissing(p))
+                Err(EmbedError::ModelMissing(p))
             }
         };
         let (weights_path, tok_path, cfg_path) = (
@@ -91,20 +91,20 @@ impl Embedder {
             file("config.json")?,
         );
         let read = |p: &Path| {
-            std::fs::read(p).map_err(|source| IntakeError::Io {
+            std::fs::read(p).map_err(|source| EmbedError::Io {
                 path: p.to_path_buf(),
                 source,
             })
         };
         let config: Config = serde_json::from_slice(&read(&cfg_path)?)
-            .map_err(|e| IntakeError::Model(format!("{}: {e}", cfg_path.display())))?;
+            .map_err(|e| EmbedError::Model(format!("{}: {e}", cfg_path.display())))?;
         let weights = read(&weights_path)?;
         let version = hex::encode(&Sha256::digest(&weights)[..8]);
         let device = Device::Cpu;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
         let model = BertModel::load(vb, &config)?;
         let mut tokenizer = Tokenizer::from_file(&tok_path)
-            .map_err(|e| IntakeError::Model(format!("{}: {e}", tok_path.display())))?;
+            .map_err(|e| EmbedError::Model(format!("{}: {e}", tok_path.display())))?;
         tokenizer.with_padding(Some(PaddingParams {
             strategy: PaddingStrategy::BatchLongest,
             ..Default::default()
@@ -114,7 +114,7 @@ impl Embedder {
                 max_length: MAX_TOKENS,
                 ..Default::default()
             }))
-            .map_err(|e| IntakeError::Model(e.to_string()))?;
+            .map_err(|e| EmbedError::Model(e.to_string()))?;
         Ok(Embedder {
             model,
             tokenizer,
@@ -156,7 +156,7 @@ impl Embedder {
         let enc = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
-            .map_err(|e| IntakeError::Model(e.to_string()))?;
+            .map_err(|e| EmbedError::Model(e.to_string()))?;
         let len = enc.first().map_or(0, |e| e.get_ids().len());
         let mut ids = Vec::with_capacity(texts.len() * len);
         let mut mask = Vec::with_capacity(texts.len() * len);

@@ -1,0 +1,12 @@
+//! Signoff embeddings: all-MiniLM-L6-v2 sentence vectors computed locally on the CPU with candle
+//! ([`embed`]), and an append-only on-disk cache keyed by model version and text hash
+//! ([`cache`]). Shared by intake (classification) and context (dense retrieval); nothing is
+//! downloaded at run time.
+
+pub mod cache;
+pub mod embed;
+pub mod error;
+
+pub use cache::EmbeddingCache;
+pub use embed::{Embedder, Pooling, DIM, MODEL_ID};
+pub use error::{EmbedError, Result};
