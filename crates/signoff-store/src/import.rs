@@ -349,8 +349,8 @@ impl<'t> Sink<'t> {
             tx,
             insert: tx.prepare(
                 "INSERT INTO cases (id, subject, body, received_ms, priority, prio_key, sla_key,
-                                    metadata, label, content_hash, import_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                                    metadata, label, given_label, content_hash, import_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)
                  ON CONFLICT (id) DO NOTHING",
             )?,
             fts: tx.prepare("INSERT INTO cases_fts (rowid, subject, body) VALUES (?1, ?2, ?3)")?,

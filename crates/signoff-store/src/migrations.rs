@@ -16,6 +16,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[include_str!("migrations/0003_audit_strata.sql")],
     &[include_str!("migrations/0004_audit_view.sql")],
     &[include_str!("migrations/0005_audit_catalog.sql")],
+    &[include_str!("migrations/0006_intake.sql")],
 ];
 
 /// The schema version this build writes.

@@ -486,6 +486,10 @@ fn a_version_2_log_with_every_level_stored_upgrades_and_still_verifies() {
         }
         conn.execute_batch(
             "DROP TABLE audit_catalog; DROP INDEX dispositions_kind;
+             DROP TABLE case_embeddings; DROP TABLE classifications;
+             DROP TABLE threshold_versions; DROP TABLE intake_models; DROP TABLE intake_rules;
+             ALTER TABLE cases DROP COLUMN given_label; ALTER TABLE cases DROP COLUMN escalate;
+             ALTER TABLE cases DROP COLUMN classification_seq;
              PRAGMA user_version = 2;",
         )
         .unwrap();
