@@ -17,6 +17,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[include_str!("migrations/0004_audit_view.sql")],
     &[include_str!("migrations/0005_audit_catalog.sql")],
     &[include_str!("migrations/0006_intake.sql")],
+    &[include_str!("migrations/0007_corpus.sql")],
 ];
 
 /// The schema version this build writes.
