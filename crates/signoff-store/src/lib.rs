@@ -8,6 +8,7 @@ pub mod audit;
 mod audit_view;
 mod error;
 pub mod import;
+pub mod intake;
 mod migrations;
 pub mod queue;
 pub mod review;
