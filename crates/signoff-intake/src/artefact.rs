@@ -1,8 +1,13 @@
 //! The trained classifier as one file: versioned and content-hashed, so every classification
 //! can name exactly which model made it. Layout: the magic `SGNFINT1`, a little-endian u32
-//! header length, a JSON header (configuration, labels, vocabulary, calibration, thresholds,
-//! weight shapes), then the weights as little-endian f32. The model id is `intake-` and the
-//! first 16 hex digits of the file's SHA-256.
+//! header length, a JSON header (format, configuration, labels, vocabulary, calibration,
+//! thresholds, weight shapes, the embedding-model version, the exemplars' texts and labels),
+//! then the weights as little-endian f32, then the exemplars' embeddings as i8 (unit vectors
+//! scaled by 127). The model id is `intake-` and the first 16 hex digits of the file's SHA-256.
+//!
+//! Format 2 added the embedding-model version and the exemplars (the labelled training rows
+//! an explanation lists as nearest examples); files of any other format are refused with
+//! the format they declare.
 
 use crate::classifier::{Classifier, Config, Thresholds};
 use crate::error::{IntakeError, Result};
@@ -13,7 +18,75 @@ use sha2::{Digest, Sha256};
 
 const MAGIC: &[u8; 8] = b"SGNFINT1";
 /// Format version written in the header; files of other versions are refused.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Labelled training rows kept with the model so an explanation can list the nearest
+/// labelled examples: their texts, label indices and (quantised) sentence embeddings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemplars {
+    /// Texts, in training order.
+    pub texts: Vec<String>,
+    /// Label of each text (index into the classifier's labels).
+    pub labels: Vec<u32>,
+    /// Embedding width.
+    pub dim: usize,
+    /// Row-major embeddings, each a unit vector scaled by 127 and rounded.
+    pub vectors: Vec<i8>,
+}
+
+impl Exemplars {
+    /// Builds exemplars from texts, label indices and unit-length embeddings.
+    pub fn new(texts: Vec<String>, labels: Vec<u32>, embeddings: &[Vec<f32>]) -> Exemplars {
+        let dim = embeddings.first().map_or(0, Vec::len);
+        let vectors = embeddings
+            .iter()
+            .flat_map(|e| {
+                e.iter()
+                    .map(|v| (v * 127.0).round().clamp(-127.0, 127.0) as i8)
+            })
+            .collect();
+        Exemplars {
+            texts,
+            labels,
+            dim,
+            vectors,
+        }
+    }
+
+    /// Number of exemplars.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Cosine similarity of exemplar `i` to a unit vector (approximate: quantised).
+    pub fn similarity(&self, i: usize, query: &[f32]) -> f32 {
+        let row = &self.vectors[i * self.dim..(i + 1) * self.dim];
+        let dot: f32 = row.iter().zip(query).map(|(a, b)| *a as f32 * b).sum();
+        let norm: f32 = row.iter().map(|a| (*a as f32).powi(2)).sum::<f32>().sqrt();
+        if norm == 0.0 {
+            0.0
+        } else {
+            dot / norm
+        }
+    }
+}
+
+/// A model artefact: the classifier plus what provenance and explanations need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artefact {
+    /// The classifier.
+    pub classifier: Classifier,
+    /// Version of the sentence encoder the embedding head was trained with (first 16 hex
+    /// digits of the SHA-256 of its weights); `None` for a lexical-only model.
+    pub embedding_version: Option<String>,
+    /// Labelled examples for explanations, when embeddings were available at training.
+    pub exemplars: Option<Exemplars>,
+}
 
 #[derive(Serialize, Deserialize)]
 struct Header {
@@ -26,6 +99,18 @@ struct Header {
     standardize: Option<(Vec<f32>, Vec<f32>)>,
     dense: Option<(usize, usize)>,
     lexical: Option<(Vec<String>, Vec<f32>, usize, usize)>,
+    #[serde(default)]
+    embedding_version: Option<String>,
+    /// Exemplar texts, label indices and embedding width.
+    #[serde(default)]
+    exemplars: Option<(Vec<String>, Vec<u32>, usize)>,
+}
+
+/// Only the format field, read first so a file of another format is named as such rather
+/// than failing on a field this version does not know.
+#[derive(Deserialize)]
+struct FormatOnly {
+    format: u32,
 }
 
 fn put(out: &mut Vec<u8>, v: &[f32]) {
@@ -34,8 +119,18 @@ fn put(out: &mut Vec<u8>, v: &[f32]) {
     }
 }
 
-/// Encodes a classifier; returns the bytes and the model id.
+/// Encodes a classifier without exemplars or encoder version; returns the bytes and the id.
 pub fn encode(clf: &Classifier) -> (Vec<u8>, String) {
+    encode_artefact(&Artefact {
+        classifier: clf.clone(),
+        embedding_version: None,
+        exemplars: None,
+    })
+}
+
+/// Encodes an artefact; returns the bytes and the model id.
+pub fn encode_artefact(a: &Artefact) -> (Vec<u8>, String) {
+    let clf = &a.classifier;
     let header = Header {
         format: FORMAT_VERSION,
         config: clf.config.clone(),
@@ -49,6 +144,11 @@ pub fn encode(clf: &Classifier) -> (Vec<u8>, String) {
             .lexical
             .as_ref()
             .map(|(v, h)| (v.terms.clone(), v.idf.clone(), h.dim, h.classes)),
+        embedding_version: a.embedding_version.clone(),
+        exemplars: a
+            .exemplars
+            .as_ref()
+            .map(|e| (e.texts.clone(), e.labels.clone(), e.dim)),
     };
     let json = serde_json::to_vec(&header).expect("header serialises");
     let mut out = Vec::new();
@@ -59,6 +159,9 @@ pub fn encode(clf: &Classifier) -> (Vec<u8>, String) {
         put(&mut out, &h.w);
         put(&mut out, &h.b);
     }
+    if let Some(e) = &a.exemplars {
+        out.extend(e.vectors.iter().map(|v| *v as u8));
+    }
     let id = model_id(&out);
     (out, id)
 }
@@ -68,8 +171,14 @@ pub fn model_id(bytes: &[u8]) -> String {
     format!("intake-{}", hex::encode(&Sha256::digest(bytes)[..8]))
 }
 
-/// Decodes an artefact; returns the classifier and its model id.
+/// Decodes an artefact's classifier; returns it and its model id.
 pub fn decode(bytes: &[u8]) -> Result<(Classifier, String)> {
+    decode_artefact(bytes).map(|(a, id)| (a.classifier, id))
+}
+
+/// Decodes an artefact; returns it and its model id. Refuses other formats, truncated or
+/// padded files, and exemplars that do not fit the labels.
+pub fn decode_artefact(bytes: &[u8]) -> Result<(Artefact, String)> {
     let bad = |m: &str| IntakeError::Artefact(m.to_string());
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
         return Err(bad("not a Signoff intake model (bad magic)"));
@@ -78,41 +187,66 @@ pub fn decode(bytes: &[u8]) -> Result<(Classifier, String)> {
     let json = bytes
         .get(12..12 + hlen)
         .ok_or_else(|| bad("truncated header"))?;
-    let h: Header = serde_json::from_slice(json).map_err(|e| bad(&format!("header: {e}")))?;
-    if h.format != FORMAT_VERSION {
+    let f: FormatOnly = serde_json::from_slice(json).map_err(|e| bad(&format!("header: {e}")))?;
+    if f.format != FORMAT_VERSION {
+        let why = if f.format < FORMAT_VERSION {
+            "an older Signoff wrote it; retrain with `signoff intake train`"
+        } else {
+            "a newer Signoff wrote it; upgrade Signoff to use it"
+        };
         return Err(bad(&format!(
-            "format {} (this Signoff reads {FORMAT_VERSION})",
-            h.format
+            "format {} (this Signoff reads format {FORMAT_VERSION}): {why}",
+            f.format
         )));
     }
-    let mut floats = bytes[12 + hlen..]
+    let h: Header = serde_json::from_slice(json).map_err(|e| bad(&format!("header: {e}")))?;
+    let n_floats = h.dense.map_or(0, |(d, k)| d * k + k)
+        + h.lexical.as_ref().map_or(0, |(_, _, d, k)| d * k + k);
+    let body = &bytes[12 + hlen..];
+    let float_bytes = body
+        .get(..n_floats * 4)
+        .ok_or_else(|| bad("truncated weights"))?;
+    let mut floats = float_bytes
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    let mut take = |n: usize| -> Result<Vec<f32>> {
-        let v: Vec<f32> = floats.by_ref().take(n).collect();
-        if v.len() == n {
-            Ok(v)
-        } else {
-            Err(bad("truncated weights"))
+    let mut take = |n: usize| -> Vec<f32> { floats.by_ref().take(n).collect() };
+    let mut linear = |dim: usize, classes: usize| Linear {
+        dim,
+        classes,
+        w: take(dim * classes),
+        b: take(classes),
+    };
+    let dense = h.dense.map(|(d, k)| linear(d, k));
+    let lexical = h
+        .lexical
+        .map(|(terms, idf, d, k)| (Tfidf::from_parts(terms, idf), linear(d, k)));
+    let rest = &body[n_floats * 4..];
+    let exemplars = match h.exemplars {
+        Some((texts, labels, dim)) => {
+            if texts.len() != labels.len() {
+                return Err(bad("exemplar texts and labels differ in number"));
+            }
+            if labels.iter().any(|&l| l as usize >= h.labels.len()) {
+                return Err(bad("an exemplar has a label the model does not know"));
+            }
+            let n = labels.len() * dim;
+            if rest.len() < n {
+                return Err(bad("truncated exemplar embeddings"));
+            }
+            if rest.len() > n {
+                return Err(bad("trailing bytes after the exemplar embeddings"));
+            }
+            Some(Exemplars {
+                texts,
+                labels,
+                dim,
+                vectors: rest.iter().map(|b| *b as i8).collect(),
+            })
         }
-    };
-    let mut linear = |dim: usize, classes: usize| -> Result<Linear> {
-        Ok(Linear {
-            dim,
-            classes,
-            w: take(dim * classes)?,
-            b: take(classes)?,
-        })
-    };
-    let dense = h.dense.map(|(d, k)| linear(d, k)).transpose()?;
-    let lexical = match h.lexical {
-        Some((terms, idf, d, k)) => Some((Tfidf::from_parts(terms, idf), linear(d, k)?)),
+        None if !rest.is_empty() => return Err(bad("trailing bytes after the weights")),
         None => None,
     };
-    if (12 + hlen) % 4 != bytes.len() % 4 || floats.next().is_some() {
-        return Err(bad("trailing bytes after the weights"));
-    }
-    let clf = Classifier {
+    let classifier = Classifier {
         config: h.config,
         labels: h.labels,
         dense,
@@ -122,7 +256,14 @@ pub fn decode(bytes: &[u8]) -> Result<(Classifier, String)> {
         temperature: h.temperature,
         thresholds: h.thresholds,
     };
-    Ok((clf, model_id(bytes)))
+    Ok((
+        Artefact {
+            classifier,
+            embedding_version: h.embedding_version,
+            exemplars,
+        },
+        model_id(bytes),
+    ))
 }
 
 #[cfg(test)]
@@ -174,5 +315,52 @@ mod tests {
         assert_ne!(decode(&flipped).unwrap().1, id);
         assert!(decode(&bytes[..bytes.len() - 2]).is_err());
         assert!(decode(b"nonsense").is_err());
+    }
+
+    #[test]
+    fn exemplars_and_encoder_version_round_trip_and_other_formats_are_refused() {
+        let config = Config::parse("lexical:max_iter=50").unwrap();
+        let rows = examples();
+        let clf = Classifier::train(&rows, None, &config).unwrap();
+        let emb: Vec<Vec<f32>> = (0..rows.len())
+            .map(|i| {
+                let a = i as f32 / 7.0;
+                vec![a.cos(), a.sin()]
+            })
+            .collect();
+        let labels: Vec<u32> = rows
+            .iter()
+            .map(|e| clf.labels.iter().position(|l| *l == e.label).unwrap() as u32)
+            .collect();
+        let texts: Vec<String> = rows.iter().map(|e| e.text.clone()).collect();
+        let a = Artefact {
+            classifier: clf,
+            embedding_version: Some("53aa5117deadbeef".into()),
+            exemplars: Some(Exemplars::new(texts, labels, &emb)),
+        };
+        let (bytes, id) = encode_artefact(&a);
+        let (back, id2) = decode_artefact(&bytes).unwrap();
+        assert_eq!((back.clone(), id2), (a.clone(), id.clone()));
+        let ex = back.exemplars.unwrap();
+        assert!((ex.similarity(3, &emb[3]) - 1.0).abs() < 1e-3);
+        assert!(decode_artefact(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode_artefact(&longer).is_err());
+        // The same file claiming another format is refused, naming the format.
+        let hlen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        let header = String::from_utf8(bytes[12..12 + hlen].to_vec()).unwrap();
+        for (format, word) in [(1, "older"), (3, "newer")] {
+            let other = header.replacen("\"format\":2", &format!("\"format\":{format}"), 1);
+            let mut file = bytes[..8].to_vec();
+            file.extend_from_slice(&(other.len() as u32).to_le_bytes());
+            file.extend_from_slice(other.as_bytes());
+            file.extend_from_slice(&bytes[12 + hlen..]);
+            let err = decode_artefact(&file).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("format {format}")) && err.contains(word),
+                "{err}"
+            );
+        }
     }
 }

@@ -33,6 +33,9 @@ pub struct Neighbour {
     pub label: String,
     /// Cosine similarity to the case.
     pub similarity: f32,
+    /// The example's text, when the model keeps its exemplars.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// A recorded classification.
@@ -48,6 +51,13 @@ pub struct Explanation {
     pub band: Band,
     /// Nearest labelled examples, most similar first.
     pub neighbours: Vec<Neighbour>,
+    /// The calibrated top in-scope probability the thresholds were applied to (model path),
+    /// kept so a threshold change can be replayed without the model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_probability: Option<f32>,
+    /// The best in-scope label, also when the case was escalated as out of scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best_in_scope: Option<String>,
 }
 
 /// The `k` labelled examples most similar (cosine of unit vectors) to `query`; ties keep
@@ -71,6 +81,37 @@ pub fn nearest(
             index,
             label: labels[index].clone(),
             similarity,
+            text: None,
+        })
+        .collect()
+}
+
+/// The `k` exemplars of a model artefact most similar to the unit vector `query`, with their
+/// texts and labels; ties keep the earlier exemplar first.
+pub fn nearest_exemplars(
+    query: &[f32],
+    exemplars: &crate::artefact::Exemplars,
+    labels: &[String],
+    k: usize,
+) -> Vec<Neighbour> {
+    if exemplars.dim != query.len() {
+        return vec![];
+    }
+    let mut scored: Vec<(usize, f32)> = (0..exemplars.len())
+        .map(|i| (i, exemplars.similarity(i, query)))
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored
+        .into_iter()
+        .take(k)
+        .map(|(index, similarity)| Neighbour {
+            index,
+            label: labels
+                .get(exemplars.labels[index] as usize)
+                .cloned()
+                .unwrap_or_default(),
+            similarity,
+            text: exemplars.texts.get(index).cloned(),
         })
         .collect()
 }
@@ -93,6 +134,8 @@ pub fn from_rule(m: RuleMatch, neighbours: Vec<Neighbour>) -> Explanation {
         confidence: 1.0,
         band,
         neighbours,
+        top_probability: None,
+        best_in_scope: None,
     }
 }
 
@@ -114,6 +157,8 @@ pub fn from_model(
         confidence: v.confidence,
         band: v.band,
         neighbours,
+        top_probability: Some(v.top_probability),
+        best_in_scope: Some(v.best_in_scope.clone()),
     }
 }
 
