@@ -156,6 +156,14 @@ impl Bm25Index {
         self.reader.searcher().num_docs()
     }
 
+    /// Bytes the index's segments take (postings, term dictionary, stored ids).
+    pub fn space_bytes(&self) -> usize {
+        self.reader
+            .searcher()
+            .space_usage()
+            .map_or(0, |u| u.total().get_bytes() as usize)
+    }
+
     /// Whether the index holds no passage.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -36,6 +36,23 @@ pub enum ContextError {
         /// What is wrong.
         message: String,
     },
+    /// Dense vectors are inconsistent (a vector of the wrong width, a missing embedder).
+    #[error("dense index: {0}")]
+    Dense(String),
+    /// The embedding model failed (loading, running or its cache).
+    #[error(transparent)]
+    Embed(#[from] signoff_embed::EmbedError),
+    /// A reranker file is malformed, of an unknown kind, or not usable.
+    #[error("reranker {path}: {message}")]
+    Reranker {
+        /// The file (or `built-in`).
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A query, passage set or option is not usable as given.
+    #[error("{0}")]
+    Input(String),
 }
 
 /// Results of this crate.

@@ -6,11 +6,18 @@
 
 pub mod beir;
 pub mod bm25;
+pub mod dense;
+pub mod entity;
 pub mod error;
 pub mod eval;
+pub mod fusion;
 pub mod metrics;
+pub mod rerank;
+pub mod retriever;
 
 pub use beir::{BeirSet, Passage, Query};
 pub use bm25::Bm25Index;
 pub use error::{ContextError, Result};
 pub use eval::{evaluate, ModeReport};
+pub use rerank::{LinearReranker, Reranker};
+pub use retriever::{Candidate, Hit, HybridParams, Mode, Retriever};
