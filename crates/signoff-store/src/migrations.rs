@@ -18,6 +18,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[include_str!("migrations/0005_audit_catalog.sql")],
     &[include_str!("migrations/0006_intake.sql")],
     &[include_str!("migrations/0007_corpus.sql")],
+    &[include_str!("migrations/0008_drafts.sql")],
 ];
 
 /// The schema version this build writes.
