@@ -53,6 +53,19 @@ pub enum ContextError {
     /// A query, passage set or option is not usable as given.
     #[error("{0}")]
     Input(String),
+    /// A corpus file that cannot be ingested; names the file and, where known, the line
+    /// (1-based) or the JSON field.
+    #[error("{file}{}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default(), field.as_ref().map(|f| format!(": {f}")).unwrap_or_default())]
+    Ingest {
+        /// The file, as given.
+        file: String,
+        /// The line the problem is on, when known.
+        line: Option<usize>,
+        /// The JSON field path or setting concerned, when known.
+        field: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Results of this crate.

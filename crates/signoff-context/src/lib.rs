@@ -8,10 +8,13 @@ pub mod beir;
 pub mod bm25;
 pub mod dense;
 pub mod entity;
+pub mod corpus;
 pub mod error;
 pub mod eval;
 pub mod fusion;
+pub mod ingest;
 pub mod metrics;
+pub mod redact;
 pub mod rerank;
 pub mod retriever;
 
