@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_audit;
+mod corpus_cmd;
 mod eval_intake;
 mod eval_retrieval;
 mod output;
@@ -132,6 +133,13 @@ enum Command {
     /// The intake classifier: train a model artefact, classify a text.
     #[command(subcommand)]
     Intake(eval_intake::IntakeCommand),
+    /// The curated context corpus: add files, approve versions, list, diff, allow-list.
+    #[command(subcommand)]
+    Corpus(corpus_cmd::CorpusCommand),
+    /// Search the newest approved corpus version (read-only).
+    Search(corpus_cmd::SearchArgs),
+    /// Retrieve evidence for a case from the approved corpus (recorded in the audit log).
+    Evidence(corpus_cmd::EvidenceArgs),
 }
 
 #[derive(Subcommand)]
@@ -435,6 +443,9 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Eval(EvalGroup::Intake(cmd)) => eval_intake::run(cmd, out)?,
         Command::Eval(EvalGroup::Retrieval(a)) => eval_retrieval::run(a, out)?,
         Command::Intake(cmd) => eval_intake::run_intake(cmd, out)?,
+        Command::Corpus(cmd) => corpus_cmd::run(g, out, cmd, &clock)?,
+        Command::Search(a) => corpus_cmd::search(g, out, a, &clock)?,
+        Command::Evidence(a) => corpus_cmd::evidence(g, out, a, &clock)?,
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 pub mod audit;
 mod audit_view;
+pub mod corpus;
 mod error;
 pub mod import;
 pub mod intake;
