@@ -11,6 +11,38 @@ pub const DEMO_CASES: &str = include_str!("../../../assets/demo/cases.jsonl");
 pub const DEMO_ATTRIBUTION: &str = include_str!("../../../assets/demo/ATTRIBUTION.md");
 /// Settings key marking a workspace as seeded with the demo.
 const DEMO_KEY: &str = "demo_seeded";
+/// The demo's policy corpus (ABCD agent guidelines), as committed.
+pub const DEMO_POLICIES: &[u8] =
+    include_bytes!("../../../assets/demo/policies/abcd-guidelines.json");
+/// The corpus source the demo policies are added as.
+pub const DEMO_POLICY_SOURCE: &str = "abcd-guidelines";
+/// The subject-matter expert named as approving the demo corpus.
+pub const DEMO_SME: &str = "Priya Raman (demo policy owner)";
+/// Settings key marking a workspace's demo corpus as added and approved.
+const DEMO_CORPUS_KEY: &str = "demo_corpus_seeded";
+
+/// Adds the demo policies as a corpus source and approves that version in the demo SME's
+/// name, unless done before (also for demo workspaces seeded before the corpus existed).
+pub fn seed_corpus(ws: &mut Workspace, clock: &dyn Clock) -> Result<bool, crate::ApiError> {
+    if ws.setting(DEMO_CORPUS_KEY)?.is_some() {
+        return Ok(false);
+    }
+    use signoff_store::corpus::ingest;
+    let doc = ingest::ingest_bytes(
+        "assets/demo/policies/abcd-guidelines.json",
+        "abcd-guidelines.json",
+        DEMO_POLICIES,
+        ingest::Format::Json,
+        DEMO_POLICY_SOURCE,
+    )
+    .map_err(|e| crate::ApiError::Request(e.to_string()))?;
+    let added = ws.corpus_add(DEMO_POLICY_SOURCE, &[doc], Some(90), clock)?;
+    if ws.approved_version()?.is_none() {
+        ws.corpus_approve(&added.version, DEMO_SME, clock)?;
+    }
+    ws.set_setting(DEMO_CORPUS_KEY, "1")?;
+    Ok(true)
+}
 
 /// Imports the demo cases into `ws` unless it was seeded before. Idempotent.
 pub fn seed(
@@ -76,6 +108,7 @@ pub fn open(
     crate::keys::attach_device_key(&mut ws, &place, key)?;
     if is_demo {
         seed(&mut ws, clock)?;
+        seed_corpus(&mut ws, clock)?;
     }
     Ok(ws)
 }

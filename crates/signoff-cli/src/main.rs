@@ -5,6 +5,7 @@ mod bench;
 mod bench_audit;
 mod corpus_cmd;
 mod eval_intake;
+mod intake_cmd;
 mod eval_retrieval;
 mod output;
 
@@ -132,7 +133,7 @@ enum Command {
     Eval(EvalGroup),
     /// The intake classifier: train a model artefact, classify a text.
     #[command(subcommand)]
-    Intake(eval_intake::IntakeCommand),
+    Intake(intake_cmd::IntakeCommand),
     /// The curated context corpus: add files, approve versions, list, diff, allow-list.
     #[command(subcommand)]
     Corpus(corpus_cmd::CorpusCommand),
@@ -442,7 +443,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Bench(BenchCommand::Audit { entries }) => bench_audit::audit(entries, out)?,
         Command::Eval(EvalGroup::Intake(cmd)) => eval_intake::run(cmd, out)?,
         Command::Eval(EvalGroup::Retrieval(a)) => eval_retrieval::run(a, out)?,
-        Command::Intake(cmd) => eval_intake::run_intake(cmd, out)?,
+        Command::Intake(cmd) => intake_cmd::run(cmd, g, out, &clock)?,
         Command::Corpus(cmd) => corpus_cmd::run(g, out, cmd, &clock)?,
         Command::Search(a) => corpus_cmd::search(g, out, a, &clock)?,
         Command::Evidence(a) => corpus_cmd::evidence(g, out, a, &clock)?,
@@ -612,7 +613,8 @@ fn import(g: &Global, out: &Out, files: &[PathBuf], clock: &dyn Clock) -> Result
             }
         }
     }
-    out.json(&serde_json::json!({"new": totals.0, "unchanged": totals.1, "conflicts": totals.2}));
+    let classified = classify_new(&mut ws, out, clock)?;
+    out.json(&serde_json::json!({"new": totals.0, "unchanged": totals.1, "conflicts": totals.2, "classified": classified}));
     if failed > 0 {
         bail!(
             "{failed} of {} file(s) were not imported (see above); the others were",
@@ -651,8 +653,36 @@ fn pull(g: &Global, out: &Out, url: &str, clock: &dyn Clock) -> Result<()> {
         "{url}: {} bytes; {} new, {} unchanged, {} conflicting",
         pulled.bytes, r.new, r.unchanged, r.conflicts
     ));
-    out.json(&serde_json::json!({"new": r.new, "unchanged": r.unchanged, "conflicts": r.conflicts, "bytes": pulled.bytes}));
+    let classified = classify_new(&mut ws, out, clock)?;
+    out.json(&serde_json::json!({"new": r.new, "unchanged": r.unchanged, "conflicts": r.conflicts, "bytes": pulled.bytes, "classified": classified}));
     Ok(())
+}
+
+/// Classifies the cases an import or pull added (rules, then the model in force); says why
+/// when some stay unclassified. Returns how many were classified.
+fn classify_new(ws: &mut Workspace, out: &Out, clock: &dyn Clock) -> Result<usize> {
+    let r = signoff_api::intake::classify(
+        ws,
+        &signoff_store::intake::Scope::Unclassified,
+        &signoff_api::intake::model_dir_from_env(),
+        clock,
+    )?;
+    for w in &r.warnings {
+        eprintln!("signoff: {w}");
+    }
+    if r.considered > 0 {
+        out.line(&format!(
+            "classified {} case(s) in {} ms: {} by rule, {} by the model, {} escalated",
+            r.classified, r.elapsed_ms, r.by_rule, r.by_model, r.escalated
+        ));
+    }
+    if let Some(why) = &r.unclassified_reason {
+        out.line(&format!(
+            "{} case(s) left unclassified: {why}",
+            r.unclassified
+        ));
+    }
+    Ok(r.classified)
 }
 
 fn progress_bar(f: &Path) -> Option<indicatif::ProgressBar> {

@@ -18,6 +18,8 @@ use std::path::PathBuf;
 
 /// The ingest side of the corpus (file formats, chunks), re-exported for hosts.
 pub use signoff_context::ingest;
+/// PII redaction, re-exported for hosts (case text is redacted before retrieval).
+pub use signoff_context::redact;
 
 const HEAD_KEY: &str = "corpus_head";
 const ALLOW_KEY: &str = "corpus_allow";
