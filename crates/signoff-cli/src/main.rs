@@ -4,6 +4,7 @@
 mod bench;
 mod bench_audit;
 mod corpus_cmd;
+mod eval_citations;
 mod eval_intake;
 mod intake_cmd;
 mod eval_retrieval;
@@ -207,6 +208,8 @@ enum EvalGroup {
     Intake(eval_intake::EvalCommand),
     /// Score context retrieval on a BEIR set (nDCG@10, Recall@5/@100, MRR@10, latency).
     Retrieval(eval_retrieval::RetrievalArgs),
+    /// Score the claim support scorer on claim/passage pairs (precision, recall, F1, AUROC).
+    Citations(eval_citations::CitationsArgs),
 }
 
 #[derive(Subcommand)]
@@ -443,6 +446,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Bench(BenchCommand::Audit { entries }) => bench_audit::audit(entries, out)?,
         Command::Eval(EvalGroup::Intake(cmd)) => eval_intake::run(cmd, out)?,
         Command::Eval(EvalGroup::Retrieval(a)) => eval_retrieval::run(a, out)?,
+        Command::Eval(EvalGroup::Citations(a)) => eval_citations::run(a, out)?,
         Command::Intake(cmd) => intake_cmd::run(cmd, g, out, &clock)?,
         Command::Corpus(cmd) => corpus_cmd::run(g, out, cmd, &clock)?,
         Command::Search(a) => corpus_cmd::search(g, out, a, &clock)?,

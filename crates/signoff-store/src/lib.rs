@@ -7,6 +7,7 @@
 pub mod audit;
 mod audit_view;
 pub mod corpus;
+pub mod draft;
 mod error;
 pub mod import;
 pub mod intake;

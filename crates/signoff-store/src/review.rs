@@ -191,6 +191,14 @@ impl Workspace {
                 "case {case_id} is already {status}; undo that disposition first"
             )));
         }
+        if kind == DispositionKind::Approve {
+            let open = crate::draft::unresolved_of_case(&tx, decision.case_seq)?;
+            if !open.is_empty() {
+                return Err(StoreError::Rule(format!(
+                    "approval of {case_id} is blocked: flagged draft claims {open:?} must each be edited, removed or accepted with a reason first"
+                )));
+            }
+        }
         let reviewer_name: String = tx
             .query_row("SELECT name FROM reviewers WHERE id = ?1", [reviewer_id], |r| r.get(0))
             .optional()?

@@ -1,0 +1,16 @@
+//! Signoff action layer (issue 7): the claim support scorer ([`support`]) and its evaluation
+//! ([`eval`]); drafters, citations and the claim check ([`draft`]) over retrieved
+//! [`evidence`]; the prompt repository ([`prompt`]); the text helpers they share ([`text`]).
+
+pub mod draft;
+pub mod error;
+pub mod eval;
+pub mod evidence;
+pub mod prompt;
+pub mod support;
+pub mod text;
+
+pub use error::{ActionError, Result};
+
+/// The embedding crate, re-exported so hosts reach MiniLM through one dependency.
+pub use signoff_embed as embed;

@@ -1,0 +1,617 @@
+//! The claim support scorer: does a passage back a claim? Hand-made features (token overlap,
+//! MiniLM cosine, number agreement, negation and yes/no polarity, entity agreement) combined
+//! by a logistic regression trained here ([`train`]) and saved as a versioned JSON file. The
+//! score is the probability that the claim is **unsupported** (what must be flagged).
+//!
+//! Two weight sets live in one file: one with the embedding features, one lexical-only for
+//! workstations where the MiniLM model is absent (the scorer says which one it used).
+
+use crate::error::{ActionError, Result};
+use crate::text;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// Version of the model file layout and feature set.
+pub const MODEL_VERSION: u32 = 1;
+
+/// Feature names, in order; the embedding features are the last [`EMBED_FEATURES`].
+pub const FEATURES: &[&str] = &[
+    "token_recall",
+    "best_line_recall",
+    "unmatched_tokens",
+    "digits_unmatched",
+    "digits_unmatched_count",
+    "number_words_unmatched",
+    "yes_vs_passage_no",
+    "no_vs_passage_yes",
+    "no_vs_negation_free_passage",
+    "negation_mismatch_best_line",
+    "negated_claim_positive_passage",
+    "foreign_entity",
+    "own_entity",
+    "foreign_without_own",
+    "unmatched_capitalised",
+    "no_with_unnegated_body",
+    "yes_with_negated_body",
+    "claim_negates_passage_term",
+    "claim_asserts_passage_negated_term",
+    "count_exceeds_passages",
+    "count_noun_disagrees",
+    "cosine_passage",
+    "cosine_mean_best_line",
+    "cosine_min_best_line",
+];
+
+/// How many trailing features need the embedding model.
+pub const EMBED_FEATURES: usize = 3;
+
+/// The default weights, trained by `signoff eval citations --train` on the DSTC11 dev part
+/// (see `scripts/citation_pairs.py`) and checked in.
+pub const DEFAULT_MODEL: &str = include_str!("../models/support-v1.json");
+
+/// One trained weight set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WeightSet {
+    /// One weight per feature used.
+    pub weights: Vec<f64>,
+    /// Intercept.
+    pub bias: f64,
+    /// Scores above this are flagged as unsupported.
+    pub threshold: f64,
+}
+
+/// The support model file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SupportModel {
+    /// [`MODEL_VERSION`] when written.
+    pub version: u32,
+    /// Feature names the weights belong to.
+    pub features: Vec<String>,
+    /// Weights over every feature (embedding model present).
+    pub with_embedding: WeightSet,
+    /// Weights over the lexical features only (embedding model absent).
+    pub lexical: WeightSet,
+    /// SHA-256 of the training rows (claim, passage, label), for provenance.
+    pub trained_on: String,
+    /// Training rows.
+    pub rows: usize,
+}
+
+impl SupportModel {
+    /// Parses and checks a model file's text.
+    pub fn from_json(s: &str) -> Result<Self> {
+        let m: SupportModel = serde_json::from_str(s)
+            .map_err(|e| ActionError::Model(format!("not a support model: {e}")))?;
+        if m.version != MODEL_VERSION {
+            return Err(ActionError::Model(format!(
+                "file version {} but this Signoff reads version {MODEL_VERSION}",
+                m.version
+            )));
+        }
+        if m.features != FEATURES
+            || m.with_embedding.weights.len() != FEATURES.len()
+            || m.lexical.weights.len() != FEATURES.len() - EMBED_FEATURES
+        {
+            return Err(ActionError::Model(
+                "feature list does not match this Signoff".into(),
+            ));
+        }
+        Ok(m)
+    }
+
+    /// The checked-in default model.
+    pub fn default_model() -> Self {
+        Self::from_json(DEFAULT_MODEL).expect("the checked-in support model parses")
+    }
+
+    /// The weight set for a mode.
+    pub fn weights(&self, embedding: bool) -> &WeightSet {
+        if embedding {
+            &self.with_embedding
+        } else {
+            &self.lexical
+        }
+    }
+}
+
+/// Known entity names and the ways texts write them.
+#[derive(Debug, Clone, Default)]
+pub struct Gazetteer {
+    names: Vec<(String, Vec<String>)>,
+}
+
+impl Gazetteer {
+    /// A gazetteer of the given names (corpus titles), deduplicated case-insensitively.
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for n in names {
+            let key = text::words(n).join(" ");
+            if !key.is_empty() && seen.insert(key) {
+                out.push((n.to_string(), text::aliases(n)));
+            }
+        }
+        Gazetteer { names: out }
+    }
+
+    /// The names every passage declares (see [`text::declared_names`]).
+    pub fn from_passages<'a>(passages: impl IntoIterator<Item = &'a str>) -> Self {
+        let names: Vec<String> = passages
+            .into_iter()
+            .flat_map(text::declared_names)
+            .collect();
+        Self::new(names.iter().map(String::as_str))
+    }
+
+    /// How many names it knows.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether it knows no names.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// A claim's text with its questions dropped: questions assert nothing.
+pub fn assertion(claim: &str) -> String {
+    let kept: Vec<&str> = text::sentences(claim)
+        .iter()
+        .map(|s| &claim[s.start..s.end])
+        .filter(|s| !s.ends_with('?'))
+        .collect();
+    if kept.is_empty() {
+        claim.trim().to_string()
+    } else {
+        kept.join(" ")
+    }
+}
+
+/// The passage's lines with any declared-name prefix cut off (the snippet texts).
+pub fn passage_lines(passage: &str) -> Vec<String> {
+    let names = text::declared_names(passage);
+    passage
+        .lines()
+        .map(|l| {
+            for n in &names {
+                if let Some(rest) = l.trim_start().strip_prefix(n.as_str()) {
+                    let rest = rest.trim_start();
+                    for sep in [":", "-", "|", "]"] {
+                        if let Some(r) = rest.strip_prefix(sep) {
+                            return r.trim().to_string();
+                        }
+                    }
+                }
+            }
+            l.trim().to_string()
+        })
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The sentences of the assertion (what the embedding features compare line by line).
+pub fn assertion_sentences(assertion: &str) -> Vec<String> {
+    text::sentences(assertion)
+        .iter()
+        .map(|s| assertion[s.start..s.end].to_string())
+        .collect()
+}
+
+/// The texts [`features`] will ask embeddings for, given a claim and passage.
+pub fn embedding_texts(claim: &str, passage: &str) -> Vec<String> {
+    let a = assertion(claim);
+    let mut out = assertion_sentences(&a);
+    out.push(a);
+    out.push(passage.to_string());
+    out.extend(passage_lines(passage));
+    out
+}
+
+fn recall(claim: &HashSet<String>, passage: &HashSet<String>) -> f64 {
+    if claim.is_empty() {
+        return 1.0;
+    }
+    claim.iter().filter(|t| passage.contains(*t)).count() as f64 / claim.len() as f64
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64) * (*y as f64))
+        .sum()
+}
+
+/// A claim's text after a leading yes/no word (which answers a question rather than asserting).
+fn body_text(a: &str) -> String {
+    let w = text::words(a);
+    if text::lead_polarity(a).is_some() {
+        w[1..].join(" ")
+    } else {
+        w.join(" ")
+    }
+}
+
+/// Answer part of a passage line: the text after its question mark, if it has one.
+fn answer_part(line: &str) -> &str {
+    line.rfind('?').map_or(line, |i| &line[i + 1..])
+}
+
+fn capitalised_unmatched(claim: &str, passage_padded: &str) -> usize {
+    let mut n = 0;
+    for s in text::sentences(claim) {
+        let sent = &claim[s.start..s.end];
+        for (i, w) in sent.split_whitespace().enumerate() {
+            let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+            if i > 0 && w.chars().next().is_some_and(char::is_uppercase) && w.len() > 2 && w != "I"
+            {
+                let low = text::words(w).join(" ");
+                if !low.is_empty() && !passage_padded.contains(&format!(" {low} ")) {
+                    n += 1;
+                }
+            }
+        }
+    }
+    n
+}
+
+/// Looks up the unit embedding of a text (None when it was not embedded).
+pub type EmbedLookup<'a> = &'a dyn Fn(&str) -> Option<Vec<f32>>;
+
+/// The feature vector of a claim against a passage. `embed` returns the unit vector of a text
+/// from [`embedding_texts`], or `None` when there is no embedding model; then the embedding
+/// features are left out (the vector is [`EMBED_FEATURES`] shorter).
+pub fn features(
+    claim: &str,
+    passage: &str,
+    gazetteer: &Gazetteer,
+    embed: Option<EmbedLookup<'_>>,
+) -> Vec<f64> {
+    let a = assertion(claim);
+    let lines = passage_lines(passage);
+    let claim_toks = text::token_set(&a);
+    let passage_toks = text::token_set(passage);
+    let tok_recall = recall(&claim_toks, &passage_toks);
+    let (best_line, best_recall) = lines
+        .iter()
+        .map(|l| (l.as_str(), recall(&claim_toks, &text::token_set(l))))
+        .fold(("", 0.0), |acc, x| if x.1 > acc.1 { x } else { acc });
+    let unmatched = claim_toks
+        .iter()
+        .filter(|t| !passage_toks.contains(*t))
+        .count();
+
+    let (cd, cw) = text::numbers(&a);
+    let (pd, pw) = text::numbers(passage);
+    let pnums: HashSet<u64> = pd.iter().chain(&pw).copied().collect();
+    let digits_missing = cd.iter().filter(|v| !pnums.contains(v)).count();
+    // "one" is mostly an article-like word ("one of the", "one reviewer"): left out.
+    let words_missing = cw.iter().filter(|v| **v != 1 && !pnums.contains(v)).count();
+    let count_exceeds = cw.iter().any(|v| *v > 1 && *v as usize > lines.len());
+    let disagree = text::count_disagreements(claim);
+    let (c_neg, c_pos) = text::polarised_tokens(&body_text(&a));
+    let (p_negt, p_post) = text::polarised_tokens(passage);
+    let negates_term = c_neg
+        .iter()
+        .any(|t| p_post.contains(t) && !p_negt.contains(t));
+    let asserts_negated = c_pos
+        .iter()
+        .any(|t| p_negt.contains(t) && !p_post.contains(t));
+
+    let claim_lead = text::lead_polarity(&a);
+    let p_yes = lines
+        .iter()
+        .any(|l| text::lead_polarity(answer_part(l)) == Some(true));
+    let p_no = lines
+        .iter()
+        .any(|l| text::lead_polarity(answer_part(l)) == Some(false));
+    let p_neg = text::negations(passage) > 0;
+    // The lead word itself is not a negation of the statement that follows.
+    let body = {
+        let w = text::words(&a);
+        let skip = usize::from(claim_lead.is_some());
+        w[skip.min(w.len())..].join(" ")
+    };
+    let claim_neg = text::negations(&body) > 0;
+    let best_neg = text::negations(best_line) > 0;
+
+    let ppad = text::padded(passage);
+    // Entities are looked for in the whole claim, questions included ("... about Rosa's?").
+    let cpad = text::padded(claim);
+    let declared: Vec<String> = text::declared_names(passage)
+        .iter()
+        .map(|n| text::words(n).join(" "))
+        .collect();
+    let mut foreign = false;
+    let mut own = false;
+    for (name, aliases) in &gazetteer.names {
+        let hit: Vec<&String> = aliases
+            .iter()
+            .filter(|al| cpad.contains(&format!(" {al} ")))
+            .collect();
+        if hit.is_empty() {
+            continue;
+        }
+        let key = text::words(name).join(" ");
+        if declared.contains(&key) || hit.iter().any(|al| ppad.contains(&format!(" {al} "))) {
+            own = true;
+        } else {
+            foreign = true;
+        }
+    }
+    let caps = capitalised_unmatched(&a, &ppad);
+
+    let b = |x: bool| if x { 1.0 } else { 0.0 };
+    let mut f = vec![
+        tok_recall,
+        best_recall,
+        (1.0 + unmatched as f64).ln(),
+        b(digits_missing > 0),
+        digits_missing.min(3) as f64 / 3.0,
+        b(words_missing > 0),
+        b(claim_lead == Some(true) && p_no && !p_yes),
+        b(claim_lead == Some(false) && p_yes && !p_no),
+        b(claim_lead == Some(false) && !p_neg && !p_no),
+        b(claim_neg != best_neg),
+        b(claim_neg && !p_neg),
+        b(foreign),
+        b(own),
+        b(foreign && !own),
+        caps.min(3) as f64 / 3.0,
+        b(claim_lead == Some(false) && !claim_neg),
+        b(claim_lead == Some(true) && claim_neg),
+        b(negates_term),
+        b(asserts_negated),
+        b(count_exceeds),
+        b(disagree > 0),
+    ];
+    if let Some(embed) = embed {
+        let va = embed(&a);
+        let vp = embed(passage);
+        let line_vecs: Vec<Vec<f32>> = lines.iter().filter_map(|l| embed(l)).collect();
+        let sent_best: Vec<f64> = assertion_sentences(&a)
+            .iter()
+            .filter_map(|s| embed(s))
+            .map(|vs| {
+                line_vecs
+                    .iter()
+                    .map(|vl| cosine(&vs, vl))
+                    .fold(0.0, f64::max)
+            })
+            .collect();
+        let cos_p = match (&va, &vp) {
+            (Some(x), Some(y)) => cosine(x, y),
+            _ => 0.0,
+        };
+        let mean = if sent_best.is_empty() {
+            cos_p
+        } else {
+            sent_best.iter().sum::<f64>() / sent_best.len() as f64
+        };
+        let min = sent_best.iter().copied().fold(f64::INFINITY, f64::min);
+        f.extend([cos_p, mean, if min.is_finite() { min } else { cos_p }]);
+    }
+    f
+}
+
+/// `1 / (1 + e^-z)`.
+pub fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// The probability a weight set gives to "unsupported".
+pub fn score(w: &WeightSet, f: &[f64]) -> f64 {
+    sigmoid(w.bias + w.weights.iter().zip(f).map(|(a, b)| a * b).sum::<f64>())
+}
+
+/// Fits a logistic regression (full-batch gradient descent with momentum, L2 penalty `l2`,
+/// fixed iteration count: deterministic) on rows of features with labels (true = unsupported).
+pub fn fit(x: &[Vec<f64>], y: &[bool], l2: f64) -> (Vec<f64>, f64) {
+    let d = x.first().map_or(0, Vec::len);
+    let n = x.len().max(1) as f64;
+    let (mut w, mut b) = (vec![0.0; d], 0.0);
+    let (mut vw, mut vb) = (vec![0.0; d], 0.0);
+    let (lr, mom) = (0.5, 0.9);
+    for _ in 0..4000 {
+        let mut gw = vec![0.0; d];
+        let mut gb = 0.0;
+        for (xi, &yi) in x.iter().zip(y) {
+            let p = sigmoid(b + w.iter().zip(xi).map(|(a, c)| a * c).sum::<f64>());
+            let e = p - if yi { 1.0 } else { 0.0 };
+            for (g, v) in gw.iter_mut().zip(xi) {
+                *g += e * v;
+            }
+            gb += e;
+        }
+        for j in 0..d {
+            let g = gw[j] / n + l2 * w[j];
+            vw[j] = mom * vw[j] - lr * g;
+            w[j] += vw[j];
+        }
+        vb = mom * vb - lr * gb / n;
+        b += vb;
+    }
+    (w, b)
+}
+
+/// The threshold that maximises F1 (positive = unsupported) on the given scores while flagging
+/// at most `max_supported_flagged` of the supported rows.
+pub fn pick_threshold(scores: &[f64], unsupported: &[bool], max_supported_flagged: f64) -> f64 {
+    let mut cands: Vec<f64> = scores.to_vec();
+    cands.sort_by(f64::total_cmp);
+    cands.dedup();
+    let n_sup = unsupported.iter().filter(|u| !**u).count().max(1) as f64;
+    let mut best = (f64::NEG_INFINITY, 0.5);
+    for &t in &cands {
+        let (mut tp, mut fp, mut fneg) = (0.0, 0.0, 0.0);
+        for (&s, &u) in scores.iter().zip(unsupported) {
+            match (s > t, u) {
+                (true, true) => tp += 1.0,
+                (true, false) => fp += 1.0,
+                (false, true) => fneg += 1.0,
+                _ => {}
+            }
+        }
+        if fp / n_sup > max_supported_flagged {
+            continue;
+        }
+        let f1 = 2.0 * tp / (2.0 * tp + fp + fneg).max(1.0);
+        if f1 > best.0 {
+            best = (f1, t);
+        }
+    }
+    best.1
+}
+
+/// Scores claims against passages with a model, optionally with the embedding model.
+pub struct SupportScorer {
+    model: SupportModel,
+    embedder: Option<signoff_embed::Embedder>,
+    gazetteer: Gazetteer,
+}
+
+impl std::fmt::Debug for SupportScorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SupportScorer")
+            .field("embedding", &self.embedder.is_some())
+            .field("names", &self.gazetteer.len())
+            .finish()
+    }
+}
+
+/// One scored claim.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Support {
+    /// Probability the claim is unsupported.
+    pub score: f64,
+    /// Whether it is flagged (score above the threshold).
+    pub flagged: bool,
+}
+
+impl SupportScorer {
+    /// A scorer over a model, an embedder (None = lexical weights) and known entity names.
+    pub fn new(
+        model: SupportModel,
+        embedder: Option<signoff_embed::Embedder>,
+        gazetteer: Gazetteer,
+    ) -> Self {
+        SupportScorer {
+            model,
+            embedder,
+            gazetteer,
+        }
+    }
+
+    /// Whether the embedding features are in use.
+    pub fn uses_embedding(&self) -> bool {
+        self.embedder.is_some()
+    }
+
+    /// Scores many (claim, passage) pairs, embedding each distinct text once.
+    pub fn score_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<Support>> {
+        let vecs = match &self.embedder {
+            Some(e) => Some(embed_all(e, pairs)?),
+            None => None,
+        };
+        let w = self.model.weights(vecs.is_some());
+        Ok(pairs
+            .iter()
+            .map(|(c, p)| {
+                let f = match &vecs {
+                    Some(v) => {
+                        let look = |t: &str| v.get(t).cloned();
+                        features(c, p, &self.gazetteer, Some(&look))
+                    }
+                    None => features(c, p, &self.gazetteer, None),
+                };
+                let s = score(w, &f);
+                Support {
+                    score: s,
+                    flagged: s > w.threshold,
+                }
+            })
+            .collect())
+    }
+}
+
+/// Embeds every text the features of `pairs` need, once each.
+pub fn embed_all(
+    e: &signoff_embed::Embedder,
+    pairs: &[(&str, &str)],
+) -> Result<HashMap<String, Vec<f32>>> {
+    let mut texts: Vec<String> = pairs
+        .iter()
+        .flat_map(|(c, p)| embedding_texts(c, p))
+        .collect();
+    texts.sort();
+    texts.dedup();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vecs = e.embed(&refs)?;
+    Ok(texts.into_iter().zip(vecs).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gaz() -> Gazetteer {
+        Gazetteer::new(["The Nirala", "Backstreet Bistro", "Acorn Guest House"])
+    }
+
+    #[test]
+    fn changed_number_sets_the_digit_feature() {
+        let p = "Acorn Guest House: What time is check-in? Check-in is from 3:30pm.";
+        let ok = features("Check-in is from 3:30pm.", p, &gaz(), None);
+        let bad = features("Check-in is from 4:30pm.", p, &gaz(), None);
+        assert_eq!(ok[3], 0.0);
+        assert_eq!(bad[3], 1.0);
+    }
+
+    #[test]
+    fn flipped_yes_no_sets_a_polarity_feature() {
+        let p = "Backstreet Bistro: Do you serve alcohol? Yes, alcohol is served.";
+        let ok = features("Yes, alcohol is served.", p, &gaz(), None);
+        let bad = features("No, alcohol is served.", p, &gaz(), None);
+        assert_eq!(ok[7] + ok[8], 0.0);
+        assert_eq!(bad[7], 1.0);
+    }
+
+    #[test]
+    fn another_entity_is_foreign() {
+        let p = "The Nirala: The view from the window was lovely.";
+        let own = features("The Nirala has a lovely view.", p, &gaz(), None);
+        let swapped = features("Backstreet Bistro has a lovely view.", p, &gaz(), None);
+        assert_eq!((own[11], own[12]), (0.0, 1.0));
+        assert_eq!((swapped[11], swapped[13]), (1.0, 1.0));
+    }
+
+    #[test]
+    fn questions_are_not_part_of_the_assertion() {
+        assert_eq!(
+            assertion("The view is great. Would you like to book?"),
+            "The view is great."
+        );
+    }
+
+    #[test]
+    fn fit_separates_a_separable_set_and_threshold_respects_the_cap() {
+        let x: Vec<Vec<f64>> = (0..40).map(|i| vec![f64::from(i % 2), 0.5]).collect();
+        let y: Vec<bool> = (0..40).map(|i| i % 2 == 1).collect();
+        let (w, b) = fit(&x, &y, 1e-4);
+        let ws = WeightSet {
+            weights: w,
+            bias: b,
+            threshold: 0.5,
+        };
+        assert!(score(&ws, &[1.0, 0.5]) > 0.9 && score(&ws, &[0.0, 0.5]) < 0.1);
+        let s: Vec<f64> = x.iter().map(|f| score(&ws, f)).collect();
+        let t = pick_threshold(&s, &y, 0.0);
+        assert!(s.iter().zip(&y).all(|(v, u)| (*v > t) == *u));
+    }
+
+    #[test]
+    fn default_model_loads() {
+        let m = SupportModel::default_model();
+        assert_eq!(m.features.len(), FEATURES.len());
+    }
+}

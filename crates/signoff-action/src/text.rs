@@ -1,0 +1,547 @@
+//! Small, pure text helpers the support scorer and the drafter share: sentence splitting with
+//! character spans, content tokens with a light stemmer, numbers (digits and number words),
+//! negation and yes/no polarity, and entity names found by alias.
+
+use std::collections::HashSet;
+
+/// Words that carry no content for overlap purposes.
+const STOP: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "and",
+    "or",
+    "but",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "for",
+    "with",
+    "by",
+    "from",
+    "as",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "being",
+    "it",
+    "its",
+    "it's",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "their",
+    "they",
+    "them",
+    "we",
+    "our",
+    "us",
+    "i",
+    "my",
+    "me",
+    "you",
+    "your",
+    "he",
+    "she",
+    "his",
+    "her",
+    "has",
+    "have",
+    "had",
+    "do",
+    "does",
+    "did",
+    "so",
+    "very",
+    "also",
+    "just",
+    "about",
+    "which",
+    "who",
+    "what",
+    "would",
+    "will",
+    "can",
+    "could",
+    "some",
+    "any",
+    "all",
+    "if",
+    "than",
+    "then",
+    "too",
+    "up",
+    "out",
+    "into",
+    "said",
+    "says",
+    "say",
+    "one",
+    "get",
+    "got",
+    "there's",
+    "here",
+    "really",
+    "quite",
+    "much",
+    "many",
+    "most",
+    "more",
+    "people",
+    "guest",
+    "guests",
+    "review",
+    "reviews",
+    "reviewer",
+    "reviewers",
+    "customer",
+    "customers",
+    "found",
+    "felt",
+    "like",
+    "liked",
+    "well",
+    "place",
+    "yes",
+    "no",
+    "not",
+    "according",
+    "other",
+    "others",
+    "mention",
+    "mentioned",
+    "think",
+    "thought",
+];
+
+/// Words that, when they head an entity name, are not part of its core.
+const GENERIC: &[&str] = &[
+    "the",
+    "hotel",
+    "guest",
+    "house",
+    "guesthouse",
+    "restaurant",
+    "bed",
+    "and",
+    "breakfast",
+    "bar",
+    "grill",
+    "cafe",
+    "lodge",
+    "inn",
+    "city",
+    "centre",
+    "center",
+    "kitchen",
+    "&",
+    "b",
+    "a",
+];
+
+const NUMBER_WORDS: &[(&str, u64)] = &[
+    ("zero", 0),
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("eleven", 11),
+    ("twelve", 12),
+    ("fifteen", 15),
+    ("twenty", 20),
+    ("thirty", 30),
+    ("forty", 40),
+    ("fifty", 50),
+    ("hundred", 100),
+    ("once", 1),
+    ("twice", 2),
+    ("single", 1),
+    ("dozen", 12),
+    ("noon", 12),
+    ("midnight", 12),
+];
+
+const NEGATIONS: &[&str] = &[
+    "not",
+    "no",
+    "never",
+    "none",
+    "nothing",
+    "nobody",
+    "without",
+    "neither",
+    "nor",
+    "cannot",
+    "isn't",
+    "aren't",
+    "wasn't",
+    "weren't",
+    "doesn't",
+    "don't",
+    "didn't",
+    "can't",
+    "won't",
+    "wouldn't",
+    "couldn't",
+    "shouldn't",
+    "hasn't",
+    "haven't",
+    "hadn't",
+    "lack",
+    "lacks",
+    "lacking",
+    "unavailable",
+    "n't",
+];
+
+/// Lower-case word tokens (letters, digits, apostrophes inside words).
+pub fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for ch in text.chars() {
+        let c = if ch == '\u{2019}' { '\'' } else { ch };
+        if c.is_alphanumeric() || (c == '\'' && !cur.is_empty()) || (c == '&' && cur.is_empty()) {
+            cur.extend(c.to_lowercase());
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur).trim_end_matches('\'').to_string());
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur.trim_end_matches('\'').to_string());
+    }
+    out
+}
+
+/// A light suffix stemmer: enough that "rooms"/"room", "cleaned"/"clean" meet.
+pub fn stem(word: &str) -> String {
+    let w = word.trim_end_matches("'s");
+    for suf in [
+        "ingly", "edly", "ness", "ing", "ies", "ied", "ly", "es", "ed", "s",
+    ] {
+        if w.len() > suf.len() + 3 && w.ends_with(suf) {
+            let base = &w[..w.len() - suf.len()];
+            return if suf == "ies" || suf == "ied" {
+                format!("{base}y")
+            } else {
+                base.to_string()
+            };
+        }
+    }
+    w.to_string()
+}
+
+/// Stemmed content tokens (stop words and negations dropped).
+pub fn content_tokens(text: &str) -> Vec<String> {
+    words(text)
+        .into_iter()
+        .filter(|w| !STOP.contains(&w.as_str()) && !NEGATIONS.contains(&w.as_str()))
+        .map(|w| stem(&w))
+        .collect()
+}
+
+/// A sentence of a text with its byte span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sentence {
+    /// Byte offset of the first character.
+    pub start: usize,
+    /// Byte offset one past the last character.
+    pub end: usize,
+}
+
+/// Splits text into sentences at `.`, `!`, `?` or a newline followed by space/end; spans are
+/// trimmed of surrounding whitespace; empty pieces are dropped.
+pub fn sentences(text: &str) -> Vec<Sentence> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let push = |s: usize, e: usize, out: &mut Vec<Sentence>| {
+        let piece = &text[s..e];
+        let lead = piece.len() - piece.trim_start().len();
+        let trail = piece.len() - piece.trim_end().len();
+        if e - trail > s + lead {
+            out.push(Sentence {
+                start: s + lead,
+                end: e - trail,
+            });
+        }
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let ends = match b {
+            b'\n' => true,
+            b'.' | b'!' | b'?' => {
+                let next = bytes.get(i + 1).copied();
+                // "3.5" and "e.g." stay inside a sentence.
+                next.is_none_or(|n| n == b' ' || n == b'\n' || n == b'"' || n == b')')
+                    && !(b == b'.'
+                        && i > 0
+                        && bytes[i - 1].is_ascii_digit()
+                        && next.is_some_and(|n| n.is_ascii_digit()))
+            }
+            _ => false,
+        };
+        if ends {
+            push(start, i + 1, &mut out);
+            start = i + 1;
+        }
+        i += 1;
+    }
+    push(start, bytes.len(), &mut out);
+    out
+}
+
+/// Numbers mentioned in a text: digit runs and number words, as values.
+pub fn numbers(text: &str) -> (Vec<u64>, Vec<u64>) {
+    let mut digits = Vec::new();
+    let mut spelled = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() {
+            cur.push(c);
+        } else if !cur.is_empty() {
+            if let Ok(v) = cur.parse::<u64>() {
+                digits.push(v);
+            }
+            cur.clear();
+        }
+    }
+    for w in words(text) {
+        if let Some((_, v)) = NUMBER_WORDS.iter().find(|(n, _)| *n == w) {
+            spelled.push(*v);
+        }
+    }
+    (digits, spelled)
+}
+
+/// How many negation words a text holds.
+pub fn negations(text: &str) -> usize {
+    words(text)
+        .iter()
+        .filter(|w| NEGATIONS.contains(&w.as_str()) || w.ends_with("n't"))
+        .count()
+}
+
+/// The leading yes/no of an answer: `Some(true)` for yes, `Some(false)` for no.
+pub fn lead_polarity(text: &str) -> Option<bool> {
+    match words(text).first().map(String::as_str) {
+        Some("yes" | "yeah" | "yep" | "absolutely" | "certainly" | "indeed") => Some(true),
+        Some("no" | "nope" | "unfortunately") => Some(false),
+        _ => None,
+    }
+}
+
+/// Ways a text may write an entity name (lower case): the full name, without a leading "the",
+/// and its core (generic words such as "hotel" or "guest house" dropped) when that is
+/// distinctive enough (at least 4 letters).
+pub fn aliases(name: &str) -> Vec<String> {
+    let low = words(name).join(" ");
+    let mut out = vec![low.clone()];
+    if let Some(rest) = low.strip_prefix("the ") {
+        out.push(rest.to_string());
+    }
+    let mut trimmed = words(name);
+    while trimmed.len() > 1
+        && trimmed
+            .last()
+            .is_some_and(|w| GENERIC.contains(&w.as_str()))
+    {
+        trimmed.pop();
+    }
+    let trimmed = trimmed.join(" ");
+    if trimmed.len() >= 4 && !out.contains(&trimmed) {
+        out.push(trimmed);
+    }
+    let core: Vec<String> = words(name)
+        .into_iter()
+        .filter(|w| !GENERIC.contains(&w.as_str()))
+        .collect();
+    let core = core.join(" ");
+    if core.len() >= 4 && !out.contains(&core) {
+        out.push(core);
+    }
+    out.retain(|a| !a.is_empty());
+    out
+}
+
+/// Whether `hay` (already `words(..).join(" ")`, padded with spaces) names the entity.
+pub fn mentions(padded_words: &str, aliases: &[String]) -> bool {
+    aliases
+        .iter()
+        .any(|a| padded_words.contains(&format!(" {a} ")))
+}
+
+/// `words(text)` joined by single spaces with a space on each side, for whole-word search.
+pub fn padded(text: &str) -> String {
+    format!(" {} ", words(text).join(" "))
+}
+
+/// Entity names a passage declares: the text before a `:` (or ` - `, `|`) at the start of a
+/// line, when it is short (1–8 words) and not a question. Passages built by Signoff and the
+/// eval pairs prefix each snippet with its source's title this way.
+pub fn declared_names(passage: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in passage.lines() {
+        let cut = [": ", " - ", " | "]
+            .iter()
+            .filter_map(|sep| line.find(sep))
+            .min();
+        if let Some(i) = cut {
+            let head = line[..i]
+                .trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let n = head.split_whitespace().count();
+            if (1..=8).contains(&n) && !head.contains('?') && !out.iter().any(|o| o == head) {
+                out.push(head.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Stemmed content tokens that follow a negation within three words ("not very clean" →
+/// clean), and the ones that do not.
+pub fn polarised_tokens(text: &str) -> (HashSet<String>, HashSet<String>) {
+    let (mut neg, mut pos) = (HashSet::new(), HashSet::new());
+    for s in sentences(text) {
+        let mut since: Option<usize> = None;
+        for w in words(&text[s.start..s.end]) {
+            if NEGATIONS.contains(&w.as_str()) || w.ends_with("n't") {
+                since = Some(0);
+                continue;
+            }
+            if STOP.contains(&w.as_str()) {
+                continue;
+            }
+            let st = stem(&w);
+            match since {
+                Some(n) if n < 3 => {
+                    neg.insert(st);
+                    since = Some(n + 1);
+                }
+                _ => {
+                    pos.insert(st);
+                    since = None;
+                }
+            }
+        }
+    }
+    (neg, pos)
+}
+
+/// Nouns for people and reviews, singular and plural, used to check that a count agrees
+/// with its noun ("two reviewers", not "two reviewer").
+const COUNTED: &[(&str, &str)] = &[
+    ("person", "people"),
+    ("guest", "guests"),
+    ("customer", "customers"),
+    ("reviewer", "reviewers"),
+    ("review", "reviews"),
+    ("diner", "diners"),
+    ("visitor", "visitors"),
+    ("traveler", "travelers"),
+    ("traveller", "travellers"),
+    ("patron", "patrons"),
+    ("user", "users"),
+    ("couple", "couples"),
+    ("family", "families"),
+];
+
+/// Spelled-out counts whose noun disagrees in number ("seven guest", "one reviewers").
+pub fn count_disagreements(text: &str) -> usize {
+    let w = words(text);
+    let mut n = 0;
+    for pair in w.windows(2) {
+        let Some((_, v)) = NUMBER_WORDS.iter().find(|(x, _)| *x == pair[0]) else {
+            continue;
+        };
+        let singular = COUNTED.iter().any(|(s, _)| *s == pair[1]);
+        let plural = COUNTED.iter().any(|(_, p)| *p == pair[1]);
+        if (*v == 1 && plural) || (*v > 1 && singular) {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Distinct stemmed content tokens.
+pub fn token_set(text: &str) -> HashSet<String> {
+    content_tokens(text).into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_keep_spans_and_decimals() {
+        let t = "Check-in is at 3.30 pm. Is it quiet? Yes!\nNext line";
+        let s: Vec<&str> = sentences(t).iter().map(|s| &t[s.start..s.end]).collect();
+        assert_eq!(
+            s,
+            [
+                "Check-in is at 3.30 pm.",
+                "Is it quiet?",
+                "Yes!",
+                "Next line"
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers_find_digits_and_words() {
+        assert_eq!(
+            numbers("from 3:30pm to 9, two people"),
+            (vec![3, 30, 9], vec![2])
+        );
+    }
+
+    #[test]
+    fn aliases_drop_generic_words() {
+        assert_eq!(
+            aliases("THE LENSFIELD HOTEL"),
+            [
+                "the lensfield hotel",
+                "lensfield hotel",
+                "the lensfield",
+                "lensfield"
+            ]
+        );
+        assert!(mentions(
+            &padded("The rooms in the lensfield are small"),
+            &aliases("THE LENSFIELD HOTEL")
+        ));
+        assert!(!mentions(
+            &padded("The rooms are small"),
+            &aliases("THE LENSFIELD HOTEL")
+        ));
+    }
+
+    #[test]
+    fn declared_names_read_line_prefixes() {
+        let p = "The Nirala: Great view.\nBackstreet Bistro: Do you serve alcohol? Yes.\nno prefix here";
+        assert_eq!(declared_names(p), ["The Nirala", "Backstreet Bistro"]);
+    }
+
+    #[test]
+    fn polarity_and_negation() {
+        assert_eq!(lead_polarity("No, pets are not allowed"), Some(false));
+        assert_eq!(lead_polarity("Yes, there is parking"), Some(true));
+        assert_eq!(lead_polarity("There is parking"), None);
+        assert_eq!(negations("It isn't clean and there is no towel"), 2);
+    }
+}

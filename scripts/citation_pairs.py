@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Builds claim/passage dev pairs for `signoff eval citations` from DSTC11 track 5 data.
+
+Supported rows: a human reference response with its gold snippets (each prefixed with its
+entity's name), and an FAQ answer with its FAQ. Unsupported rows: the response paired with
+another entity's snippets, the entity name swapped, a number changed, a yes/no flipped.
+Rows are split into two disjoint parts by entity (every row of an entity lands on one side),
+so a scorer trained on one part is measured on entities and responses it never saw.
+
+usage: citation_pairs.py DSTC11_DIR OUT_DIR [--seed N]
+writes OUT_DIR/citations_train.jsonl, citations_test.jsonl, citations_all.jsonl
+"""
+import hashlib
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+NUM_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+GENERIC = {"the", "hotel", "guest", "house", "guesthouse", "restaurant", "bed", "and",
+           "breakfast", "bar", "grill", "cafe", "lodge", "inn", "city", "centre", "kitchen", "&"}
+
+
+def title(name):
+    """Title-cases an upper-case knowledge name the way responses write it."""
+    return " ".join(w[:1].upper() + w[1:] for w in name.lower().split())
+
+
+def aliases(name):
+    """Ways a response may write an entity name, longest first (full, without 'the')."""
+    low = name.lower()
+    out = [low]
+    if low.startswith("the "):
+        out.append(low[4:])
+    core = [w for w in low.split() if w not in GENERIC]
+    if core and " ".join(core) not in out:
+        out.append(" ".join(core))
+    return sorted(set(out), key=len, reverse=True)
+
+
+def find_name(text, name):
+    """The first span of `text` naming the entity, or None."""
+    for a in aliases(name):
+        m = re.search(r"\b" + re.escape(a) + r"\b", text, re.I)
+        if m:
+            return m.span()
+    return None
+
+
+def snippet_text(know, ref):
+    ent = know[ref["domain"]][str(ref["entity_id"])]
+    if ref["doc_type"] == "review":
+        return ent["name"], ent["reviews"][str(ref["doc_id"])]["sentences"][str(ref["sent_id"])]
+    faq = ent["faqs"][str(ref["doc_id"])]
+    return ent["name"], faq["question"] + " " + faq["answer"]
+
+
+def passage_of(know, refs):
+    return "\n".join(f"{title(n)}: {t}" for n, t in (snippet_text(know, r) for r in refs))
+
+
+def change_number(text, rng):
+    """Changes one number (digits first, else a number word); None when there is none."""
+    digits = list(re.finditer(r"\d+", text))
+    if digits:
+        m = rng.choice(digits)
+        v = int(m.group())
+        new = v + rng.choice([1, 2, 3, 5, 10]) if v < 3 or rng.random() < 0.5 else max(0, v - rng.choice([1, 2]))
+        if new == v:
+            new = v + 1
+        return text[: m.start()] + str(new) + text[m.end():]
+    words = list(re.finditer(r"\b(" + "|".join(NUM_WORDS) + r")\b", text, re.I))
+    if words:
+        m = rng.choice(words)
+        old = m.group().lower()
+        new = rng.choice([w for w in NUM_WORDS if w != old])
+        if m.group()[0].isupper():
+            new = new.capitalize()
+        return text[: m.start()] + new + text[m.end():]
+    return None
+
+
+NEG = [(r"\bis not\b", "is"), (r"\bisn't\b", "is"), (r"\bare not\b", "are"), (r"\baren't\b", "are"),
+       (r"\bdoes not\b", "does"), (r"\bdoesn't\b", "does"), (r"\bdo not\b", "do"), (r"\bdon't\b", "do"),
+       (r"\bcan not\b", "can"), (r"\bcannot\b", "can"), (r"\bcan't\b", "can"),
+       (r"\bis\b", "is not"), (r"\bare\b", "are not"), (r"\bcan\b", "cannot"), (r"\bdoes\b", "does not"),
+       (r"\bhas\b", "does not have"), (r"\bhave\b", "do not have"), (r"\bwill\b", "will not")]
+
+
+def flip_yes_no(text, rng):
+    """Flips a leading yes/no; half the time also toggles the first verb's negation."""
+    m = re.match(r"\s*(yes|no)\b", text, re.I)
+    if not m:
+        return None
+    word = m.group(1)
+    new = "No" if word.lower() == "yes" else "Yes"
+    if word.islower():
+        new = new.lower()
+    out = text[: m.start(1)] + new + text[m.end(1):]
+    if rng.random() < 0.5:
+        for pat, rep in NEG:
+            mm = re.search(pat, out[m.end(1):], re.I)
+            if mm:
+                s, e = m.end(1) + mm.start(), m.end(1) + mm.end()
+                out = out[:s] + rep + out[e:]
+                break
+    return out
+
+
+def swap_name(text, name, others, rng):
+    span = find_name(text, name)
+    if not span:
+        return None
+    other = rng.choice(others)
+    return text[: span[0]] + title(other) + text[span[1]:]
+
+
+def fold(key):
+    return "train" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0 else "test"
+
+
+def main():
+    args = sys.argv[1:]
+    seed = 7
+    if "--seed" in args:
+        i = args.index("--seed")
+        seed = int(args[i + 1])
+        del args[i: i + 2]
+    if len(args) != 2:
+        sys.exit(__doc__)
+    src, out = Path(args[0]), Path(args[1])
+    rng = random.Random(seed)
+    know = json.loads((src / "knowledge.json").read_text())
+    labels = json.loads((src / "dev_labels.json").read_text())
+    names = {d: [e["name"] for e in know[d].values()] for d in know}
+    rows = []
+
+    def add(claim, passage, supported, kind, ent):
+        rows.append({"claim": claim, "passage": passage, "supported": supported, "kind": kind,
+                     "entity": ent, "split": fold(ent)})
+
+    insts = [x for x in labels if x.get("target")]
+    by_entity = {}
+    for x in insts:
+        r0 = x["knowledge"][0]
+        key = f'{r0["domain"]}:{r0["entity_id"]}'
+        by_entity.setdefault(key, []).append(x)
+    for x in insts:
+        r0 = x["knowledge"][0]
+        dom, key = r0["domain"], f'{r0["domain"]}:{r0["entity_id"]}'
+        name = know[dom][str(r0["entity_id"])]["name"]
+        resp = x["response"].strip()
+        passage = passage_of(know, x["knowledge"])
+        add(resp, passage, True, "supported_response", key)
+        # Another entity's snippets: an instance of a different entity of the same domain and fold.
+        pool = [k for k in by_entity if k != key and k.startswith(dom) and fold(k) == fold(key)]
+        if pool:
+            other = rng.choice(by_entity[rng.choice(pool)])
+            add(resp, passage_of(know, other["knowledge"]), False, "other_entity", key)
+        mentioned = {f'{r["domain"]}:{r["entity_id"]}' for r in x["knowledge"]}
+        own = {know[k.split(":")[0]][k.split(":")[1]]["name"] for k in mentioned}
+        others = [n for n in names[dom] if n not in own]
+        sw = swap_name(resp, name, others, rng)
+        if sw:
+            add(sw, passage, False, "entity_swap", key)
+        nc = change_number(resp, rng)
+        if nc:
+            add(nc, passage, False, "number_change", key)
+        fl = flip_yes_no(resp, rng)
+        if fl:
+            add(fl, passage, False, "yesno_flip", key)
+    # FAQ answers with their FAQ: three per entity, mutated the same way.
+    for dom in sorted(know):
+        for eid in sorted(know[dom], key=int):
+            ent = know[dom][eid]
+            key = f"{dom}:{eid}"
+            faqs = sorted(ent["faqs"].items(), key=lambda kv: int(kv[0]))
+            for _, faq in rng.sample(faqs, min(3, len(faqs))):
+                ans = faq["answer"].strip()
+                passage = f'{title(ent["name"])}: {faq["question"]} {ans}'
+                add(ans, passage, True, "supported_faq", key)
+                sw = swap_name(ans, ent["name"], [n for n in names[dom] if n != ent["name"]], rng)
+                if sw:
+                    add(sw, passage, False, "entity_swap", key)
+                nc = change_number(ans, rng)
+                if nc:
+                    add(nc, passage, False, "number_change", key)
+                fl = flip_yes_no(ans, rng)
+                if fl:
+                    add(fl, passage, False, "yesno_flip", key)
+    out.mkdir(parents=True, exist_ok=True)
+    for part in ("train", "test", "all"):
+        sel = [r for r in rows if part == "all" or r["split"] == part]
+        with open(out / f"citations_{part}.jsonl", "w") as f:
+            for r in sel:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        kinds = {}
+        for r in sel:
+            kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
+        print(part, len(sel), dict(sorted(kinds.items())))
+
+
+if __name__ == "__main__":
+    main()
