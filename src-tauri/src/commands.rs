@@ -180,6 +180,24 @@ pub fn audit_entry(state: State<'_, AppState>, index: u64) -> Res<AuditEntryDto>
     lock(&state)?.audit_entry(index)
 }
 
+/// Evidence for a case from the approved corpus (a recorded retrieval).
+#[tauri::command]
+pub fn case_evidence(state: State<'_, AppState>, case_id: String, k: u32) -> Res<EvidenceDto> {
+    lock(&state)?.case_evidence(&case_id, k)
+}
+
+/// The corpus screen's data.
+#[tauri::command]
+pub fn corpus_overview(state: State<'_, AppState>) -> Res<CorpusDto> {
+    lock(&state)?.corpus()
+}
+
+/// Approves a corpus version in a subject-matter expert's name.
+#[tauri::command]
+pub fn corpus_approve(state: State<'_, AppState>, version: String, by: String) -> Res<CorpusDto> {
+    lock(&state)?.corpus_approve(&version, &by)
+}
+
 /// A case's audit timeline with verified proofs.
 #[tauri::command]
 pub fn case_audit(state: State<'_, AppState>, case_id: String) -> Res<CaseAuditDto> {

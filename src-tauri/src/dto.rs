@@ -559,6 +559,140 @@ pub struct ExportReportDto {
     pub rows: u64,
 }
 
+/// One retrieved passage as the evidence panel shows it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct EvidenceHitDto {
+    /// Stable chunk id (`source:file#path`).
+    pub chunk_id: String,
+    /// Content hash of the chunk.
+    pub sha256: String,
+    /// Corpus source.
+    pub source: String,
+    /// File it came from.
+    pub file: String,
+    /// Heading path or entry title.
+    pub title: String,
+    /// The passage.
+    pub text: String,
+    /// Character offsets into the source document.
+    #[ts(type = "number")]
+    pub start: u64,
+    /// End offset (exclusive).
+    #[ts(type = "number")]
+    pub end: u64,
+    /// BM25 score.
+    pub score: f64,
+    /// Words of the passage that match the case (for highlighting).
+    pub matched_terms: Vec<String>,
+}
+
+/// Evidence retrieved for a case (recorded in the audit log), or why there is none.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct EvidenceDto {
+    /// The case.
+    pub case_id: String,
+    /// The approved corpus version searched.
+    pub version: Option<String>,
+    /// Who approved it.
+    pub approved_by: Option<String>,
+    /// Passages, best first.
+    pub hits: Vec<EvidenceHitDto>,
+    /// PII removed from the case text before searching: (kind, count).
+    pub redactions: Vec<(String, u32)>,
+    /// The `retrieval` audit entry.
+    #[ts(type = "number | null")]
+    pub audit_index: Option<u64>,
+    /// Why there is no evidence (no approved corpus …), when there is none.
+    pub message: Option<String>,
+}
+
+/// A corpus version on the corpus screen.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CorpusVersionDto {
+    /// Version id.
+    pub id: String,
+    /// When it was made (RFC 3339).
+    pub at: String,
+    /// Chunks it holds.
+    #[ts(type = "number")]
+    pub chunks: u64,
+    /// Who approved it.
+    pub approved_by: Option<String>,
+    /// When (RFC 3339).
+    pub approved_at: Option<String>,
+    /// Whether it is the newest version.
+    pub head: bool,
+    /// Chunks per source.
+    pub sources: Vec<(String, u32)>,
+}
+
+/// A corpus source on the corpus screen.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CorpusSourceDto {
+    /// Source name.
+    pub name: String,
+    /// Refresh cadence in days.
+    pub refresh_days: Option<u32>,
+    /// When last added (RFC 3339).
+    pub checked_at: String,
+    /// Past its cadence.
+    pub stale: bool,
+    /// Files in the head version.
+    pub files: Vec<String>,
+}
+
+/// The corpus screen: versions newest first and sources.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CorpusDto {
+    /// Versions, newest first.
+    pub versions: Vec<CorpusVersionDto>,
+    /// Sources by name.
+    pub sources: Vec<CorpusSourceDto>,
+}
+
+impl From<signoff_store::corpus::VersionInfo> for CorpusVersionDto {
+    fn from(v: signoff_store::corpus::VersionInfo) -> Self {
+        CorpusVersionDto {
+            id: v.id,
+            at: v.at,
+            chunks: v.chunks,
+            approved_by: v.approved_by,
+            approved_at: v.approved_at,
+            head: v.head,
+            sources: v.sources.into_iter().map(|(s, n)| (s, n as u32)).collect(),
+        }
+    }
+}
+
+impl From<signoff_store::corpus::SourceInfo> for CorpusSourceDto {
+    fn from(s: signoff_store::corpus::SourceInfo) -> Self {
+        CorpusSourceDto {
+            name: s.name,
+            refresh_days: s.refresh_days,
+            checked_at: s.checked_at,
+            stale: s.stale,
+            files: s.files,
+        }
+    }
+}
+
+impl From<signoff_store::corpus::EvidenceHit> for EvidenceHitDto {
+    fn from(h: signoff_store::corpus::EvidenceHit) -> Self {
+        EvidenceHitDto {
+            chunk_id: h.chunk.id,
+            sha256: h.chunk.sha256,
+            source: h.chunk.source,
+            file: h.chunk.file,
+            title: h.chunk.title,
+            text: h.chunk.text,
+            start: h.chunk.start,
+            end: h.chunk.end,
+            score: h.score as f64 / 1000.0,
+            matched_terms: h.matched_terms,
+        }
+    }
+}
+
 /// Every declaration, in a stable order, as one TypeScript module.
 #[cfg(test)]
 pub fn typescript_bindings() -> String {
@@ -583,6 +717,11 @@ pub fn typescript_bindings() -> String {
         VerifyProgressDto::decl(),
         VerifyReportDto::decl(),
         ExportReportDto::decl(),
+        EvidenceHitDto::decl(),
+        EvidenceDto::decl(),
+        CorpusVersionDto::decl(),
+        CorpusSourceDto::decl(),
+        CorpusDto::decl(),
     ];
     let mut s = String::from(
         "// Generated from src-tauri/src/dto.rs by ts-rs; do not edit.\n// Regenerate: SIGNOFF_BLESS=1 cargo test -p signoff-desktop bindings\n\n",

@@ -59,6 +59,9 @@ fn main() {
             commands::audit_actors,
             commands::audit_entry,
             commands::case_audit,
+            commands::case_evidence,
+            commands::corpus_overview,
+            commands::corpus_approve,
             commands::audit_verify,
             commands::audit_export,
         ])

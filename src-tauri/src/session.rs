@@ -257,6 +257,70 @@ impl Session {
             .collect())
     }
 
+    /// Evidence for a case from the newest approved corpus version, recorded as a retrieval
+    /// in the audit log; with no approved version, a DTO saying so instead of an error.
+    pub fn case_evidence(&mut self, case_id: &str, k: u32) -> Result<EvidenceDto, ErrorDto> {
+        let approved = self.ws.approved_version()?;
+        let Some((seq, _)) = approved else {
+            return Ok(EvidenceDto {
+                case_id: case_id.into(),
+                version: None,
+                approved_by: None,
+                hits: Vec::new(),
+                redactions: Vec::new(),
+                audit_index: None,
+                message: Some("No approved policy corpus yet: add files with `signoff corpus add` and approve a version (corpus screen, C).".into()),
+            });
+        };
+        let approved_by: Option<String> = self
+            .ws
+            .conn()
+            .query_row(
+                "SELECT approved_by FROM corpus_versions WHERE seq = ?1",
+                [seq],
+                |r| r.get(0),
+            )
+            .map_err(signoff_store::StoreError::from)?;
+        let r = self
+            .ws
+            .retrieve_for_case(case_id, k.clamp(1, 20) as usize, self.clock.as_ref())?;
+        Ok(EvidenceDto {
+            case_id: r.case_id,
+            version: Some(r.result.version),
+            approved_by,
+            message: r.result.hits.is_empty().then(|| {
+                "No passage of the approved corpus matches this case (or the allow-list excludes every source for its label).".to_string()
+            }),
+            hits: r.result.hits.into_iter().map(EvidenceHitDto::from).collect(),
+            redactions: r.redactions.into_iter().collect(),
+            audit_index: Some(r.audit_index),
+        })
+    }
+
+    /// The corpus screen: versions and sources with staleness.
+    pub fn corpus(&self) -> Result<CorpusDto, ErrorDto> {
+        Ok(CorpusDto {
+            versions: self
+                .ws
+                .corpus_versions()?
+                .into_iter()
+                .map(CorpusVersionDto::from)
+                .collect(),
+            sources: self
+                .ws
+                .corpus_sources(self.clock.as_ref())?
+                .into_iter()
+                .map(CorpusSourceDto::from)
+                .collect(),
+        })
+    }
+
+    /// Approves a corpus version in the name of a subject-matter expert.
+    pub fn corpus_approve(&mut self, version: &str, by: &str) -> Result<CorpusDto, ErrorDto> {
+        self.ws.corpus_approve(version, by, self.clock.as_ref())?;
+        self.corpus()
+    }
+
     /// A case's audit timeline, newest first, each proof verified against the latest checkpoint.
     pub fn case_audit(&self, case_id: &str) -> Result<CaseAuditDto, ErrorDto> {
         Ok(self.ws.audit_history(case_id, None)?.into())

@@ -13,6 +13,7 @@ export type Action =
   | "import"
   | "help"
   | "audit"
+  | "corpus"
   | "close";
 
 export interface KeyBinding {
@@ -33,6 +34,7 @@ export const KEYMAP: KeyBinding[] = [
   { keys: ["/"], action: "search", help: "Search the queue" },
   { keys: ["i"], action: "import", help: "Import cases from a JSONL or CSV file" },
   { keys: ["L"], action: "audit", help: "Open the audit log (team lead view)" },
+  { keys: ["C"], action: "corpus", help: "Policy corpus: versions, approval, staleness" },
   { keys: ["?"], action: "help", help: "Show these keys" },
   { keys: ["Escape"], action: "close", help: "Close a dialog or leave the search box" },
 ];

@@ -8,6 +8,8 @@ import { actionFor, type Action } from "./keys";
 import { CaseCache, QueueModel } from "./queue";
 import { AuditView } from "./views/auditView";
 import { caseView, emptyCaseView, timelineView } from "./views/caseView";
+import { corpusDialog } from "./views/corpusView";
+import { evidencePanel } from "./views/evidencePanel";
 import { dialogOpen, editDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
 import { QueueList } from "./views/queueList";
 
@@ -249,6 +251,9 @@ class App {
       case "audit":
         await this.openAudit();
         return;
+      case "corpus":
+        await corpusDialog(this.backend);
+        return;
       case "close":
         return;
       case "undo":
@@ -280,7 +285,21 @@ class App {
     replace(this.casePane, caseView(c, Date.now(), (label) => void this.filterLabel(label)));
     this.casePane.scrollTop = 0;
     this.renderBar();
-    void this.loadTimeline(c);
+    // Evidence first: its retrieval is an audit entry the timeline then shows.
+    void this.loadEvidence(c).then(() => this.loadTimeline(c));
+  }
+
+  /** Fills the evidence panel with passages from the approved corpus (a recorded retrieval). */
+  private async loadEvidence(c: CaseDto): Promise<void> {
+    let content: HTMLElement;
+    try {
+      content = evidencePanel(await this.backend.caseEvidence(c.id, 5));
+    } catch (e) {
+      content = h("p", { class: "muted" }, `Evidence is unavailable: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (this.current?.seq !== c.seq) return;
+    const slot = this.casePane.querySelector<HTMLElement>("[data-testid=evidence]");
+    if (slot) replace(slot, content);
   }
 
   /** Fills the case's audit trail once its proofs are checked (after the case shows). */

@@ -658,6 +658,7 @@ I live at [ADDRESS] [ADDRESS].\nThanks,\n[NAME]"
         }
         for (kind, (found, n)) in &hit {
             let recall = f64::from(*found) / f64::from(*n);
+            eprintln!("{kind:?}: recall {recall:.3} ({found}/{n})");
             assert!(recall >= 0.98, "{kind:?}: recall {recall} ({found}/{n})");
         }
         // Ordinary numbers: quantities, amounts, dates, order ids.

@@ -504,3 +504,137 @@ path: string,
  * Data rows (without the header).
  */
 rows: number, };
+
+export type EvidenceHitDto = { 
+/**
+ * Stable chunk id (`source:file#path`).
+ */
+chunk_id: string, 
+/**
+ * Content hash of the chunk.
+ */
+sha256: string, 
+/**
+ * Corpus source.
+ */
+source: string, 
+/**
+ * File it came from.
+ */
+file: string, 
+/**
+ * Heading path or entry title.
+ */
+title: string, 
+/**
+ * The passage.
+ */
+text: string, 
+/**
+ * Character offsets into the source document.
+ */
+start: number, 
+/**
+ * End offset (exclusive).
+ */
+end: number, 
+/**
+ * BM25 score.
+ */
+score: number, 
+/**
+ * Words of the passage that match the case (for highlighting).
+ */
+matched_terms: Array<string>, };
+
+export type EvidenceDto = { 
+/**
+ * The case.
+ */
+case_id: string, 
+/**
+ * The approved corpus version searched.
+ */
+version: string | null, 
+/**
+ * Who approved it.
+ */
+approved_by: string | null, 
+/**
+ * Passages, best first.
+ */
+hits: Array<EvidenceHitDto>, 
+/**
+ * PII removed from the case text before searching: (kind, count).
+ */
+redactions: Array<[string, number]>, 
+/**
+ * The `retrieval` audit entry.
+ */
+audit_index: number | null, 
+/**
+ * Why there is no evidence (no approved corpus …), when there is none.
+ */
+message: string | null, };
+
+export type CorpusVersionDto = { 
+/**
+ * Version id.
+ */
+id: string, 
+/**
+ * When it was made (RFC 3339).
+ */
+at: string, 
+/**
+ * Chunks it holds.
+ */
+chunks: number, 
+/**
+ * Who approved it.
+ */
+approved_by: string | null, 
+/**
+ * When (RFC 3339).
+ */
+approved_at: string | null, 
+/**
+ * Whether it is the newest version.
+ */
+head: boolean, 
+/**
+ * Chunks per source.
+ */
+sources: Array<[string, number]>, };
+
+export type CorpusSourceDto = { 
+/**
+ * Source name.
+ */
+name: string, 
+/**
+ * Refresh cadence in days.
+ */
+refresh_days: number | null, 
+/**
+ * When last added (RFC 3339).
+ */
+checked_at: string, 
+/**
+ * Past its cadence.
+ */
+stale: boolean, 
+/**
+ * Files in the head version.
+ */
+files: Array<string>, };
+
+export type CorpusDto = { 
+/**
+ * Versions, newest first.
+ */
+versions: Array<CorpusVersionDto>, 
+/**
+ * Sources by name.
+ */
+sources: Array<CorpusSourceDto>, };

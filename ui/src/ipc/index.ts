@@ -8,9 +8,11 @@ import type {
   CaseAuditDto,
   CaseDto,
   CaseRowDto,
+  CorpusDto,
   DecideDto,
   DispositionDto,
   ErrorDto,
+  EvidenceDto,
   ExportReportDto,
   FilterDto,
   ImportProgressDto,
@@ -61,6 +63,12 @@ export interface Backend {
   auditVerify(onProgress: (p: VerifyProgressDto) => void): Promise<VerifyReportDto>;
   /** Writes the entries matching a filter as CSV to a new file. */
   auditExport(filter: AuditFilterDto, path: string): Promise<ExportReportDto>;
+  /** Evidence for a case from the approved corpus (recorded as a retrieval in the audit log). */
+  caseEvidence(caseId: string, k: number): Promise<EvidenceDto>;
+  /** Corpus versions (approval, staleness) and sources. */
+  corpus(): Promise<CorpusDto>;
+  /** Approves a corpus version in a subject-matter expert's name. */
+  corpusApprove(version: string, by: string): Promise<CorpusDto>;
 }
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
@@ -109,4 +117,7 @@ export const tauriBackend: Backend = {
     return call("audit_verify", { onProgress: channel });
   },
   auditExport: (filter, path) => call("audit_export", { filter, path }),
+  caseEvidence: (caseId, k) => call("case_evidence", { caseId, k }),
+  corpus: () => call("corpus_overview"),
+  corpusApprove: (version, by) => call("corpus_approve", { version, by }),
 };

@@ -58,6 +58,7 @@ export function caseView(c: CaseDto, now: number, onLabel: (label: string) => vo
         ? h("div", { class: "draft", "data-testid": "draft" }, c.draft)
         : h("div", { class: "draft draft-missing", "data-testid": "draft" }, "No AI draft for this case yet. Approving records your decision without outgoing text; e lets you write the reply."),
     ),
+    h("section", { class: "evidence-section" }, h("h3", {}, "Evidence"), h("div", { class: "evidence-slot", "data-testid": "evidence" }, h("p", { class: "muted" }, "Retrieving policy passages…"))),
     c.history.length
       ? h("section", { class: "history-section" }, h("h3", {}, decided ? "Decision" : "History"), h("ol", { class: "history" }, ...c.history.map(historyItem)))
       : null,
