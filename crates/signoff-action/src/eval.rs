@@ -178,7 +178,7 @@ pub fn feature_rows(
 }
 
 /// The share of supported training rows the trained threshold may flag.
-pub const TRAIN_SUPPORTED_FLAG_CAP: f64 = 0.02;
+pub const TRAIN_SUPPORTED_FLAG_CAP: f64 = 0.025;
 
 /// Trains both weight sets (with embedding features when `vecs` is given; otherwise the
 /// embedding set copies zero weights for them) on rows.

@@ -37,6 +37,9 @@ pub const FEATURES: &[&str] = &[
     "claim_asserts_passage_negated_term",
     "count_exceeds_passages",
     "count_noun_disagrees",
+    "no_and_negates_passage_term",
+    "yes_and_asserts_negated_term",
+    "no_vs_implied_yes",
     "cosine_passage",
     "cosine_mean_best_line",
     "cosine_min_best_line",
@@ -297,6 +300,12 @@ pub fn features(
     let asserts_negated = c_pos
         .iter()
         .any(|t| p_negt.contains(t) && !p_post.contains(t));
+    // An FAQ answer without a yes/no still answers its question: positive unless negated.
+    let implied_yes = lines.iter().any(|l| {
+        l.contains('?')
+            && text::lead_polarity(answer_part(l)).is_none()
+            && text::negations(answer_part(l)) == 0
+    });
 
     let claim_lead = text::lead_polarity(&a);
     let p_yes = lines
@@ -313,6 +322,13 @@ pub fn features(
         w[skip.min(w.len())..].join(" ")
     };
     let claim_neg = text::negations(&body) > 0;
+    // The sentence a yes/no answers is the first one.
+    let first = text::sentences(&a)
+        .first()
+        .map_or(String::new(), |s| a[s.start..s.end].to_string());
+    let first_body = body_text(&first);
+    let first_neg = text::negations(&first_body) > 0;
+    let (f_neg, f_pos) = text::polarised_tokens(&first_body);
     let best_neg = text::negations(best_line) > 0;
 
     let ppad = text::padded(passage);
@@ -358,12 +374,21 @@ pub fn features(
         b(own),
         b(foreign && !own),
         caps.min(3) as f64 / 3.0,
-        b(claim_lead == Some(false) && !claim_neg),
+        b(claim_lead == Some(false) && !first_neg),
         b(claim_lead == Some(true) && claim_neg),
         b(negates_term),
         b(asserts_negated),
         b(count_exceeds),
         b(disagree > 0),
+        b(claim_lead == Some(false)
+            && f_neg
+                .iter()
+                .any(|t| p_post.contains(t) && !p_negt.contains(t))),
+        b(claim_lead == Some(true)
+            && f_pos
+                .iter()
+                .any(|t| p_negt.contains(t) && !p_post.contains(t))),
+        b(claim_lead == Some(false) && implied_yes && !p_no),
     ];
     if let Some(embed) = embed {
         let va = embed(&a);
