@@ -9,6 +9,11 @@ use std::path::Path;
 pub const DEMO_CASES: &str = include_str!("../../../assets/demo/cases.jsonl");
 /// Where the demo's data comes from, with licences.
 pub const DEMO_ATTRIBUTION: &str = include_str!("../../../assets/demo/ATTRIBUTION.md");
+/// Labelled rows the demo trains its intake model on (BANKING77 and CLINC150 rows that are
+/// not demo cases; built by `scripts/build-demo-intake.py`).
+pub const DEMO_TRAIN: &str = include_str!("../../../assets/demo/intake-train.jsonl");
+/// The demo's intake rules, copied into the workspace as its rules file.
+pub const DEMO_RULES: &str = include_str!("../../../assets/demo/intake-rules.toml");
 /// Settings key marking a workspace as seeded with the demo.
 const DEMO_KEY: &str = "demo_seeded";
 /// The demo's policy corpus (ABCD agent guidelines), as committed.
@@ -59,7 +64,44 @@ pub fn seed(
     let _ = std::fs::remove_file(&tmp);
     let report = report?;
     ws.set_setting(DEMO_KEY, "1")?;
+    seed_intake(ws, &crate::intake::model_dir_from_env(), clock)?;
     Ok(Some(report))
+}
+
+/// Gives the demo its intake: the rules file, a model trained on the bundled labelled rows
+/// (MiniLM + lexical when the encoder is installed, else the lexical model), and a
+/// classification of every demo case.
+pub fn seed_intake(
+    ws: &mut Workspace,
+    encoder_dir: &Path,
+    clock: &dyn Clock,
+) -> Result<crate::intake::ClassifyReport, crate::ApiError> {
+    let rules = ws.dir().join(crate::intake::RULES_FILE);
+    if !rules.exists() {
+        std::fs::write(&rules, DEMO_RULES)
+            .map_err(|e| crate::ApiError::Request(format!("{}: {e}", rules.display())))?;
+    }
+    let rows: Vec<signoff_intake::Example> = DEMO_TRAIN
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .map_err(|e| crate::ApiError::Request(format!("demo training rows: {e}")))?;
+    let config = signoff_intake::Config::parse("ensemble").map_err(crate::ApiError::Request)?;
+    let encoder = crate::intake::embedder(encoder_dir).ok();
+    let pooling = config.pooling;
+    let (bytes, _) =
+        crate::intake::train_artefact(&rows, &config, encoder.as_deref(), &mut |e, texts| {
+            e.embed_with(texts, pooling)
+                .map_err(|e| signoff_intake::IntakeError::from(e).into())
+        })?;
+    crate::intake::install(ws, &bytes, "device", clock)?;
+    crate::intake::classify(
+        ws,
+        &signoff_store::intake::Scope::Unclassified,
+        encoder_dir,
+        clock,
+    )
 }
 
 /// The newest `received_at` in the demo file: seeding moves every time by `now - DEMO_ANCHOR`,
@@ -109,6 +151,10 @@ pub fn open(
     if is_demo {
         seed(&mut ws, clock)?;
         seed_corpus(&mut ws, clock)?;
+        // Demo workspaces seeded before intake existed get their model on the next open.
+        if ws.active_model()?.is_none() {
+            seed_intake(&mut ws, &crate::intake::model_dir_from_env(), clock)?;
+        }
     }
     Ok(ws)
 }

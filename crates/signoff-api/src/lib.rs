@@ -3,6 +3,7 @@
 //! so hosts stay thin. It knows nothing of Tauri, HTTP or terminals.
 
 pub mod demo;
+pub mod intake;
 pub mod keys;
 pub mod paths;
 
@@ -17,6 +18,9 @@ pub enum ApiError {
     /// A request that cannot be served as asked.
     #[error("{0}")]
     Request(String),
+    /// Intake (rules, model artefact, encoder, training) failed.
+    #[error("intake: {0}")]
+    Intake(String),
 }
 
 impl ApiError {
@@ -25,6 +29,7 @@ impl ApiError {
         match self {
             ApiError::Store(e) => e.code(),
             ApiError::Request(_) => "request",
+            ApiError::Intake(_) => "intake",
         }
     }
 }

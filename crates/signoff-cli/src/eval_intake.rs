@@ -98,7 +98,8 @@ fn alternative_oos_auroc(
     )
 }
 
-fn cache_dir(arg: Option<&Path>) -> PathBuf {
+/// The embedding cache directory: `arg`, else the user's cache dir.
+pub(crate) fn cache_dir(arg: Option<&Path>) -> PathBuf {
     if let Some(p) = arg {
         return p.to_path_buf();
     }
@@ -274,39 +275,18 @@ fn intake(a: IntakeArgs, out: &Out) -> Result<()> {
     Ok(())
 }
 
-/// Intake model commands.
-#[derive(Subcommand)]
+/// One-off classification of a text against a model file (`signoff intake classify --text`).
 pub enum IntakeCommand {
-    /// Train the classifier on labelled rows and write the model artefact (versioned,
-    /// content-hashed; its id names it in every classification).
-    Train {
-        /// Training rows (JSONL `{"text","label"}`).
-        #[arg(long)]
-        train: PathBuf,
-        /// Where to write the artefact.
-        #[arg(long)]
-        out: PathBuf,
-        /// Model configuration (see `signoff eval intake --model`).
-        #[arg(long, default_value = "ensemble")]
-        model: String,
-        /// Directory for cached sentence embeddings.
-        #[arg(long)]
-        cache: Option<PathBuf>,
-    },
     /// Classify one text: rules first (when a rules file is given), then the model; prints
     /// the path that ran, the label, confidence, band and why.
     Classify {
         /// The model artefact from `signoff intake train`.
-        #[arg(long)]
         model_file: PathBuf,
         /// A rules file (TOML) checked before the model.
-        #[arg(long)]
         rules: Option<PathBuf>,
         /// Subject line.
-        #[arg(long, default_value = "")]
         subject: String,
         /// The text (body) to classify.
-        #[arg(long)]
         text: String,
     },
 }
@@ -325,56 +305,6 @@ fn load_embedder() -> Option<Embedder> {
 /// Runs an intake subcommand.
 pub fn run_intake(cmd: IntakeCommand, out: &Out) -> Result<()> {
     match cmd {
-        IntakeCommand::Train {
-            train,
-            out: path,
-            model,
-            cache,
-        } => {
-            let rows = read_jsonl(&train)?;
-            let config = Config::parse(&model).map_err(anyhow::Error::msg)?;
-            let embedder = if config.embeddings {
-                load_embedder()
-            } else {
-                None
-            };
-            if config.embeddings && embedder.is_none() {
-                eprintln!("signoff: training the lexical model instead");
-            }
-            let t = Instant::now();
-            let emb = match &embedder {
-                Some(m) => {
-                    let mut c = EmbeddingCache::open(
-                        &cache_dir(cache.as_deref()),
-                        m.version(),
-                        config.pooling,
-                    )?;
-                    let texts: Vec<&str> = rows.iter().map(|e| e.text.as_str()).collect();
-                    Some(c.embed(m, &texts)?)
-                }
-                None => None,
-            };
-            let clf = Classifier::train(&rows, emb.as_deref(), &config)?;
-            let (bytes, id) = signoff_intake::artefact::encode(&clf);
-            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
-            out.line(&format!(
-                "{id} ({}, {} labels, {} rows) written to {} in {:.1}s",
-                clf.heads(),
-                clf.labels.len(),
-                rows.len(),
-                path.display(),
-                t.elapsed().as_secs_f64()
-            ));
-            out.json(&serde_json::json!({
-                "model_id": id,
-                "heads": clf.heads(),
-                "embedding_version": embedder.as_ref().map(|e| e.version().to_string()),
-                "labels": clf.labels.len(),
-                "rows": rows.len(),
-                "bytes": bytes.len(),
-                "train_s": t.elapsed().as_secs_f64(),
-            }));
-        }
         IntakeCommand::Classify {
             model_file,
             rules,

@@ -617,8 +617,8 @@ fn import(g: &Global, out: &Out, files: &[PathBuf], clock: &dyn Clock) -> Result
             }
         }
     }
-    let classified = classify_new(&mut ws, out, clock)?;
-    out.json(&serde_json::json!({"new": totals.0, "unchanged": totals.1, "conflicts": totals.2, "classified": classified}));
+    classify_new(&mut ws, out, clock)?;
+    out.json(&serde_json::json!({"new": totals.0, "unchanged": totals.1, "conflicts": totals.2}));
     if failed > 0 {
         bail!(
             "{failed} of {} file(s) were not imported (see above); the others were",
@@ -657,8 +657,8 @@ fn pull(g: &Global, out: &Out, url: &str, clock: &dyn Clock) -> Result<()> {
         "{url}: {} bytes; {} new, {} unchanged, {} conflicting",
         pulled.bytes, r.new, r.unchanged, r.conflicts
     ));
-    let classified = classify_new(&mut ws, out, clock)?;
-    out.json(&serde_json::json!({"new": r.new, "unchanged": r.unchanged, "conflicts": r.conflicts, "bytes": pulled.bytes, "classified": classified}));
+    classify_new(&mut ws, out, clock)?;
+    out.json(&serde_json::json!({"new": r.new, "unchanged": r.unchanged, "conflicts": r.conflicts, "bytes": pulled.bytes}));
     Ok(())
 }
 
@@ -681,10 +681,11 @@ fn classify_new(ws: &mut Workspace, out: &Out, clock: &dyn Clock) -> Result<usiz
         ));
     }
     if let Some(why) = &r.unclassified_reason {
-        out.line(&format!(
-            "{} case(s) left unclassified: {why}",
+        // A diagnostic, also under --json (whose stdout is the contract's JSON alone).
+        eprintln!(
+            "signoff: {} case(s) left unclassified: {why}",
             r.unclassified
-        ));
+        );
     }
     Ok(r.classified)
 }
