@@ -4,6 +4,7 @@
 mod bench;
 mod bench_audit;
 mod corpus_cmd;
+mod draft_cmd;
 mod eval_citations;
 mod eval_intake;
 mod intake_cmd;
@@ -142,6 +143,8 @@ enum Command {
     Search(corpus_cmd::SearchArgs),
     /// Retrieve evidence for a case from the approved corpus (recorded in the audit log).
     Evidence(corpus_cmd::EvidenceArgs),
+    /// Draft a reply for a case from retrieved evidence, every claim cited and checked.
+    Draft(draft_cmd::DraftArgs),
 }
 
 #[derive(Subcommand)]
@@ -451,6 +454,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Corpus(cmd) => corpus_cmd::run(g, out, cmd, &clock)?,
         Command::Search(a) => corpus_cmd::search(g, out, a, &clock)?,
         Command::Evidence(a) => corpus_cmd::evidence(g, out, a, &clock)?,
+        Command::Draft(a) => draft_cmd::run(g, out, a, &clock)?,
     }
     Ok(())
 }
