@@ -159,6 +159,20 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
         let clock = signoff_core::FixedClock::new("2026-11-25T08:00:00Z".parse().expect("time"));
         let r = ws.import_file(&file, &clock, &mut |_| {}).expect("import");
         assert_eq!(r.new, 3);
+        // An approved policy corpus, so the case view shows evidence.
+        let policy = signoff_store::corpus::ingest::ingest_bytes(
+            "policy.md",
+            "policy.md",
+            b"# Refunds\n\nA refund is issued within 5 days of the returned parcel arriving.\n\n# Cards\n\nA declined card payment is retried once; tell the customer which shops were affected.\n",
+            signoff_store::corpus::ingest::Format::Markdown,
+            "policy",
+        )
+        .expect("policy");
+        let added = ws
+            .corpus_add("policy", &[policy], Some(30), &clock)
+            .expect("corpus add");
+        ws.corpus_approve(&added.version, "Pat Policy", &clock)
+            .expect("approve corpus");
     }
     let port = free_port();
     let _driver = start_driver(&ws_dir, &key_file, port);
@@ -255,6 +269,31 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
             .filter(|t| t.starts_with("proof ✓"))
     })
     .await;
+
+    // The evidence panel: the refund policy passage, matched words marked, its source shown.
+    let marks = wait_for("evidence for E2E-2 with highlighted words", || async {
+        let hit = text_of(&c, "[data-testid=evidence-hit] .evidence-text").await?;
+        let marks = c
+            .find_all(Locator::Css("[data-testid=evidence-hit] mark"))
+            .await
+            .ok()?;
+        (hit.contains("refund is issued") && !marks.is_empty()).then_some(marks.len())
+    })
+    .await;
+    assert!(marks >= 2, "{marks} marks");
+    let meta = text_of(&c, "[data-testid=evidence-hit] .evidence-meta")
+        .await
+        .expect("evidence meta");
+    assert!(meta.starts_with("policy · policy.md · version "), "{meta}");
+    screenshot_root(&artifacts().join("e2e-evidence.png"));
+    {
+        let ws = Workspace::open(&ws_dir, Access::Read).expect("read workspace");
+        let n: i64 = ws
+            .conn()
+            .query_row("SELECT count(*) FROM retrievals", [], |r| r.get(0))
+            .expect("retrievals");
+        assert!(n >= 2, "each opened case records a retrieval ({n})");
+    }
 
     // The team lead's audit view: L opens it, the approval is a row in it.
     press(&c, "L").await;
