@@ -1,0 +1,156 @@
+//! `signoff draft` and `signoff eval citations` through the binary on a real workspace: a
+//! grounded draft cites retrieved passages by exact spans and is audited; a case nothing
+//! matches gets an ungrounded draft in the low band; approval is blocked while a flagged
+//! claim is unresolved; the eval prints the contract's keys and catches a changed number.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str], ws: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .arg("--workspace")
+        .arg(ws)
+        .arg("--key-file")
+        .arg(ws.with_extension("key"))
+        .args(args)
+        .env_remove("SIGNOFF_REVIEWER")
+        .env_remove("SIGNOFF_KEY_FILE")
+        .env_remove("SIGNOFF_WORKSPACE")
+        .output()
+        .expect("run signoff")
+}
+
+fn ok(o: Output) -> String {
+    assert!(
+        o.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(o: Output) -> serde_json::Value {
+    let out = ok(o);
+    serde_json::from_str(out.lines().last().unwrap()).unwrap()
+}
+
+#[test]
+fn draft_cites_exact_spans_and_an_unmatched_case_is_ungrounded() {
+    let t = tempfile::tempdir().unwrap();
+    let ws = t.path().join("ws");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    ok(run(&["init"], &ws));
+    let html = t.path().join("refunds.html");
+    std::fs::write(
+        &html,
+        "<h1>Refunds</h1><p>Refunds are paid within 14 days of the return.<p>Gift cards are final and cannot be refunded.",
+    )
+    .unwrap();
+    let add = json(run(&["corpus", "add", &s(&html), "--json"], &ws));
+    let v = add[0]["version"].as_str().unwrap().to_string();
+    ok(run(
+        &["corpus", "approve", &v[..10], "--by", "Dana Expert"],
+        &ws,
+    ));
+    let cases = t.path().join("cases.jsonl");
+    std::fs::write(
+        &cases,
+        concat!(
+            r#"{"id":"C-1","subject":"Refund","body":"How many days until my refund is paid?","received_at":"2026-11-20T10:00:00Z"}"#,
+            "\n",
+            r#"{"id":"C-2","subject":"Zebra","body":"Xylophone quartz?","received_at":"2026-11-20T10:00:00Z"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    ok(run(&["import", &s(&cases)], &ws));
+
+    let d = json(run(&["draft", "C-1", "--lexical", "--json"], &ws));
+    assert_eq!(d["grounded"], true);
+    assert_eq!(d["prompt_id"], "draft_reply.v1");
+    assert_eq!(d["prompt_fingerprint"].as_str().unwrap().len(), 64);
+    let text = d["text"].as_str().unwrap();
+    assert!(text.contains("14 days") && text.contains("[1]"), "{text}");
+    let claims = d["claims"].as_array().unwrap();
+    assert!(!claims.is_empty());
+    assert!(claims
+        .iter()
+        .all(|c| !c["markers"].as_array().unwrap().is_empty()));
+    assert!(
+        ws.join("prompts/draft_reply.v1.txt").exists(),
+        "default prompt seeded"
+    );
+    let hist = ok(run(&["audit", "history", "--case", "C-1"], &ws));
+    assert!(
+        hist.contains("draft") && hist.contains("retrieval"),
+        "{hist}"
+    );
+
+    let d2 = json(run(&["draft", "C-2", "--lexical", "--json"], &ws));
+    assert_eq!(d2["grounded"], false);
+    assert_eq!(d2["band"], "low");
+    assert!(d2["text"].as_str().unwrap().starts_with("No grounding"));
+    let o = run(&["draft", "C-1", "--model", "gpt-x"], &ws);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not available"));
+    ok(run(&["audit", "verify"], &ws));
+}
+
+#[test]
+fn eval_citations_prints_contract_keys_and_flags_a_changed_number() {
+    let t = tempfile::tempdir().unwrap();
+    let pairs = t.path().join("pairs.jsonl");
+    let row = |claim: &str, ok: bool, kind: &str| {
+        serde_json::json!({
+            "claim": claim,
+            "passage": "Acorn Guest House: What time is check-in? Check-in is from 3:30pm to 9:00pm.",
+            "supported": ok, "kind": kind
+        })
+        .to_string()
+    };
+    let text = [
+        row("Check-in is from 3:30pm to 9:00pm.", true, "supported_faq"),
+        row("Check-in is from 5:30pm to 9:00pm.", false, "number_change"),
+        row(
+            "Check-in at Acorn Guest House is from 3:30pm.",
+            true,
+            "supported_faq",
+        ),
+        row(
+            "Check-in is from 3:30pm to 11:00pm.",
+            false,
+            "number_change",
+        ),
+    ]
+    .join("\n");
+    std::fs::write(&pairs, text).unwrap();
+    let ws = t.path().join("unused");
+    let r = json(run(
+        &[
+            "eval",
+            "citations",
+            "--pairs",
+            pairs.to_str().unwrap(),
+            "--lexical",
+            "--json",
+        ],
+        &ws,
+    ));
+    for k in ["precision", "recall", "f1", "auroc", "flag_rate_by_kind"] {
+        assert!(r.get(k).is_some(), "missing {k}: {r}");
+    }
+    assert_eq!(r["flag_rate_by_kind"]["number_change"], 1.0);
+    assert_eq!(r["flag_rate_by_kind"]["supported_faq"], 0.0);
+    std::fs::write(&pairs, "{\"claim\": \"x\"}\n").unwrap();
+    let o = run(
+        &["eval", "citations", "--pairs", pairs.to_str().unwrap()],
+        &ws,
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("pairs.jsonl:1:") && err.contains("passage"),
+        "{err}"
+    );
+}
