@@ -58,6 +58,9 @@ pub struct RetrievalArgs {
     /// Train a reranker on every judged query of this set and write it to this file.
     #[arg(long)]
     train_reranker: Option<PathBuf>,
+    /// Train rerankers pointwise (logistic regression) instead of pairwise.
+    #[arg(long)]
+    pointwise: bool,
     /// Use this reranker file instead of the built-in one.
     #[arg(long)]
     reranker: Option<PathBuf>,
@@ -67,9 +70,14 @@ pub struct RetrievalArgs {
 }
 
 fn cache_dir(arg: Option<&Path>) -> PathBuf {
-    if let Some(p) = arg {
-        return p.to_path_buf();
+    match arg {
+        Some(p) => p.to_path_buf(),
+        None => default_cache_dir(),
     }
+}
+
+/// Where passage embeddings are cached by default (shared with intake's cache).
+pub fn default_cache_dir() -> PathBuf {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
@@ -143,11 +151,15 @@ pub fn run(a: RetrievalArgs, out: &Out) -> Result<()> {
             ));
             continue;
         }
-        let rep = evaluate(&set, |q, k| Ok(r.rank_ids(q, m, k)?))?;
+        let rep = evaluate(&set, |q, k| r.rank_ids(q, m, k))?;
         out.line(&row(m.as_str(), &rep));
         json.insert(m.as_str().into(), serde_json::to_value(&rep)?);
     }
     if a.tune || a.cv.is_some() || a.train_reranker.is_some() {
+        let opt = TrainOptions {
+            pairwise: !a.pointwise,
+            ..TrainOptions::default()
+        };
         let mut col = collect(&set, &r)?;
         if a.tune {
             let grid = tune(&r, &mut col);
@@ -181,7 +193,7 @@ pub fn run(a: RetrievalArgs, out: &Out) -> Result<()> {
             ));
         }
         if let Some(k) = a.cv {
-            let rep = cross_validate(&r, &col, k, a.seed, TrainOptions::default())?;
+            let rep = cross_validate(&r, &col, k, a.seed, opt)?;
             out.line(&row(&format!("rerank-cv{k}"), &rep));
             out.line(&format!(
                 "(rerank-cv{k}: {k}-fold cross-validation over queries, seed {}; each fold ranked by a reranker trained on the others)",
@@ -194,13 +206,14 @@ pub fn run(a: RetrievalArgs, out: &Out) -> Result<()> {
             let rows = training_rows(&r, &all);
             let m = LinearReranker::train(
                 &rows,
-                TrainOptions::default(),
+                opt,
                 &format!(
-                    "{} (qrels/{}.tsv): {} queries, {} candidate rows, rerank depth {}, fusion {:?}",
+                    "{} (qrels/{}.tsv): {} queries, {} candidate rows, {}, rerank depth {}, fusion {:?}",
                     a.beir.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
                     a.split,
                     col.len(),
-                    rows.len(),
+                    rows.iter().map(Vec::len).sum::<usize>(),
+                    if opt.pairwise { "pairwise" } else { "pointwise" },
                     r.params.rerank_depth,
                     (r.params.alpha, r.params.last_turn, r.params.entity)
                 ),

@@ -3,12 +3,13 @@
 
 mod bench;
 mod bench_audit;
+mod bench_search;
 mod corpus_cmd;
 mod draft_cmd;
 mod eval_citations;
 mod eval_intake;
-mod intake_cmd;
 mod eval_retrieval;
+mod intake_cmd;
 mod output;
 
 use anyhow::{bail, Context, Result};
@@ -232,6 +233,15 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         entries: u64,
     },
+    /// Context retrieval at scale: indexing rate, hybrid and reranked query latency, memory.
+    Search {
+        /// Number of passages (synthesised from the BEIR corpus beyond its size).
+        #[arg(long, default_value_t = 100_000)]
+        passages: usize,
+        /// BEIR directory the passages and queries come from.
+        #[arg(long, default_value = "../shared/data/dstc11-beir")]
+        beir: PathBuf,
+    },
 }
 
 fn main() {
@@ -447,6 +457,9 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             bench::queue(cases, keep.as_deref(), out)?
         }
         Command::Bench(BenchCommand::Audit { entries }) => bench_audit::audit(entries, out)?,
+        Command::Bench(BenchCommand::Search { passages, beir }) => {
+            bench_search::search(passages, &beir, out)?
+        }
         Command::Eval(EvalGroup::Intake(cmd)) => eval_intake::run(cmd, out)?,
         Command::Eval(EvalGroup::Retrieval(a)) => eval_retrieval::run(a, out)?,
         Command::Eval(EvalGroup::Citations(a)) => eval_citations::run(a, out)?,

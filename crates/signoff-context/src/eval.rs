@@ -173,15 +173,21 @@ pub fn tune(r: &Retriever, col: &mut [Collected]) -> Vec<(HybridParams, ModeRepo
     out
 }
 
-/// Training rows (features, relevant) from the reranked depth of collected candidates.
-pub fn training_rows(r: &Retriever, col: &[&Collected]) -> Vec<(Vec<f32>, bool)> {
+/// Training rows (features, relevant) from the reranked depth of collected candidates, one
+/// group per query.
+pub fn training_rows(r: &Retriever, col: &[&Collected]) -> Vec<Vec<(Vec<f32>, bool)>> {
     let depth = r.params.rerank_depth;
     col.iter()
-        .flat_map(|c| {
-            c.cands.iter().take(depth).enumerate().map(|(k, cand)| {
-                let rel = c.rels.get(r.id(cand.passage)).is_some_and(|&s| s > 0);
-                (cand.features(k), rel)
-            })
+        .map(|c| {
+            c.cands
+                .iter()
+                .take(depth)
+                .enumerate()
+                .map(|(k, cand)| {
+                    let rel = c.rels.get(r.id(cand.passage)).is_some_and(|&s| s > 0);
+                    (cand.features(k), rel)
+                })
+                .collect()
         })
         .collect()
 }

@@ -1,14 +1,22 @@
 //! Signoff context retrieval (issue 6): finding the policy passages a case's text needs.
-//! This crate holds what the rest of the pipeline builds on: BEIR evaluation sets ([`beir`]),
-//! the lexical BM25 index over title + text ([`bm25`], tantivy), ranking metrics ([`metrics`],
-//! pure functions) and the evaluation loop that ties them together ([`eval`]). Indexes are
-//! derived data: they are always rebuilt from the passages, never the source of truth.
+//!
+//! The API is [`Retriever`]: [`Retriever::build`] over `&[Passage]` (id, title, text; the
+//! title names the passage's entity) with an optional MiniLM embedder, then
+//! [`Retriever::search`]`(query, mode, k)` → [`Hit`]s (`id, score, bm25, dense, entity,
+//! matched_terms`) in [`Mode::Bm25`], [`Mode::Dense`], [`Mode::Hybrid`] or [`Mode::Rerank`].
+//! Without the embedder, dense is refused and hybrid/rerank run BM25 + entity.
+//!
+//! Parts: BEIR evaluation sets ([`beir`]), the BM25 index over title + text ([`bm25`],
+//! tantivy), exact cosine search ([`dense`]), entities named by a case ([`entity`]), score
+//! fusion ([`fusion`]), the learned reranker ([`rerank`]), ranking metrics ([`metrics`]) and
+//! the evaluation loop with tuning and cross-validation ([`eval`]). Indexes are derived data:
+//! they are always rebuilt from the passages, never the source of truth.
 
 pub mod beir;
 pub mod bm25;
+pub mod corpus;
 pub mod dense;
 pub mod entity;
-pub mod corpus;
 pub mod error;
 pub mod eval;
 pub mod fusion;

@@ -18,7 +18,6 @@ use std::path::Path;
 pub const FEATURES: &[&str] = &[
     "bm25_full",
     "bm25_last",
-    "cos_full",
     "cos_last",
     "cos_last_raw",
     "entity",
@@ -30,6 +29,9 @@ pub const FEATURES: &[&str] = &[
     "entity_top_x_cos_last",
     "entity_top_x_bm25_last",
     "log_len",
+    "cos_last_rank_inv",
+    "bm25_last_rank_inv",
+    "faq_x_cos_last",
 ];
 
 /// The built-in reranker file.
@@ -61,6 +63,9 @@ pub struct LinearReranker {
 /// Training options.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainOptions {
+    /// Pairwise (RankNet-style: logistic loss on score differences of a relevant and a
+    /// non-relevant candidate of the same query) instead of pointwise logistic regression.
+    pub pairwise: bool,
     /// Gradient steps.
     pub iterations: usize,
     /// Step size.
@@ -72,6 +77,7 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
+            pairwise: true,
             iterations: 400,
             learning_rate: 0.5,
             l2: 1e-4,
@@ -80,8 +86,20 @@ impl Default for TrainOptions {
 }
 
 impl LinearReranker {
-    /// Trains on `(features, relevant)` rows.
-    pub fn train(rows: &[(Vec<f32>, bool)], opt: TrainOptions, trained_on: &str) -> Result<Self> {
+    /// Trains on `(features, relevant)` rows, one group per query (pairs are formed within a
+    /// group only).
+    pub fn train(
+        groups: &[Vec<(Vec<f32>, bool)>],
+        opt: TrainOptions,
+        trained_on: &str,
+    ) -> Result<Self> {
+        let rows: Vec<(Vec<f32>, bool)> = groups.iter().flatten().cloned().collect();
+        let mut start = Vec::with_capacity(groups.len() + 1);
+        start.push(0usize);
+        for g in groups {
+            start.push(start.last().copied().unwrap_or(0) + g.len());
+        }
+        let rows = &rows[..];
         let d = FEATURES.len();
         if rows.is_empty() || !rows.iter().any(|r| r.1) || rows.iter().all(|r| r.1) {
             return Err(ContextError::Input(
@@ -115,22 +133,54 @@ impl LinearReranker {
         let y: Vec<f64> = rows.iter().map(|r| if r.1 { 1.0 } else { 0.0 }).collect();
         let (mut w, mut b) = (vec![0f64; d], 0f64);
         let lr = opt.learning_rate as f64;
+        let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+        let pairs: f64 = groups
+            .iter()
+            .map(|g| {
+                let p = g.iter().filter(|r| r.1).count();
+                (p * (g.len() - p)) as f64
+            })
+            .sum();
         for _ in 0..opt.iterations {
+            let s: Vec<f64> = z
+                .iter()
+                .map(|zi| b + zi.iter().zip(&w).map(|(a, c)| a * c).sum::<f64>())
+                .collect();
+            // Per-row coefficient of the gradient: the gradient is Σ coefᵢ · zᵢ.
+            let mut coef = vec![0f64; rows.len()];
+            let norm;
+            if opt.pairwise {
+                for q in 0..groups.len() {
+                    let (lo, hi) = (start[q], start[q + 1]);
+                    for i in (lo..hi).filter(|&i| y[i] > 0.5) {
+                        for k in (lo..hi).filter(|&k| y[k] < 0.5) {
+                            let g = sig(-(s[i] - s[k]));
+                            coef[i] -= g;
+                            coef[k] += g;
+                        }
+                    }
+                }
+                norm = pairs.max(1.0);
+            } else {
+                for i in 0..rows.len() {
+                    coef[i] = sig(s[i]) - y[i];
+                }
+                norm = n;
+            }
             let mut gw = vec![0f64; d];
-            let mut gb = 0f64;
-            for (zi, yi) in z.iter().zip(&y) {
-                let s: f64 = b + zi.iter().zip(&w).map(|(a, c)| a * c).sum::<f64>();
-                let p = 1.0 / (1.0 + (-s).exp());
-                let g = p - yi;
-                gb += g;
-                for j in 0..d {
-                    gw[j] += g * zi[j];
+            for (zi, c) in z.iter().zip(&coef) {
+                if *c != 0.0 {
+                    for j in 0..d {
+                        gw[j] += c * zi[j];
+                    }
                 }
             }
             for j in 0..d {
-                w[j] -= lr * (gw[j] / n + opt.l2 as f64 * w[j]);
+                w[j] -= lr * (gw[j] / norm + opt.l2 as f64 * w[j]);
             }
-            b -= lr * gb / n;
+            if !opt.pairwise {
+                b -= lr * coef.iter().sum::<f64>() / n;
+            }
         }
         Ok(LinearReranker {
             format: "signoff-reranker".into(),
@@ -147,11 +197,12 @@ impl LinearReranker {
 
     /// The score of one candidate's features (higher is more relevant).
     pub fn score(&self, x: &[f32]) -> f32 {
-        let mut s = self.bias;
-        for j in 0..self.weights.len().min(x.len()) {
-            s += self.weights[j] * (x[j] - self.mean[j]) / self.std[j];
-        }
-        s
+        let terms = x
+            .iter()
+            .zip(&self.weights)
+            .zip(self.mean.iter().zip(&self.std))
+            .map(|((x, w), (m, sd))| w * (x - m) / sd);
+        self.bias + terms.sum::<f32>()
     }
 
     fn check(self, path: &str) -> Result<Self> {
@@ -253,9 +304,9 @@ impl Reranker {
 mod tests {
     use super::*;
 
-    fn rows() -> Vec<(Vec<f32>, bool)> {
-        // Relevant rows have a high feature 3 (cos_last); feature 0 is noise.
-        (0..200)
+    fn rows() -> Vec<Vec<(Vec<f32>, bool)>> {
+        // Relevant rows have a high feature 3 (cos_last_raw); feature 0 is noise. 10 queries of 20.
+        let all: Vec<(Vec<f32>, bool)> = (0..200)
             .map(|i| {
                 let rel = i % 4 == 0;
                 let mut x = vec![0.0; FEATURES.len()];
@@ -263,14 +314,22 @@ mod tests {
                 x[3] = if rel { 0.8 } else { 0.3 } + ((i * 13) % 7) as f32 / 50.0;
                 (x, rel)
             })
-            .collect()
+            .collect();
+        all.chunks(20).map(|c| c.to_vec()).collect()
     }
 
     #[test]
     fn training_learns_the_informative_feature_and_is_reproducible() {
+        let pointwise = TrainOptions {
+            pairwise: false,
+            ..TrainOptions::default()
+        };
+        for opt in [TrainOptions::default(), pointwise] {
+            let m = LinearReranker::train(&rows(), opt, "test").unwrap();
+            assert!(m.weights[3] > 0.5, "{:?}", m.weights);
+            assert!(m.weights[0].abs() < 0.5 * m.weights[3], "{:?}", m.weights);
+        }
         let m = LinearReranker::train(&rows(), TrainOptions::default(), "test").unwrap();
-        assert!(m.weights[3] > 1.0, "{:?}", m.weights);
-        assert!(m.weights[0].abs() < 0.5 * m.weights[3]);
         let mut hi = vec![0.0; FEATURES.len()];
         hi[3] = 0.85;
         let mut lo = hi.clone();
