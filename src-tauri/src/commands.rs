@@ -100,6 +100,12 @@ pub fn open_case(state: State<'_, AppState>, seq: i64) -> Res<CaseDto> {
     lock(&state)?.case(seq)
 }
 
+/// How intake classified a case and why, with comparable decided cases.
+#[tauri::command]
+pub fn case_intake(state: State<'_, AppState>, case_id: String) -> Res<IntakeDto> {
+    lock(&state)?.case_intake(&case_id)
+}
+
 /// Records the reviewer's decision.
 #[tauri::command]
 pub fn decide(state: State<'_, AppState>, req: DecideDto) -> Res<DispositionDto> {

@@ -606,6 +606,75 @@ pub struct EvidenceDto {
     pub message: Option<String>,
 }
 
+/// A labelled training example near the case (from the model's exemplars).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct IntakeNeighbourDto {
+    /// Its label.
+    pub label: String,
+    /// Its text.
+    pub text: Option<String>,
+    /// Cosine similarity to the case.
+    pub similarity: f32,
+}
+
+/// A decided case similar to this one, with how it was decided.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ComparableCaseDto {
+    /// Case id.
+    pub case_id: String,
+    /// Subject.
+    pub subject: String,
+    /// Cosine similarity.
+    pub similarity: f32,
+    /// Status it ended in.
+    pub status: String,
+    /// Latest disposition kind.
+    pub disposition: Option<String>,
+    /// Its reason code.
+    pub reason_code: Option<String>,
+    /// Its label.
+    pub label: Option<String>,
+}
+
+/// How intake classified a case and why, or why it has not.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct IntakeDto {
+    /// The case.
+    pub case_id: String,
+    /// `rule`, `model`, or `none` (not classified).
+    pub path: String,
+    /// The rule's id (rule path).
+    pub rule_id: Option<String>,
+    /// The rules file version (rule path).
+    pub rules_version: Option<String>,
+    /// The model id (model path).
+    pub model_id: Option<String>,
+    /// Heads that ran, with the encoder version when it ran.
+    pub model_version: Option<String>,
+    /// Threshold version applied (model path).
+    #[ts(type = "number | null")]
+    pub threshold_version: Option<i64>,
+    /// Label.
+    pub label: Option<String>,
+    /// Band (high, medium, low).
+    pub band: Option<String>,
+    /// Escalated to a person.
+    pub escalate: bool,
+    /// Calibrated confidence in [0, 1].
+    pub confidence: Option<f64>,
+    /// Why (the matched rule text), for a rule.
+    pub why: Option<String>,
+    /// Nearest labelled examples.
+    pub neighbours: Vec<IntakeNeighbourDto>,
+    /// Comparable prior (decided) cases.
+    pub comparable: Vec<ComparableCaseDto>,
+    /// Why the case is not classified, when it is not.
+    pub message: Option<String>,
+    /// The `classification` audit entry.
+    #[ts(type = "number | null")]
+    pub audit_index: Option<i64>,
+}
+
 /// A corpus version on the corpus screen.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct CorpusVersionDto {
@@ -720,6 +789,9 @@ pub fn typescript_bindings() -> String {
         EvidenceHitDto::decl(),
         EvidenceDto::decl(),
         CorpusVersionDto::decl(),
+        IntakeNeighbourDto::decl(),
+        ComparableCaseDto::decl(),
+        IntakeDto::decl(),
         CorpusSourceDto::decl(),
         CorpusDto::decl(),
     ];

@@ -60,6 +60,7 @@ fn main() {
             commands::audit_entry,
             commands::case_audit,
             commands::case_evidence,
+            commands::case_intake,
             commands::corpus_overview,
             commands::corpus_approve,
             commands::audit_verify,

@@ -169,6 +169,106 @@ impl Session {
         })
     }
 
+    /// How intake classified a case (path, label, band, confidence, why, nearest labelled
+    /// examples) and the comparable decided cases; or why it is not classified.
+    pub fn case_intake(&self, case_id: &str) -> Result<IntakeDto, ErrorDto> {
+        let comparable = self
+            .ws
+            .comparable_cases(case_id, 5)?
+            .into_iter()
+            .map(|c| ComparableCaseDto {
+                case_id: c.case_id,
+                subject: c.subject,
+                similarity: c.similarity,
+                status: c.status,
+                disposition: c.disposition,
+                reason_code: c.reason_code,
+                label: c.label,
+            })
+            .collect();
+        let Some(k) = self.ws.classification(case_id)? else {
+            let message = if self.ws.active_model()?.is_none() {
+                "Not classified: this workspace has no intake model yet (train one with `signoff intake train --data FILE.jsonl`)."
+            } else {
+                "Not classified yet: run `signoff intake classify`."
+            };
+            return Ok(IntakeDto {
+                case_id: case_id.into(),
+                path: "none".into(),
+                rule_id: None,
+                rules_version: None,
+                model_id: None,
+                model_version: None,
+                threshold_version: None,
+                label: None,
+                band: None,
+                escalate: false,
+                confidence: None,
+                why: None,
+                neighbours: vec![],
+                comparable,
+                message: Some(message.into()),
+                audit_index: None,
+            });
+        };
+        use signoff_store::intake::ClassificationPath as P;
+        let (path, rule_id, rules_version, model_id, model_version, threshold_version) =
+            match k.path {
+                P::Rule {
+                    rule_id,
+                    rules_version,
+                } => ("rule", Some(rule_id), Some(rules_version), None, None, None),
+                P::Model {
+                    model_id,
+                    heads,
+                    embedding_version,
+                    threshold_version,
+                } => (
+                    "model",
+                    None,
+                    None,
+                    Some(model_id),
+                    Some(match embedding_version {
+                        Some(v) => format!("{heads}, encoder {v}"),
+                        None => heads,
+                    }),
+                    Some(threshold_version),
+                ),
+            };
+        let e = &k.explanation;
+        let why = e["path"]["why"].as_str().map(str::to_string);
+        let neighbours = e["neighbours"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|n| IntakeNeighbourDto {
+                        label: n["label"].as_str().unwrap_or_default().into(),
+                        text: n["text"].as_str().map(str::to_string),
+                        similarity: n["similarity"].as_f64().unwrap_or_default() as f32,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(IntakeDto {
+            case_id: k.case_id,
+            path: path.into(),
+            rule_id,
+            rules_version,
+            model_id,
+            model_version,
+            threshold_version,
+            label: Some(k.label),
+            band: Some(k.band.as_str().into()),
+            escalate: k.escalate,
+            confidence: Some(k.confidence_ppm as f64 / 1e6),
+            why,
+            neighbours,
+            comparable,
+            message: None,
+            audit_index: Some(k.audit_idx),
+        })
+    }
+
     /// Records a decision by the workstation's reviewer.
     pub fn decide(&mut self, d: &Decision) -> Result<DispositionDto, ErrorDto> {
         let id = self.reviewer_id()?;
@@ -221,6 +321,15 @@ impl Session {
             .import_file_as(&path, &name, self.clock.as_ref(), progress);
         let _ = std::fs::remove_file(&path);
         let r = result?;
+        // New cases are classified as they land (rules, then the model in force); without a
+        // model they stay unclassified and the case view says why.
+        signoff_api::intake::classify(
+            &mut self.ws,
+            &signoff_store::intake::Scope::Unclassified,
+            &signoff_api::intake::model_dir_from_env(),
+            self.clock.as_ref(),
+        )
+        .map_err(ErrorDto::from)?;
         Ok(ImportReportDto {
             file: name,
             new: r.new,

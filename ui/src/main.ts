@@ -10,6 +10,7 @@ import { AuditView } from "./views/auditView";
 import { caseView, emptyCaseView, timelineView } from "./views/caseView";
 import { corpusDialog } from "./views/corpusView";
 import { evidencePanel } from "./views/evidencePanel";
+import { intakePanel } from "./views/intakePanel";
 import { dialogOpen, editDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
 import { QueueList } from "./views/queueList";
 
@@ -286,7 +287,21 @@ class App {
     this.casePane.scrollTop = 0;
     this.renderBar();
     // Evidence first: its retrieval is an audit entry the timeline then shows.
+    void this.loadIntake(c);
     void this.loadEvidence(c).then(() => this.loadTimeline(c));
+  }
+
+  /** Fills the intake panel: band chip, path, confidence, reasoning, comparable cases. */
+  private async loadIntake(c: CaseDto): Promise<void> {
+    let content: HTMLElement;
+    try {
+      content = intakePanel(await this.backend.caseIntake(c.id));
+    } catch (e) {
+      content = h("p", { class: "muted" }, `The classification is unavailable: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (this.current?.seq !== c.seq) return;
+    const slot = this.casePane.querySelector<HTMLElement>("[data-testid=intake]");
+    if (slot) replace(slot, content);
   }
 
   /** Fills the evidence panel with passages from the approved corpus (a recorded retrieval). */

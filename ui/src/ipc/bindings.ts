@@ -607,6 +607,116 @@ head: boolean,
  */
 sources: Array<[string, number]>, };
 
+export type IntakeNeighbourDto = { 
+/**
+ * Its label.
+ */
+label: string, 
+/**
+ * Its text.
+ */
+text: string | null, 
+/**
+ * Cosine similarity to the case.
+ */
+similarity: number, };
+
+export type ComparableCaseDto = { 
+/**
+ * Case id.
+ */
+case_id: string, 
+/**
+ * Subject.
+ */
+subject: string, 
+/**
+ * Cosine similarity.
+ */
+similarity: number, 
+/**
+ * Status it ended in.
+ */
+status: string, 
+/**
+ * Latest disposition kind.
+ */
+disposition: string | null, 
+/**
+ * Its reason code.
+ */
+reason_code: string | null, 
+/**
+ * Its label.
+ */
+label: string | null, };
+
+export type IntakeDto = { 
+/**
+ * The case.
+ */
+case_id: string, 
+/**
+ * `rule`, `model`, or `none` (not classified).
+ */
+path: string, 
+/**
+ * The rule's id (rule path).
+ */
+rule_id: string | null, 
+/**
+ * The rules file version (rule path).
+ */
+rules_version: string | null, 
+/**
+ * The model id (model path).
+ */
+model_id: string | null, 
+/**
+ * Heads that ran, with the encoder version when it ran.
+ */
+model_version: string | null, 
+/**
+ * Threshold version applied (model path).
+ */
+threshold_version: number | null, 
+/**
+ * Label.
+ */
+label: string | null, 
+/**
+ * Band (high, medium, low).
+ */
+band: string | null, 
+/**
+ * Escalated to a person.
+ */
+escalate: boolean, 
+/**
+ * Calibrated confidence in [0, 1].
+ */
+confidence: number | null, 
+/**
+ * Why (the matched rule text), for a rule.
+ */
+why: string | null, 
+/**
+ * Nearest labelled examples.
+ */
+neighbours: Array<IntakeNeighbourDto>, 
+/**
+ * Comparable prior (decided) cases.
+ */
+comparable: Array<ComparableCaseDto>, 
+/**
+ * Why the case is not classified, when it is not.
+ */
+message: string | null, 
+/**
+ * The `classification` audit entry.
+ */
+audit_index: number | null, };
+
 export type CorpusSourceDto = { 
 /**
  * Source name.

@@ -17,6 +17,7 @@ import type {
   FilterDto,
   ImportProgressDto,
   ImportReportDto,
+  IntakeDto,
   ReviewerDto,
   SessionDto,
   StatusCountDto,
@@ -65,6 +66,8 @@ export interface Backend {
   auditExport(filter: AuditFilterDto, path: string): Promise<ExportReportDto>;
   /** Evidence for a case from the approved corpus (recorded as a retrieval in the audit log). */
   caseEvidence(caseId: string, k: number): Promise<EvidenceDto>;
+  /** How intake classified a case and why, with comparable decided cases. */
+  caseIntake(caseId: string): Promise<IntakeDto>;
   /** Corpus versions (approval, staleness) and sources. */
   corpus(): Promise<CorpusDto>;
   /** Approves a corpus version in a subject-matter expert's name. */
@@ -118,6 +121,7 @@ export const tauriBackend: Backend = {
   },
   auditExport: (filter, path) => call("audit_export", { filter, path }),
   caseEvidence: (caseId, k) => call("case_evidence", { caseId, k }),
+  caseIntake: (caseId) => call("case_intake", { caseId }),
   corpus: () => call("corpus_overview"),
   corpusApprove: (version, by) => call("corpus_approve", { version, by }),
 };

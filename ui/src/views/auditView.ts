@@ -12,7 +12,7 @@ const ROW_HEIGHT = 34;
 const OVERSCAN = 8;
 const DISPOSITIONS = ["approve", "edit", "reject", "escalate", "undo"];
 const BANDS = ["high", "medium", "low"];
-const KINDS = ["import", "disposition", "undo", "reviewer_key", "key_rotation"];
+const KINDS = ["import", "sync", "classification", "threshold_change", "intake_model", "intake_rules", "disposition", "undo", "reviewer_key", "key_rotation"];
 
 function select(label: string, testid: string, options: [string, string][]): HTMLSelectElement {
   const s = h("select", { class: "audit-input", "aria-label": label, "data-testid": testid });

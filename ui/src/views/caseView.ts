@@ -50,6 +50,7 @@ export function caseView(c: CaseDto, now: number, onLabel: (label: string) => vo
       h("div", { class: "case-received" }, `Received ${shortTime(Date.parse(c.received_at))}`, ...c.metadata.map(([k, v]) => h("span", { class: "meta-pair" }, ` · ${k}: ${v}`))),
     ),
     h("section", { class: "case-body-section" }, h("h3", {}, "Customer message"), h("div", { class: "case-body", "data-testid": "case-body" }, c.body)),
+    h("section", { class: "intake-section" }, h("h3", {}, "Intake"), h("div", { class: "intake-slot", "data-testid": "intake" }, h("p", { class: "muted" }, "Reading the classification…"))),
     h(
       "section",
       { class: "draft-section" },
