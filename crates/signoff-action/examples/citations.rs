@@ -11,7 +11,9 @@ fn main() -> signoff_action::Result<()> {
     let tr = load_pairs(Path::new(&args[0]))?;
     let te = load_pairs(Path::new(&args[1]))?;
     let all: Vec<_> = tr.iter().chain(&te).collect();
-    let gaz = Gazetteer::from_passages(all.iter().map(|r| r.passage.as_str()));
+    // Each file knows only the names its own passages declare, as `signoff eval citations` does.
+    let gaz_tr = Gazetteer::from_passages(tr.iter().map(|r| r.passage.as_str()));
+    let gaz = Gazetteer::from_passages(te.iter().map(|r| r.passage.as_str()));
     let e = Embedder::load(&model_dir(
         std::env::var("SIGNOFF_MODEL_DIR").ok().as_deref(),
     ))?;
@@ -22,7 +24,7 @@ fn main() -> signoff_action::Result<()> {
         Pooling::Mean,
     )?;
     let vecs = embed_rows(&e, &mut cache, &all)?;
-    let m = train(&tr, &gaz, Some(&vecs))?;
+    let m = train(&tr, &gaz_tr, Some(&vecs))?;
     for (name, v) in [("embedding", Some(&vecs)), ("lexical", None)] {
         let r = evaluate(&m, &te, &gaz, v);
         println!("{name}: {}", serde_json::to_string(&r).unwrap());

@@ -343,6 +343,7 @@ pub fn gazetteer_for(evidence: &[Evidence], known: &[String]) -> Gazetteer {
             .map(|e| e.title.as_str())
             .chain(known.iter().map(String::as_str)),
     )
+    .with_vocabulary(evidence.iter().map(|e| e.text.as_str()))
 }
 
 #[cfg(test)]

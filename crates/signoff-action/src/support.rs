@@ -40,6 +40,8 @@ pub const FEATURES: &[&str] = &[
     "no_and_negates_passage_term",
     "yes_and_asserts_negated_term",
     "no_vs_implied_yes",
+    "unmatched_name_span",
+    "unmatched_namelike_word",
     "cosine_passage",
     "cosine_mean_best_line",
     "cosine_min_best_line",
@@ -121,6 +123,8 @@ impl SupportModel {
 #[derive(Debug, Clone, Default)]
 pub struct Gazetteer {
     names: Vec<(String, Vec<String>)>,
+    /// Words seen written in lower case in the known passages: ordinary words, not names.
+    common: HashSet<String>,
 }
 
 impl Gazetteer {
@@ -134,16 +138,33 @@ impl Gazetteer {
                 out.push((n.to_string(), text::aliases(n)));
             }
         }
-        Gazetteer { names: out }
+        Gazetteer {
+            names: out,
+            common: HashSet::new(),
+        }
+    }
+
+    /// Learns which words are ordinary (seen in lower case) from passage texts.
+    pub fn with_vocabulary<'a>(mut self, texts: impl IntoIterator<Item = &'a str>) -> Self {
+        for t in texts {
+            for w in t.split(|c: char| !c.is_alphanumeric() && c != '\'') {
+                if w.chars().next().is_some_and(char::is_lowercase) {
+                    self.common.insert(w.to_string());
+                }
+            }
+        }
+        self
     }
 
     /// The names every passage declares (see [`text::declared_names`]).
     pub fn from_passages<'a>(passages: impl IntoIterator<Item = &'a str>) -> Self {
+        let passages: Vec<&str> = passages.into_iter().collect();
         let names: Vec<String> = passages
-            .into_iter()
+            .iter()
+            .copied()
             .flat_map(text::declared_names)
             .collect();
-        Self::new(names.iter().map(String::as_str))
+        Self::new(names.iter().map(String::as_str)).with_vocabulary(passages)
     }
 
     /// How many names it knows.
@@ -256,6 +277,60 @@ fn capitalised_unmatched(claim: &str, passage_padded: &str) -> usize {
         }
     }
     n
+}
+
+/// Whether the claim holds a capitalised word that is never written in lower case in the
+/// known passages (so a name, e.g. "Cityroomz") and that this passage does not contain.
+fn namelike_unmatched(claim: &str, passage_padded: &str, common: &HashSet<String>) -> bool {
+    if common.is_empty() {
+        return false;
+    }
+    claim
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| w.len() > 2 && w.chars().next().is_some_and(char::is_uppercase))
+        .any(|w| {
+            let low = w.to_lowercase();
+            !common.contains(&low) && !passage_padded.contains(&format!(" {low} "))
+        })
+}
+
+/// Whether the claim holds a run of two or more capitalised words (a name such as "Hobson's
+/// House", "and"/"of"/"the" allowed inside) that the passage does not contain.
+fn name_span_unmatched(claim: &str, passage_padded: &str) -> bool {
+    let mut runs: Vec<Vec<&str>> = vec![Vec::new()];
+    for raw in claim.split_whitespace() {
+        let w = raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '&');
+        let cap = w.chars().next().is_some_and(char::is_uppercase) && w != "I";
+        let joiner =
+            matches!(w, "and" | "of" | "the" | "&") && !runs.last().is_some_and(Vec::is_empty);
+        if cap || joiner {
+            runs.last_mut().expect("one run").push(w);
+        } else if !runs.last().is_some_and(Vec::is_empty) {
+            runs.push(Vec::new());
+        }
+        if raw.ends_with(['.', ',', '!', '?', ';', ':']) && !runs.last().is_some_and(Vec::is_empty)
+        {
+            runs.push(Vec::new());
+        }
+    }
+    runs.iter().any(|r| {
+        let mut r: &[&str] = r;
+        while r
+            .last()
+            .is_some_and(|w| matches!(*w, "and" | "of" | "the" | "&"))
+        {
+            r = &r[..r.len() - 1];
+        }
+        let caps = r
+            .iter()
+            .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+            .count();
+        if caps < 2 {
+            return false;
+        }
+        let low = text::words(&r.join(" ")).join(" ");
+        !passage_padded.contains(&format!(" {low} "))
+    })
 }
 
 /// Looks up the unit embedding of a text (None when it was not embedded).
@@ -389,6 +464,8 @@ pub fn features(
                 .iter()
                 .any(|t| p_negt.contains(t) && !p_post.contains(t))),
         b(claim_lead == Some(false) && implied_yes && !p_no),
+        b(name_span_unmatched(claim, &ppad)),
+        b(namelike_unmatched(claim, &ppad, &gazetteer.common)),
     ];
     if let Some(embed) = embed {
         let va = embed(&a);

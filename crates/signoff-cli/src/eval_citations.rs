@@ -72,9 +72,10 @@ pub fn run(a: CitationsArgs, out: &Out) -> Result<()> {
             }
         }
     };
-    // Entity names come from the passages' title prefixes (what a corpus would know).
+    // Entity names come from the title prefixes of the scored file's own passages (what a
+    // corpus would know); training pairs get their own, so nothing leaks between the files.
     let all: Vec<&Pair> = rows.iter().chain(train_rows.iter().flatten()).collect();
-    let gazetteer = Gazetteer::from_passages(all.iter().map(|r| r.passage.as_str()));
+    let gazetteer = Gazetteer::from_passages(rows.iter().map(|r| r.passage.as_str()));
     let t = Instant::now();
     let vecs = match &embedder {
         Some(e) => {
@@ -87,7 +88,8 @@ pub fn run(a: CitationsArgs, out: &Out) -> Result<()> {
     let embed_s = t.elapsed().as_secs_f64();
     let model = match (&train_rows, &a.model) {
         (Some(tr), _) => {
-            let m = train(tr, &gazetteer, vecs.as_ref())?;
+            let names = Gazetteer::from_passages(tr.iter().map(|r| r.passage.as_str()));
+            let m = train(tr, &names, vecs.as_ref())?;
             if let Some(p) = &a.save_model {
                 let text = serde_json::to_string_pretty(&m)? + "\n";
                 std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
