@@ -55,8 +55,10 @@ pub enum CorpusCommand {
 pub struct SearchArgs {
     /// What to look for (free text).
     query: String,
-    /// Ranking: bm25 (dense and hybrid arrive with the retrieval pipeline).
-    #[arg(long, default_value = "bm25", value_parser = ["bm25", "dense", "hybrid"])]
+    /// Ranking: bm25, dense (MiniLM cosine), hybrid (fused with entity awareness), rerank
+    /// (hybrid + the learned reranker). Dense needs the embedding model; hybrid and rerank run
+    /// without its signal when it is missing (and say so).
+    #[arg(long, default_value = "bm25", value_parser = ["bm25", "dense", "hybrid", "rerank"])]
     mode: String,
     /// How many passages.
     #[arg(long, default_value_t = 5)]
@@ -216,7 +218,49 @@ pub fn search(g: &Global, out: &Out, a: SearchArgs, clock: &dyn Clock) -> Result
     if a.k == 0 {
         bail!("--k must be at least 1");
     }
-    let r = ws.corpus_search(&a.query, &a.mode, a.k, a.version.as_deref(), None)?;
+    let r = if a.mode == "bm25" {
+        ws.corpus_search(&a.query, &a.mode, a.k, a.version.as_deref(), None)?
+    } else {
+        let mode = match a.mode.as_str() {
+            "dense" => signoff_context::Mode::Dense,
+            "hybrid" => signoff_context::Mode::Hybrid,
+            _ => signoff_context::Mode::Rerank,
+        };
+        let embedder = match crate::eval_retrieval::load_embedder() {
+            Ok(e) => Some(e),
+            Err(why) if mode == signoff_context::Mode::Dense => {
+                bail!("--mode dense needs the embedding model: {why}")
+            }
+            Err(why) => {
+                eprintln!(
+                    "signoff: no embedding model ({why}); {} runs on BM25 and entities only",
+                    a.mode
+                );
+                None
+            }
+        };
+        let cache = ws.dir().join("index").join("vectors");
+        ws.corpus_search_by(
+            &a.query,
+            &a.mode,
+            a.k,
+            a.version.as_deref(),
+            None,
+            &mut |passages, query, k| {
+                let r = signoff_context::Retriever::build_with_cache(
+                    passages,
+                    embedder.clone(),
+                    Some(&cache),
+                )
+                .map_err(|e| e.to_string())?;
+                let hits = r.search(query, mode, k).map_err(|e| e.to_string())?;
+                Ok(hits
+                    .into_iter()
+                    .map(|h| (h.id, h.score, h.matched_terms))
+                    .collect())
+            },
+        )?
+    };
     if let Some(n) = &r.index_note {
         eprintln!("signoff: {n}");
     }

@@ -111,6 +111,47 @@ fn corpus_lifecycle_through_the_binary() {
         .as_str()
         .unwrap()
         .contains("14 days"));
+    // Hybrid and rerank through the retrieval pipeline; without the model they say so and
+    // run lexically, and dense refuses.
+    let no_model = t.path().join("no-model");
+    for mode in ["hybrid", "rerank"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_signoff"))
+            .args([
+                "--workspace",
+                &s(&ws),
+                "--key-file",
+                &s(&ws.with_extension("key")),
+            ])
+            .args([
+                "search",
+                "how many days for a refund",
+                "--mode",
+                mode,
+                "--json",
+            ])
+            .env("SIGNOFF_MODEL_DIR", &no_model)
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&o.stderr).contains("no embedding model"));
+        let r = json(o);
+        assert_eq!(r["mode"], mode);
+        assert!(
+            r["hits"][0]["text"].as_str().unwrap().contains("14 days"),
+            "{r}"
+        );
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .args([
+            "--workspace",
+            &s(&ws),
+            "--key-file",
+            &s(&ws.with_extension("key")),
+        ])
+        .args(["search", "refund", "--mode", "dense"])
+        .env("SIGNOFF_MODEL_DIR", &no_model)
+        .output()
+        .unwrap();
+    fails(o, "--mode dense needs the embedding model");
     let long = "refund ".repeat(1500);
     let o = run(&["search", &long, "--json"], &ws);
     assert!(String::from_utf8_lossy(&o.stderr).contains("cut to its first"));

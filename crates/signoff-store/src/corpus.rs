@@ -752,6 +752,85 @@ impl Workspace {
         })
     }
 
+    /// Searches an approved version like [`Workspace::corpus_search`] but ranks with `rank`,
+    /// given the retrievable passages of the allowed sources (id = chunk hash), the query and
+    /// `k`, returning `(passage id, score, matched terms)` best first. This is where a host
+    /// plugs in dense, hybrid or reranked retrieval (`signoff_context::Retriever`); `mode`
+    /// names it in the result.
+    #[allow(clippy::type_complexity)]
+    pub fn corpus_search_by(
+        &self,
+        query: &str,
+        mode: &str,
+        k: usize,
+        version: Option<&str>,
+        allowed: Option<&std::collections::BTreeSet<String>>,
+        rank: &mut dyn FnMut(
+            &[Passage],
+            &str,
+            usize,
+        ) -> Result<Vec<(String, f32, Vec<String>)>, String>,
+    ) -> Result<SearchResult, StoreError> {
+        let (seq, id) = match version {
+            None => self.corpus_version("approved")?,
+            Some(v) => self.corpus_version(v)?,
+        };
+        let approved: Option<String> = self.conn.query_row(
+            "SELECT approved_by FROM corpus_versions WHERE seq = ?1",
+            [seq],
+            |r| r.get(0),
+        )?;
+        if approved.is_none() {
+            return Err(rule(format!(
+                "corpus version {} is not approved; only approved versions are searched (signoff corpus approve {} --by NAME)",
+                &id[..12],
+                &id[..12]
+            )));
+        }
+        let (query, query_truncated) = match query.char_indices().nth(MAX_QUERY_CHARS) {
+            Some((at, _)) => (&query[..at], true),
+            None => (query, false),
+        };
+        let chunks: Vec<StoredChunk> = self
+            .corpus_chunks(seq)?
+            .into_iter()
+            .filter(|c| c.flags.retrievable() && allowed.is_none_or(|a| a.contains(&c.source)))
+            .collect();
+        let passages: Vec<Passage> = chunks
+            .iter()
+            .map(|c| Passage {
+                id: c.sha256.clone(),
+                title: c.title.clone(),
+                text: c.text.clone(),
+            })
+            .collect();
+        let by_sha: std::collections::HashMap<&str, &StoredChunk> =
+            chunks.iter().map(|c| (c.sha256.as_str(), c)).collect();
+        let ranked = if k == 0 || passages.is_empty() {
+            Vec::new()
+        } else {
+            rank(&passages, query, k).map_err(|e| rule(format!("{mode} search failed: {e}")))?
+        };
+        let hits = ranked
+            .into_iter()
+            .filter_map(|(sha, score, terms)| {
+                by_sha.get(sha.as_str()).map(|c| EvidenceHit {
+                    chunk: (*c).clone(),
+                    score: (f64::from(score) * 1000.0).round() as i64,
+                    matched_terms: terms,
+                })
+            })
+            .take(k)
+            .collect();
+        Ok(SearchResult {
+            version: id,
+            mode: mode.into(),
+            hits,
+            index_note: None,
+            query_truncated,
+        })
+    }
+
     /// Opens the BM25 index of a version, building it when missing and rebuilding it when it
     /// cannot be opened or does not hold the version's chunks (the note says which).
     fn corpus_index(
