@@ -81,6 +81,12 @@ fn draft_cites_exact_spans_and_an_unmatched_case_is_ungrounded() {
         ws.join("prompts/draft_reply.v1.txt").exists(),
         "default prompt seeded"
     );
+    let again = json(run(&["draft", "C-1", "--lexical", "--json"], &ws));
+    assert_eq!(
+        again["prompt_fingerprint"], d["prompt_fingerprint"],
+        "the same case, corpus version and template render the same prompt"
+    );
+    assert_eq!(again["citations"], d["citations"]);
     let hist = ok(run(&["audit", "history", "--case", "C-1"], &ws));
     assert!(
         hist.contains("draft") && hist.contains("retrieval"),
