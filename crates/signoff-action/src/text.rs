@@ -465,14 +465,23 @@ const COUNTED: &[(&str, &str)] = &[
 pub fn count_disagreements(text: &str) -> usize {
     let w = words(text);
     let mut n = 0;
-    for pair in w.windows(2) {
-        let Some((_, v)) = NUMBER_WORDS.iter().find(|(x, _)| *x == pair[0]) else {
+    for (i, word) in w.iter().enumerate() {
+        let Some((_, v)) = NUMBER_WORDS.iter().find(|(x, _)| x == word) else {
             continue;
         };
-        let singular = COUNTED.iter().any(|(s, _)| *s == pair[1]);
-        let plural = COUNTED.iter().any(|(_, p)| *p == pair[1]);
-        if (*v == 1 && plural) || (*v > 1 && singular) {
-            n += 1;
+        // The counted noun may follow up to two modifiers ("two past guests").
+        for next in w.iter().skip(i + 1).take(3) {
+            if next == "of" {
+                break; // partitive: "one of the reviewers"
+            }
+            let singular = COUNTED.iter().any(|(s, _)| s == next);
+            let plural = COUNTED.iter().any(|(_, p)| p == next);
+            if singular || plural {
+                if (*v == 1 && plural) || (*v > 1 && singular) {
+                    n += 1;
+                }
+                break;
+            }
         }
     }
     n
@@ -535,6 +544,16 @@ mod tests {
     fn declared_names_read_line_prefixes() {
         let p = "The Nirala: Great view.\nBackstreet Bistro: Do you serve alcohol? Yes.\nno prefix here";
         assert_eq!(declared_names(p), ["The Nirala", "Backstreet Bistro"]);
+    }
+
+    #[test]
+    fn counts_must_agree_with_their_noun() {
+        assert_eq!(count_disagreements("Two past guest said so"), 1);
+        assert_eq!(
+            count_disagreements("Two past guests said so; one reviewer agreed"),
+            0
+        );
+        assert_eq!(count_disagreements("one of the reviewers"), 0);
     }
 
     #[test]
