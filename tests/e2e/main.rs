@@ -173,6 +173,61 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
             .expect("corpus add");
         ws.corpus_approve(&added.version, "Pat Policy", &clock)
             .expect("approve corpus");
+        // Intake: a rule and a small lexical model, so every case shows a band and its reason.
+        std::fs::write(
+            ws_dir.join(signoff_api::intake::RULES_FILE),
+            "[[rule]]\nid = \"card-declined\"\nlabel = \"declined_card_payment\"\nband = \"high\"\nkeywords = [\"declined\"]\n",
+        )
+        .expect("rules file");
+        let rows: String = [
+            (
+                "refund",
+                ["refund", "returned parcel", "money back", "no refund yet"],
+            ),
+            (
+                "address",
+                ["address", "postal address", "moved house", "new address"],
+            ),
+            (
+                "card_arrival",
+                [
+                    "card arrive",
+                    "new card",
+                    "card in the post",
+                    "card delivery",
+                ],
+            ),
+        ]
+        .iter()
+        .flat_map(|(label, words)| {
+            (0..12).map(move |i| {
+                format!(
+                    "{{\"text\":\"{} please {i}\",\"label\":\"{label}\"}}\n",
+                    words[i % 4]
+                )
+            })
+        })
+        .collect();
+        let train = dir.path().join("train.jsonl");
+        std::fs::write(&train, rows).expect("training rows");
+        let no_encoder = dir.path().join("no-encoder");
+        signoff_api::intake::train_file_into(
+            &mut ws,
+            &train,
+            "lexical",
+            &no_encoder,
+            "lead",
+            &clock,
+        )
+        .expect("train");
+        let r = signoff_api::intake::classify(
+            &mut ws,
+            &signoff_store::intake::Scope::Unclassified,
+            &no_encoder,
+            &clock,
+        )
+        .expect("classify");
+        assert_eq!((r.classified, r.by_rule), (3, 1), "{r:?}");
     }
     let port = free_port();
     let _driver = start_driver(&ws_dir, &key_file, port);
@@ -261,6 +316,23 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     );
 
     drop(ws);
+
+    // The intake panel: the band chip and which path decided (the model, for E2E-2).
+    let chip = wait_for("the intake chip of E2E-2", || async {
+        text_of(&c, "[data-testid=intake-chip]")
+            .await
+            .filter(|t| ["high", "medium", "low"].iter().any(|b| t.starts_with(b)))
+    })
+    .await;
+    let path = text_of(&c, "[data-testid=intake-path]")
+        .await
+        .expect("intake path");
+    assert!(
+        path.starts_with("Decided by model intake-"),
+        "{chip} / {path}"
+    );
+    assert!(path.contains("thresholds v1"), "{path}");
+    screenshot_root(&artifacts().join("e2e-intake.png"));
 
     // The next case's audit trail arrives with its proofs checked against the checkpoint.
     wait_for("the audit trail of E2E-2 with a proof mark", || async {

@@ -769,3 +769,30 @@ pub fn score_examples(
         })
         .collect()
 }
+
+/// Trains on a labelled JSONL file (`{"text","label"}` rows) with the configuration `spec`
+/// and puts the model in force in the workspace (no embedding cache: hosts with one call
+/// [`train_artefact`] and [`install`] themselves).
+pub fn train_file_into(
+    ws: &mut Workspace,
+    rows: &Path,
+    spec: &str,
+    encoder_dir: &Path,
+    actor: &str,
+    clock: &dyn Clock,
+) -> Result<(TrainReport, ThresholdVersion), ApiError> {
+    let examples = signoff_intake::data::read_jsonl(rows)?;
+    let config = Config::parse(spec).map_err(ApiError::Request)?;
+    let encoder = if config.embeddings {
+        embedder(encoder_dir).ok()
+    } else {
+        None
+    };
+    let pooling = config.pooling;
+    let (bytes, report) = train_artefact(&examples, &config, encoder.as_deref(), &mut |e, t| {
+        e.embed_with(t, pooling)
+            .map_err(|e| signoff_intake::IntakeError::from(e).into())
+    })?;
+    let version = install(ws, &bytes, actor, clock)?;
+    Ok((report, version))
+}

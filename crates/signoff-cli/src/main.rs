@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_audit;
+mod bench_intake;
 mod bench_search;
 mod corpus_cmd;
 mod draft_cmd;
@@ -233,6 +234,21 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         entries: u64,
     },
+    /// Intake: training time, model load time, classification throughput and latency, memory.
+    Intake {
+        /// Labelled rows (`{"text","label"}` JSONL).
+        #[arg(long, default_value = "../shared/data/clinc150/train.jsonl")]
+        data: PathBuf,
+        /// Train on this many rows (the first ones).
+        #[arg(long, default_value_t = 15_000)]
+        rows: usize,
+        /// Classify this many of them for the throughput figure.
+        #[arg(long, default_value_t = 2_000)]
+        cases: usize,
+        /// Model configuration (see `signoff eval intake --model`).
+        #[arg(long, default_value = "ensemble")]
+        model: String,
+    },
     /// Context retrieval at scale: indexing rate, hybrid and reranked query latency, memory.
     Search {
         /// Number of passages (synthesised from the BEIR corpus beyond its size).
@@ -457,6 +473,12 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             bench::queue(cases, keep.as_deref(), out)?
         }
         Command::Bench(BenchCommand::Audit { entries }) => bench_audit::audit(entries, out)?,
+        Command::Bench(BenchCommand::Intake {
+            data,
+            rows,
+            cases,
+            model,
+        }) => bench_intake::intake(&data, rows, cases, &model, out)?,
         Command::Bench(BenchCommand::Search { passages, beir }) => {
             bench_search::search(passages, &beir, out)?
         }
