@@ -490,6 +490,8 @@ fn a_version_2_log_with_every_level_stored_upgrades_and_still_verifies() {
              DROP TABLE threshold_versions; DROP TABLE intake_models; DROP TABLE intake_rules;
              ALTER TABLE cases DROP COLUMN given_label; ALTER TABLE cases DROP COLUMN escalate;
              ALTER TABLE cases DROP COLUMN classification_seq;
+             DROP TABLE retrievals; DROP TABLE corpus_version_chunks; DROP TABLE corpus_versions;
+             DROP TABLE corpus_chunks; DROP TABLE corpus_documents; DROP TABLE corpus_sources;
              PRAGMA user_version = 2;",
         )
         .unwrap();
