@@ -106,6 +106,19 @@ pub fn case_intake(state: State<'_, AppState>, case_id: String) -> Res<IntakeDto
     lock(&state)?.case_intake(&case_id)
 }
 
+/// The calibration workbench: proposed thresholds for target precisions (saved as a new,
+/// audited threshold version when `save`).
+#[tauri::command]
+pub fn intake_thresholds(
+    state: State<'_, AppState>,
+    target_high: f64,
+    target_medium: f64,
+    set: String,
+    save: bool,
+) -> Res<ThresholdProposalDto> {
+    lock(&state)?.thresholds(target_high, target_medium, &set, save)
+}
+
 /// Records the reviewer's decision.
 #[tauri::command]
 pub fn decide(state: State<'_, AppState>, req: DecideDto) -> Res<DispositionDto> {

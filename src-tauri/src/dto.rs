@@ -675,6 +675,71 @@ pub struct IntakeDto {
     pub audit_index: Option<i64>,
 }
 
+/// One bin of a reliability diagram.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ReliabilityBinDto {
+    /// Lower edge.
+    pub from: f64,
+    /// Upper edge.
+    pub to: f64,
+    /// Rows in the bin.
+    #[ts(type = "number")]
+    pub n: u64,
+    /// Mean confidence.
+    pub confidence: f64,
+    /// Share right.
+    pub accuracy: f64,
+}
+
+/// Thresholds proposed for target precisions, with the reliability diagram and a what-if
+/// replay over the open queue (the calibration workbench).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ThresholdProposalDto {
+    /// The model.
+    pub model_id: String,
+    /// The version in force now.
+    #[ts(type = "number")]
+    pub current_version: i64,
+    /// Its thresholds: high, medium, reject.
+    pub current: (f64, f64, f64),
+    /// Target precision, high band.
+    pub target_high: f64,
+    /// Target precision, medium band.
+    pub target_medium: f64,
+    /// Proposed high threshold.
+    pub high: f64,
+    /// Proposed medium threshold.
+    pub medium: f64,
+    /// Out-of-scope threshold (kept).
+    pub reject: f64,
+    /// Labelled rows used.
+    #[ts(type = "number")]
+    pub rows: u64,
+    /// What they were.
+    pub basis: String,
+    /// Precision reached in the proposed high band.
+    pub precision_high: Option<f64>,
+    /// Precision reached in the proposed medium band.
+    pub precision_medium: Option<f64>,
+    /// Reliability diagram (10 bins).
+    pub reliability: Vec<ReliabilityBinDto>,
+    /// Open cases the model classified.
+    #[ts(type = "number")]
+    pub open: u64,
+    /// Of which would change band.
+    #[ts(type = "number")]
+    pub band_changes: u64,
+    /// Would become escalated.
+    #[ts(type = "number")]
+    pub newly_escalated: u64,
+    /// Would no longer be escalated.
+    #[ts(type = "number")]
+    pub no_longer_escalated: u64,
+    /// Saved as this version (after a save).
+    #[ts(type = "number | null")]
+    pub saved_version: Option<i64>,
+}
+
 /// A corpus version on the corpus screen.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct CorpusVersionDto {
@@ -792,6 +857,8 @@ pub fn typescript_bindings() -> String {
         IntakeNeighbourDto::decl(),
         ComparableCaseDto::decl(),
         IntakeDto::decl(),
+        ReliabilityBinDto::decl(),
+        ThresholdProposalDto::decl(),
         CorpusSourceDto::decl(),
         CorpusDto::decl(),
     ];
@@ -846,5 +913,41 @@ mod tests {
             have == want,
             "ui/src/ipc/bindings.ts is out of date; run SIGNOFF_BLESS=1 cargo test -p signoff-desktop bindings"
         );
+    }
+}
+
+impl ThresholdProposalDto {
+    /// From the API's proposal (and the version it was saved as, if it was).
+    pub fn from_proposal(p: signoff_api::intake::Proposal, saved: Option<i64>) -> Self {
+        ThresholdProposalDto {
+            model_id: p.model_id,
+            current_version: p.current.version,
+            current: (p.current.high, p.current.medium, p.current.reject),
+            target_high: p.target_high,
+            target_medium: p.target_medium,
+            high: p.high,
+            medium: p.medium,
+            reject: p.reject,
+            rows: p.rows as u64,
+            basis: p.basis,
+            precision_high: p.precision_high,
+            precision_medium: p.precision_medium,
+            reliability: p
+                .reliability
+                .into_iter()
+                .map(|b| ReliabilityBinDto {
+                    from: b.from,
+                    to: b.to,
+                    n: b.n as u64,
+                    confidence: b.confidence,
+                    accuracy: b.accuracy,
+                })
+                .collect(),
+            open: p.replay.open as u64,
+            band_changes: p.replay.band_changes as u64,
+            newly_escalated: p.replay.newly_escalated as u64,
+            no_longer_escalated: p.replay.no_longer_escalated as u64,
+            saved_version: saved,
+        }
     }
 }

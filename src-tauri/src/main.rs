@@ -61,6 +61,7 @@ fn main() {
             commands::case_audit,
             commands::case_evidence,
             commands::case_intake,
+            commands::intake_thresholds,
             commands::corpus_overview,
             commands::corpus_approve,
             commands::audit_verify,

@@ -269,6 +269,42 @@ impl Session {
         })
     }
 
+    /// Thresholds meeting target precisions on the workspace's labelled cases (`decided` or
+    /// `labelled`), with the reliability diagram and a replay over the open queue; `save`
+    /// stores them as a new threshold version in the reviewer's name (audited).
+    pub fn thresholds(
+        &mut self,
+        target_high: f64,
+        target_medium: f64,
+        set: &str,
+        save: bool,
+    ) -> Result<ThresholdProposalDto, ErrorDto> {
+        use signoff_api::intake::LabelledSet;
+        let set = match set {
+            "decided" => LabelledSet::Decided,
+            "labelled" => LabelledSet::AllLabelled,
+            other => {
+                return Err(err(
+                    "request",
+                    format!("unknown labelled set {other:?} (decided, labelled)"),
+                ))
+            }
+        };
+        let p = signoff_api::intake::propose(&self.ws, target_high, target_medium, &set)?;
+        if !save {
+            return Ok(ThresholdProposalDto::from_proposal(p, None));
+        }
+        if p.rows == 0 {
+            return Err(err(
+                "request",
+                format!("no labelled rows to calibrate on ({})", p.basis),
+            ));
+        }
+        let who = self.reviewer_id()?;
+        let v = signoff_api::intake::save(&mut self.ws, &p, &who, self.clock.as_ref())?;
+        Ok(ThresholdProposalDto::from_proposal(p, Some(v.version)))
+    }
+
     /// Records a decision by the workstation's reviewer.
     pub fn decide(&mut self, d: &Decision) -> Result<DispositionDto, ErrorDto> {
         let id = self.reviewer_id()?;

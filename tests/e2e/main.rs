@@ -334,6 +334,38 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     assert!(path.contains("thresholds v1"), "{path}");
     screenshot_root(&artifacts().join("e2e-intake.png"));
 
+    // The calibration workbench (W): a preview with the reliability diagram and the what-if
+    // replay, then a save that becomes threshold version 2 in the store and the audit log.
+    press(&c, "W").await;
+    wait_for("the workbench's replay line", || async {
+        text_of(&c, "[data-testid=calibration-replay]")
+            .await
+            .filter(|t| t.starts_with("What if:"))
+    })
+    .await;
+    c.find(Locator::Css("[data-testid=reliability]"))
+        .await
+        .expect("reliability diagram");
+    screenshot_root(&artifacts().join("e2e-calibration.png"));
+    c.find(Locator::Css("[data-testid=calibration-save]"))
+        .await
+        .expect("save button")
+        .click()
+        .await
+        .expect("click save");
+    wait_for("the saved threshold version", || async {
+        text_of(&c, "[data-testid=calibration-status]")
+            .await
+            .filter(|t| t.starts_with("Saved as threshold version 2"))
+    })
+    .await;
+    press(&c, &Key::Escape.to_string()).await;
+    {
+        let ws = Workspace::open(&ws_dir, Access::Read).expect("read workspace");
+        let v = ws.threshold_versions().expect("versions");
+        assert_eq!((v.len(), v[0].set_by.as_str()), (2, "erin"));
+    }
+
     // The next case's audit trail arrives with its proofs checked against the checkpoint.
     wait_for("the audit trail of E2E-2 with a proof mark", || async {
         text_of(&c, "[data-testid=timeline-item] .proof-mark")

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { IntakeDto } from "./ipc";
-import { chipText, outcomeText, pathText, percent } from "./intake";
+import { chipText, outcomeText, pathText, percent, reliabilityBars } from "./intake";
 
 function dto(over: Partial<IntakeDto>): IntakeDto {
   return {
@@ -47,5 +47,22 @@ describe("intake wording", () => {
   it("says how a comparable case ended", () => {
     expect(outcomeText("rejected", "reject", "wrong_label")).toBe("reject · wrong label");
     expect(outcomeText("approved", null, null)).toBe("approved");
+  });
+});
+
+describe("reliability bars", () => {
+  it("spans each filled bin and is as tall as its accuracy", () => {
+    const bars = reliabilityBars(
+      [
+        { from: 0, to: 0.1, n: 0, accuracy: 0 },
+        { from: 0.8, to: 0.9, n: 4, accuracy: 0.75 },
+      ],
+      200,
+    );
+    expect(bars).toHaveLength(1);
+    expect(bars[0].x).toBeCloseTo(160);
+    expect(bars[0].width).toBeCloseTo(20);
+    expect(bars[0].height).toBeCloseTo(150);
+    expect(bars[0].y).toBeCloseTo(50);
   });
 });

@@ -34,3 +34,30 @@ export function outcomeText(status: string, disposition: string | null, reason: 
   const what = disposition ?? status;
   return reason ? `${what} · ${humanise(reason)}` : what;
 }
+
+/** One bar of a reliability diagram in SVG user units (origin top-left). */
+export interface Bar {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** Accuracy of the bin, for the tooltip. */
+  accuracy: number;
+  /** Rows in the bin. */
+  n: number;
+}
+
+/** Bars for the filled bins of a reliability diagram drawn in a `size` × `size` plot: bin
+ *  `[from, to)` spans x, its accuracy sets the height. Empty bins get no bar. */
+export function reliabilityBars(bins: { from: number; to: number; n: number; accuracy: number }[], size: number): Bar[] {
+  return bins
+    .filter((b) => b.n > 0)
+    .map((b) => ({
+      x: b.from * size,
+      y: size - b.accuracy * size,
+      width: (b.to - b.from) * size,
+      height: b.accuracy * size,
+      accuracy: b.accuracy,
+      n: b.n,
+    }));
+}

@@ -14,6 +14,7 @@ export type Action =
   | "help"
   | "audit"
   | "corpus"
+  | "calibrate"
   | "close";
 
 export interface KeyBinding {
@@ -35,6 +36,7 @@ export const KEYMAP: KeyBinding[] = [
   { keys: ["i"], action: "import", help: "Import cases from a JSONL or CSV file" },
   { keys: ["L"], action: "audit", help: "Open the audit log (team lead view)" },
   { keys: ["C"], action: "corpus", help: "Policy corpus: versions, approval, staleness" },
+  { keys: ["W"], action: "calibrate", help: "Calibration workbench: thresholds per band (team lead)" },
   { keys: ["?"], action: "help", help: "Show these keys" },
   { keys: ["Escape"], action: "close", help: "Close a dialog or leave the search box" },
 ];

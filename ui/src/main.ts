@@ -11,6 +11,7 @@ import { caseView, emptyCaseView, timelineView } from "./views/caseView";
 import { corpusDialog } from "./views/corpusView";
 import { evidencePanel } from "./views/evidencePanel";
 import { intakePanel } from "./views/intakePanel";
+import { calibrationDialog } from "./views/calibration";
 import { dialogOpen, editDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
 import { QueueList } from "./views/queueList";
 
@@ -254,6 +255,9 @@ class App {
         return;
       case "corpus":
         await corpusDialog(this.backend);
+        return;
+      case "calibrate":
+        await calibrationDialog(this.backend);
         return;
       case "close":
         return;

@@ -717,6 +717,102 @@ message: string | null,
  */
 audit_index: number | null, };
 
+export type ReliabilityBinDto = { 
+/**
+ * Lower edge.
+ */
+from: number, 
+/**
+ * Upper edge.
+ */
+to: number, 
+/**
+ * Rows in the bin.
+ */
+n: number, 
+/**
+ * Mean confidence.
+ */
+confidence: number, 
+/**
+ * Share right.
+ */
+accuracy: number, };
+
+export type ThresholdProposalDto = { 
+/**
+ * The model.
+ */
+model_id: string, 
+/**
+ * The version in force now.
+ */
+current_version: number, 
+/**
+ * Its thresholds: high, medium, reject.
+ */
+current: [number, number, number], 
+/**
+ * Target precision, high band.
+ */
+target_high: number, 
+/**
+ * Target precision, medium band.
+ */
+target_medium: number, 
+/**
+ * Proposed high threshold.
+ */
+high: number, 
+/**
+ * Proposed medium threshold.
+ */
+medium: number, 
+/**
+ * Out-of-scope threshold (kept).
+ */
+reject: number, 
+/**
+ * Labelled rows used.
+ */
+rows: number, 
+/**
+ * What they were.
+ */
+basis: string, 
+/**
+ * Precision reached in the proposed high band.
+ */
+precision_high: number | null, 
+/**
+ * Precision reached in the proposed medium band.
+ */
+precision_medium: number | null, 
+/**
+ * Reliability diagram (10 bins).
+ */
+reliability: Array<ReliabilityBinDto>, 
+/**
+ * Open cases the model classified.
+ */
+open: number, 
+/**
+ * Of which would change band.
+ */
+band_changes: number, 
+/**
+ * Would become escalated.
+ */
+newly_escalated: number, 
+/**
+ * Would no longer be escalated.
+ */
+no_longer_escalated: number, 
+/**
+ * Saved as this version (after a save).
+ */
+saved_version: number | null, };
+
 export type CorpusSourceDto = { 
 /**
  * Source name.

@@ -18,6 +18,7 @@ import type {
   ImportProgressDto,
   ImportReportDto,
   IntakeDto,
+  ThresholdProposalDto,
   ReviewerDto,
   SessionDto,
   StatusCountDto,
@@ -68,6 +69,8 @@ export interface Backend {
   caseEvidence(caseId: string, k: number): Promise<EvidenceDto>;
   /** How intake classified a case and why, with comparable decided cases. */
   caseIntake(caseId: string): Promise<IntakeDto>;
+  /** Calibration workbench: thresholds for target precisions; `save` stores a new version. */
+  intakeThresholds(targetHigh: number, targetMedium: number, set: string, save: boolean): Promise<ThresholdProposalDto>;
   /** Corpus versions (approval, staleness) and sources. */
   corpus(): Promise<CorpusDto>;
   /** Approves a corpus version in a subject-matter expert's name. */
@@ -122,6 +125,7 @@ export const tauriBackend: Backend = {
   auditExport: (filter, path) => call("audit_export", { filter, path }),
   caseEvidence: (caseId, k) => call("case_evidence", { caseId, k }),
   caseIntake: (caseId) => call("case_intake", { caseId }),
+  intakeThresholds: (targetHigh, targetMedium, set, save) => call("intake_thresholds", { targetHigh, targetMedium, set, save }),
   corpus: () => call("corpus_overview"),
   corpusApprove: (version, by) => call("corpus_approve", { version, by }),
 };
