@@ -875,6 +875,42 @@ pub fn typescript_bindings() -> String {
     s
 }
 
+impl ThresholdProposalDto {
+    /// From the API's proposal (and the version it was saved as, if it was).
+    pub fn from_proposal(p: signoff_api::intake::Proposal, saved: Option<i64>) -> Self {
+        ThresholdProposalDto {
+            model_id: p.model_id,
+            current_version: p.current.version,
+            current: (p.current.high, p.current.medium, p.current.reject),
+            target_high: p.target_high,
+            target_medium: p.target_medium,
+            high: p.high,
+            medium: p.medium,
+            reject: p.reject,
+            rows: p.rows as u64,
+            basis: p.basis,
+            precision_high: p.precision_high,
+            precision_medium: p.precision_medium,
+            reliability: p
+                .reliability
+                .into_iter()
+                .map(|b| ReliabilityBinDto {
+                    from: b.from,
+                    to: b.to,
+                    n: b.n as u64,
+                    confidence: b.confidence,
+                    accuracy: b.accuracy,
+                })
+                .collect(),
+            open: p.replay.open as u64,
+            band_changes: p.replay.band_changes as u64,
+            newly_escalated: p.replay.newly_escalated as u64,
+            no_longer_escalated: p.replay.no_longer_escalated as u64,
+            saved_version: saved,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -913,41 +949,5 @@ mod tests {
             have == want,
             "ui/src/ipc/bindings.ts is out of date; run SIGNOFF_BLESS=1 cargo test -p signoff-desktop bindings"
         );
-    }
-}
-
-impl ThresholdProposalDto {
-    /// From the API's proposal (and the version it was saved as, if it was).
-    pub fn from_proposal(p: signoff_api::intake::Proposal, saved: Option<i64>) -> Self {
-        ThresholdProposalDto {
-            model_id: p.model_id,
-            current_version: p.current.version,
-            current: (p.current.high, p.current.medium, p.current.reject),
-            target_high: p.target_high,
-            target_medium: p.target_medium,
-            high: p.high,
-            medium: p.medium,
-            reject: p.reject,
-            rows: p.rows as u64,
-            basis: p.basis,
-            precision_high: p.precision_high,
-            precision_medium: p.precision_medium,
-            reliability: p
-                .reliability
-                .into_iter()
-                .map(|b| ReliabilityBinDto {
-                    from: b.from,
-                    to: b.to,
-                    n: b.n as u64,
-                    confidence: b.confidence,
-                    accuracy: b.accuracy,
-                })
-                .collect(),
-            open: p.replay.open as u64,
-            band_changes: p.replay.band_changes as u64,
-            newly_escalated: p.replay.newly_escalated as u64,
-            no_longer_escalated: p.replay.no_longer_escalated as u64,
-            saved_version: saved,
-        }
     }
 }

@@ -346,6 +346,8 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     c.find(Locator::Css("[data-testid=reliability]"))
         .await
         .expect("reliability diagram");
+    // Let the dialog paint before the X screen is read.
+    tokio::time::sleep(Duration::from_millis(700)).await;
     screenshot_root(&artifacts().join("e2e-calibration.png"));
     c.find(Locator::Css("[data-testid=calibration-save]"))
         .await
