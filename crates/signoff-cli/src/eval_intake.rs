@@ -329,14 +329,32 @@ pub fn run_intake(cmd: IntakeCommand, out: &Out) -> Result<()> {
             }
             let bytes = std::fs::read(&model_file)
                 .with_context(|| format!("reading {}", model_file.display()))?;
-            let (clf, id) = signoff_intake::artefact::decode(&bytes)?;
+            let (artefact, id) = signoff_intake::artefact::decode_artefact(&bytes)?;
+            let clf = &artefact.classifier;
             let full = if subject.is_empty() {
                 text.clone()
             } else {
                 format!("{subject}\n{text}")
             };
+            // The encoder runs for the embedding head, and for nearest examples when the model
+            // keeps exemplars (then only if it is installed).
+            let encoder = if clf.dense.is_some() || artefact.exemplars.is_some() {
+                load_embedder()
+            } else {
+                None
+            };
+            let unit = match (&encoder, &artefact.exemplars) {
+                (Some(m), Some(_)) => m.embed(&[full.as_str()])?.into_iter().next(),
+                _ => None,
+            };
+            let neighbours = match (&unit, &artefact.exemplars) {
+                (Some(u), Some(ex)) => {
+                    signoff_intake::explain::nearest_exemplars(u, ex, &clf.labels, 3)
+                }
+                _ => vec![],
+            };
             let (embedding, version) = if clf.dense.is_some() {
-                let m = load_embedder().context(
+                let m = encoder.as_ref().context(
                     "this model needs the embedding model; run scripts/setup.sh or retrain with --model lexical",
                 )?;
                 let v = m.embed_with(&[full.as_str()], clf.config.pooling)?;
@@ -348,7 +366,7 @@ pub fn run_intake(cmd: IntakeCommand, out: &Out) -> Result<()> {
                 embedding: embedding.as_deref(),
                 text: &full,
             })?;
-            let e = from_model(&verdict, &id, clf.heads(), version.as_deref(), vec![]);
+            let e = from_model(&verdict, &id, clf.heads(), version.as_deref(), neighbours);
             out.line(&format!(
                 "{} [{}] confidence {:.3} by {id} ({})",
                 e.label,
