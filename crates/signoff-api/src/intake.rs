@@ -235,9 +235,9 @@ pub fn classify(
         report.elapsed_ms = t0.elapsed().as_millis() as u64;
         return Ok(report);
     }
-    let cases = ws.cases_to_classify(scope)?;
-    report.considered = cases.len();
-    if cases.is_empty() {
+    // Read page by page: a large import is never held in memory whole.
+    let first = ws.cases_to_classify_page(scope, 0, BATCH as i64)?;
+    if first.is_empty() {
         report.unclassified_reason = None;
         return Ok(report);
     }
@@ -277,7 +277,10 @@ pub fn classify(
         .as_ref()
         .map_or(Pooling::Mean, |m| m.artefact.classifier.config.pooling);
     let empty = serde_json::Map::new();
-    for chunk in cases.chunks(BATCH) {
+    let mut page = first;
+    while !page.is_empty() {
+        let chunk = &page[..];
+        report.considered += chunk.len();
         let texts: Vec<String> = chunk
             .iter()
             .map(|c| model_text(&c.subject, &c.body))
@@ -378,6 +381,8 @@ pub fn classify(
             });
         }
         report.classified += ws.record_classifications(&batch, clock)?;
+        let after = chunk.last().map_or(i64::MAX, |c| c.seq);
+        page = ws.cases_to_classify_page(scope, after, BATCH as i64)?;
     }
     if report.unclassified == 0 {
         report.unclassified_reason = None;

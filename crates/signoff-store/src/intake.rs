@@ -601,22 +601,35 @@ impl Workspace {
 
     /// The cases in `scope`, in arrival order.
     pub fn cases_to_classify(&self, scope: &Scope) -> Result<Vec<CaseText>, StoreError> {
+        self.cases_to_classify_page(scope, 0, i64::MAX)
+    }
+
+    /// Up to `limit` cases in `scope` after sequence number `after`, in arrival order: a
+    /// classifier walks a large import page by page instead of holding it in memory.
+    pub fn cases_to_classify_page(
+        &self,
+        scope: &Scope,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<CaseText>, StoreError> {
         let (sql, arg): (&str, Option<String>) = match scope {
             Scope::Unclassified => (
                 "SELECT seq, id, subject, body, metadata FROM cases
-                 WHERE classification_seq IS NULL ORDER BY seq",
+                 WHERE classification_seq IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2",
                 None,
             ),
             Scope::All => (
-                "SELECT seq, id, subject, body, metadata FROM cases ORDER BY seq",
+                "SELECT seq, id, subject, body, metadata FROM cases
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                 None,
             ),
             Scope::Case(id) => (
-                "SELECT seq, id, subject, body, metadata FROM cases WHERE id = ?1",
+                "SELECT seq, id, subject, body, metadata FROM cases
+                 WHERE seq > ?1 AND id = ?3 LIMIT ?2",
                 Some(id.clone()),
             ),
         };
-        let mut stmt = self.conn.prepare(sql)?;
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let map = |r: &Row<'_>| {
             Ok(CaseText {
                 seq: r.get(0)?,
@@ -627,10 +640,14 @@ impl Workspace {
             })
         };
         let rows: Vec<CaseText> = match &arg {
-            Some(a) => stmt.query_map([a], map)?.collect::<Result<_, _>>()?,
-            None => stmt.query_map([], map)?.collect::<Result<_, _>>()?,
+            Some(a) => stmt
+                .query_map(params![after, limit, a], map)?
+                .collect::<Result<_, _>>()?,
+            None => stmt
+                .query_map(params![after, limit], map)?
+                .collect::<Result<_, _>>()?,
         };
-        if let (Scope::Case(id), true) = (scope, rows.is_empty()) {
+        if let (Scope::Case(id), true, 0) = (scope, rows.is_empty(), after) {
             return Err(StoreError::UnknownCase(id.clone()));
         }
         Ok(rows)
