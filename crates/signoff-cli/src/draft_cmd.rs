@@ -237,3 +237,46 @@ pub fn run(g: &Global, out: &Out, a: DraftArgs, clock: &dyn Clock) -> Result<()>
     }));
     Ok(())
 }
+
+/// Arguments of `signoff claim`: resolve a flagged claim of a case's newest draft.
+#[derive(Args)]
+pub struct ClaimArgs {
+    /// Case id.
+    case: String,
+    /// Claim index (as printed by `signoff draft`).
+    index: usize,
+    /// Keep the claim, for this reason.
+    #[arg(long, conflicts_with_all = ["edit", "remove"])]
+    accept: Option<String>,
+    /// Replace the claim's text.
+    #[arg(long, conflicts_with = "remove")]
+    edit: Option<String>,
+    /// Take the claim out of the draft.
+    #[arg(long)]
+    remove: bool,
+}
+
+/// Runs `signoff claim`.
+pub fn claim(g: &Global, out: &Out, a: ClaimArgs, clock: &dyn Clock) -> Result<()> {
+    use signoff_store::draft::ClaimResolution;
+    let resolution = match (a.accept, a.edit, a.remove) {
+        (Some(reason), None, false) => ClaimResolution::Accept { reason },
+        (None, Some(replacement), false) => ClaimResolution::Edit { replacement },
+        (None, None, true) => ClaimResolution::Remove,
+        _ => bail!("say how to resolve the claim: --accept REASON, --edit TEXT or --remove"),
+    };
+    let reviewer = crate::reviewer_id(g)?.to_string();
+    let mut ws = open_write(g, clock)?;
+    let seq = ws.case_seq(&a.case)?;
+    let rec = ws.resolve_claim(seq, a.index, &resolution, &reviewer, clock)?;
+    out.line(&format!(
+        "{}: claim {} resolved; {} flagged claim(s) left",
+        a.case,
+        a.index,
+        rec.unresolved.len()
+    ));
+    out.json(&serde_json::json!({
+        "case": a.case, "draft_seq": rec.seq, "unresolved": rec.unresolved, "text": rec.effective_text,
+    }));
+    Ok(())
+}

@@ -147,6 +147,8 @@ enum Command {
     Evidence(corpus_cmd::EvidenceArgs),
     /// Draft a reply for a case from retrieved evidence, every claim cited and checked.
     Draft(draft_cmd::DraftArgs),
+    /// Resolve a flagged claim of a case's draft: accept with a reason, edit or remove it.
+    Claim(draft_cmd::ClaimArgs),
 }
 
 #[derive(Subcommand)]
@@ -490,6 +492,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Search(a) => corpus_cmd::search(g, out, a, &clock)?,
         Command::Evidence(a) => corpus_cmd::evidence(g, out, a, &clock)?,
         Command::Draft(a) => draft_cmd::run(g, out, a, &clock)?,
+        Command::Claim(a) => draft_cmd::claim(g, out, a, &clock)?,
     }
     Ok(())
 }

@@ -87,6 +87,19 @@ fn draft_cites_exact_spans_and_an_unmatched_case_is_ungrounded() {
         "the same case, corpus version and template render the same prompt"
     );
     assert_eq!(again["citations"], d["citations"]);
+    assert_eq!(again["claims"][0]["status"], "supported", "{again}");
+    let o = run(
+        &["--reviewer", "r1", "claim", "C-1", "0", "--accept", "fine"],
+        &ws,
+    );
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is not flagged"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = run(&["--reviewer", "r1", "claim", "C-1", "0"], &ws);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--accept REASON"));
     let hist = ok(run(&["audit", "history", "--case", "C-1"], &ws));
     assert!(
         hist.contains("draft") && hist.contains("retrieval"),
