@@ -907,6 +907,30 @@ impl Workspace {
             .iter()
             .map(|h| serde_json::json!({"chunk_id": h.chunk.id, "sha256": h.chunk.sha256, "score": h.score}))
             .collect();
+        let hits_text = serde_json::Value::from(hits_json.clone()).to_string();
+        // The same redacted query against the same version, allow-list outcome and mode gives
+        // the same hits: opening a case again reuses its recorded retrieval instead of
+        // appending an identical entry each time a reviewer looks.
+        let recorded: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT audit_idx FROM retrievals
+                 WHERE case_seq = ?1 AND query_sha256 = ?2 AND version_id = ?3 AND mode = ?4
+                   AND hits = ?5
+                 ORDER BY rowid DESC LIMIT 1",
+                params![seq, query_sha256, result.version, result.mode, hits_text],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(idx) = recorded {
+            return Ok(Retrieval {
+                case_id: case.id,
+                result,
+                query_sha256,
+                redactions,
+                audit_index: idx as u64,
+            });
+        }
         let journal = self.journal()?;
         let now = ms(clock.now());
         let tx = self.writable()?.transaction()?;
@@ -937,7 +961,7 @@ impl Workspace {
                 query_sha256,
                 result.version,
                 result.mode,
-                serde_json::Value::from(hits_json).to_string(),
+                hits_text,
                 serde_json::to_string(&redactions).expect("json"),
                 now,
                 idx as i64

@@ -191,6 +191,21 @@ fn only_approved_versions_are_searched_and_fed_to_cases() {
     assert!(leaf.contains(&r.result.hits[0].chunk.sha256));
     assert!(!leaf.contains("example.com") && !leaf.contains("refund has not"));
     assert!(hits.contains(&format!("\"score\":{}", r.result.hits[0].score)));
+    // Looking at the case again reuses the recorded retrieval: no second row, no new entry.
+    let entries = |w: &signoff_store::Workspace| -> i64 {
+        w.conn()
+            .query_row("SELECT count(*) FROM audit_entries", [], |r| r.get(0))
+            .unwrap()
+    };
+    let size = entries(&w);
+    let again = w.retrieve_for_case("C1", 5, &clock()).unwrap();
+    assert_eq!(again.audit_index, r.audit_index);
+    assert_eq!(entries(&w), size);
+    let rows: i64 = w
+        .conn()
+        .query_row("SELECT count(*) FROM retrievals", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1);
     w.audit_verify(None, &mut |_, _| {}).unwrap();
 }
 
