@@ -205,6 +205,23 @@ pub fn case_evidence(state: State<'_, AppState>, case_id: String, k: u32) -> Res
     lock(&state)?.case_evidence(&case_id, k)
 }
 
+/// The newest draft of a case (drafted first when it has none, or when `regenerate`).
+#[tauri::command]
+pub fn case_draft(state: State<'_, AppState>, case_id: String, regenerate: bool) -> Res<DraftDto> {
+    lock(&state)?.case_draft(&case_id, regenerate)
+}
+
+/// Accepts a flagged claim of a case's newest draft, with the reviewer's reason.
+#[tauri::command]
+pub fn accept_claim(
+    state: State<'_, AppState>,
+    case_id: String,
+    index: u32,
+    reason: String,
+) -> Res<DraftDto> {
+    lock(&state)?.accept_claim(&case_id, index, &reason)
+}
+
 /// The corpus screen's data.
 #[tauri::command]
 pub fn corpus_overview(state: State<'_, AppState>) -> Res<CorpusDto> {

@@ -826,6 +826,144 @@ impl From<signoff_store::corpus::EvidenceHit> for EvidenceHitDto {
         }
     }
 }
+/// A citation marker of a draft, bound by Signoff to a character span of a frozen passage.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DraftCitationDto {
+    /// The marker number as written in the draft (`[1]`).
+    pub marker: u32,
+    /// The cited chunk.
+    pub chunk_id: String,
+    /// SHA-256 of the frozen passage text.
+    pub passage_sha256: String,
+    /// Start of the cited span in the passage (characters).
+    pub start: u32,
+    /// End of the cited span in the passage (characters, exclusive).
+    pub end: u32,
+}
+
+/// One claim of a draft and what the check said of it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DraftClaimDto {
+    /// Position in the draft (what `resolve` takes).
+    pub index: u32,
+    /// The claim's text, markers included.
+    pub text: String,
+    /// `supported`, `unsupported`, `uncited` or `bad_citation`.
+    pub status: String,
+    /// Support score of the best cited passage, when one was scored.
+    pub score: Option<f64>,
+    /// Whether the claim is flagged and still blocks approval.
+    pub unresolved: bool,
+}
+
+/// A passage the draft cites, exactly as the reviewer saw it (frozen by content hash).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DraftPassageDto {
+    /// SHA-256 of the text.
+    pub sha256: String,
+    /// The chunk id.
+    pub chunk_id: String,
+    /// Corpus source.
+    pub source: String,
+    /// Corpus version.
+    pub version: String,
+    /// Title.
+    pub title: String,
+    /// Text.
+    pub text: String,
+}
+
+/// The newest draft of a case, with provenance, claims, citations and frozen passages.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DraftDto {
+    /// The case.
+    pub case_id: String,
+    /// Draft sequence number.
+    #[ts(type = "number")]
+    pub seq: i64,
+    /// The `draft` audit entry.
+    #[ts(type = "number")]
+    pub audit_index: i64,
+    /// The draft's own band (low without grounding or with mostly flagged claims).
+    pub band: String,
+    /// Whether any evidence grounds it.
+    pub grounded: bool,
+    /// Drafter model id and version.
+    pub model: String,
+    /// Prompt id and the first 16 hex digits of its fingerprint.
+    pub prompt: String,
+    /// Corpus version it was drafted from.
+    pub corpus_version: String,
+    /// The claims in order (their texts joined by spaces make the draft).
+    pub claims: Vec<DraftClaimDto>,
+    /// Citation markers and their spans.
+    pub citations: Vec<DraftCitationDto>,
+    /// The cited passages.
+    pub passages: Vec<DraftPassageDto>,
+    /// The text after claim edits and removals.
+    pub effective_text: String,
+}
+
+impl DraftDto {
+    /// The view of a stored draft.
+    pub fn from_record(case_id: &str, r: signoff_store::draft::DraftRecord) -> Self {
+        let d = r.draft;
+        let chars: Vec<char> = d.text.chars().collect();
+        let claims = d
+            .claims
+            .iter()
+            .enumerate()
+            .map(|(i, c)| DraftClaimDto {
+                index: i as u32,
+                text: chars[c.start.min(chars.len())..c.end.min(chars.len())]
+                    .iter()
+                    .collect(),
+                status: c.status.clone(),
+                score: c.score,
+                unresolved: r.unresolved.contains(&i),
+            })
+            .collect();
+        DraftDto {
+            case_id: case_id.to_string(),
+            seq: r.seq,
+            audit_index: r.audit_idx,
+            band: d.band,
+            grounded: d.grounded,
+            model: format!("{} {}", d.model_id, d.model_version),
+            prompt: format!(
+                "{} {}",
+                d.prompt_id,
+                &d.prompt_fingerprint[..d.prompt_fingerprint.len().min(16)]
+            ),
+            corpus_version: d.corpus_version,
+            claims,
+            citations: d
+                .citations
+                .into_iter()
+                .map(|c| DraftCitationDto {
+                    marker: c.marker,
+                    chunk_id: c.chunk_id,
+                    passage_sha256: c.passage_sha256,
+                    start: c.start as u32,
+                    end: c.end as u32,
+                })
+                .collect(),
+            passages: d
+                .passages
+                .into_iter()
+                .map(|p| DraftPassageDto {
+                    sha256: p.sha256,
+                    chunk_id: p.chunk_id,
+                    source: p.source,
+                    version: p.version,
+                    title: p.title,
+                    text: p.text,
+                })
+                .collect(),
+            effective_text: r.effective_text,
+        }
+    }
+}
 
 /// Every declaration, in a stable order, as one TypeScript module.
 #[cfg(test)]
@@ -861,6 +999,10 @@ pub fn typescript_bindings() -> String {
         ThresholdProposalDto::decl(),
         CorpusSourceDto::decl(),
         CorpusDto::decl(),
+        DraftCitationDto::decl(),
+        DraftClaimDto::decl(),
+        DraftPassageDto::decl(),
+        DraftDto::decl(),
     ];
     let mut s = String::from(
         "// Generated from src-tauri/src/dto.rs by ts-rs; do not edit.\n// Regenerate: SIGNOFF_BLESS=1 cargo test -p signoff-desktop bindings\n\n",

@@ -60,6 +60,8 @@ fn main() {
             commands::audit_entry,
             commands::case_audit,
             commands::case_evidence,
+            commands::case_draft,
+            commands::accept_claim,
             commands::case_intake,
             commands::intake_thresholds,
             commands::corpus_overview,

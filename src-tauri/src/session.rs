@@ -24,6 +24,8 @@ pub struct Session {
     export_dir: PathBuf,
     /// Where the device and reviewer keys live.
     keys: signoff_api::keys::KeyPlace,
+    /// The sentence encoder for the claim check, loaded on first use (`None` inside: absent).
+    encoder: Option<Option<Arc<signoff_api::draft::Embedder>>>,
 }
 
 fn err(code: &str, message: impl Into<String>) -> ErrorDto {
@@ -58,6 +60,7 @@ impl Session {
             is_demo,
             clock,
             staged: HashMap::new(),
+            encoder: None,
             staging,
             next_token: 1,
         };
@@ -440,6 +443,58 @@ impl Session {
             redactions: r.redactions.into_iter().collect(),
             audit_index: Some(r.audit_index),
         })
+    }
+
+    /// The newest draft of a case; drafts it first (retrieval, offline drafter, claim check,
+    /// all audited) when it has none or `regenerate` is set.
+    pub fn case_draft(&mut self, case_id: &str, regenerate: bool) -> Result<DraftDto, ErrorDto> {
+        let seq = self.ws.case_seq(case_id)?;
+        if !regenerate {
+            if let Some(r) = self.ws.latest_draft(seq)? {
+                return Ok(DraftDto::from_record(case_id, r));
+            }
+        }
+        let encoder = self
+            .encoder
+            .get_or_insert_with(|| {
+                let dir = signoff_api::intake::model_dir_from_env();
+                signoff_api::draft::Embedder::load(&dir).ok().map(Arc::new)
+            })
+            .clone();
+        let d = signoff_api::draft::draft_case(
+            &mut self.ws,
+            case_id,
+            "offline",
+            5,
+            encoder,
+            self.clock.as_ref(),
+        )?;
+        Ok(DraftDto::from_record(case_id, d.record))
+    }
+
+    /// Accepts a flagged claim of the case's newest draft, for a reason (an audit entry).
+    pub fn accept_claim(
+        &mut self,
+        case_id: &str,
+        index: u32,
+        reason: &str,
+    ) -> Result<DraftDto, ErrorDto> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(err("request", "say why the claim may stand"));
+        }
+        let who = self.reviewer_id()?;
+        let seq = self.ws.case_seq(case_id)?;
+        let r = self.ws.resolve_claim(
+            seq,
+            index as usize,
+            &signoff_store::draft::ClaimResolution::Accept {
+                reason: reason.to_string(),
+            },
+            &who,
+            self.clock.as_ref(),
+        )?;
+        Ok(DraftDto::from_record(case_id, r))
     }
 
     /// The corpus screen: versions and sources with staleness.

@@ -392,6 +392,48 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
         .expect("evidence meta");
     assert!(meta.starts_with("policy · policy.md · version "), "{meta}");
     screenshot_root(&artifacts().join("e2e-evidence.png"));
+
+    // The grounded draft: claims with citation markers; a marker opens the frozen passage with
+    // the cited span marked, and the evidence panel marks the passage as cited.
+    wait_for(
+        "a grounded draft for E2E-2 with citation markers",
+        || async {
+            let n = c
+                .find_all(Locator::Css(
+                    "[data-testid=grounded-draft] [data-testid=cite]",
+                ))
+                .await
+                .ok()?
+                .len();
+            (n > 0).then_some(())
+        },
+    )
+    .await;
+    c.find(Locator::Css(
+        "[data-testid=grounded-draft] [data-testid=cite]",
+    ))
+    .await
+    .expect("a citation marker")
+    .click()
+    .await
+    .expect("click the marker");
+    let cited = wait_for("the cited passage with its span marked", || async {
+        let view = text_of(&c, "[data-testid=cite-view] .cite-text").await?;
+        let mark = text_of(&c, "[data-testid=cite-view] .cite-text mark").await?;
+        (!mark.is_empty()).then_some((view, mark))
+    })
+    .await;
+    assert!(cited.0.contains(&cited.1), "{cited:?}");
+    wait_for("the evidence panel marking the cited passage", || async {
+        text_of(
+            &c,
+            "[data-testid=evidence-hit].cited [data-testid=evidence-cited]",
+        )
+        .await
+        .filter(|t| t == "cited by the draft")
+    })
+    .await;
+    screenshot_root(&artifacts().join("e2e-draft.png"));
     {
         let ws = Workspace::open(&ws_dir, Access::Read).expect("read workspace");
         let n: i64 = ws
@@ -399,6 +441,14 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
             .query_row("SELECT count(*) FROM retrievals", [], |r| r.get(0))
             .expect("retrievals");
         assert!(n >= 2, "each opened case records a retrieval ({n})");
+        let drafts: i64 = ws
+            .conn()
+            .query_row("SELECT count(*) FROM drafts", [], |r| r.get(0))
+            .expect("drafts");
+        assert!(
+            drafts >= 1,
+            "the opened case was drafted and the draft stored"
+        );
     }
 
     // The team lead's audit view: L opens it, the approval is a row in it.

@@ -3,16 +3,17 @@
 // round trip; the case's audit trail arrives after it, proofs checked.
 import { h, replace } from "./dom";
 import { count } from "./format";
-import { BackendError, tauriBackend, type Backend, type CaseDto, type DispositionDto, type FilterDto, type SessionDto, type StatusCountDto } from "./ipc";
+import { BackendError, tauriBackend, type Backend, type CaseDto, type DispositionDto, type DraftClaimDto, type DraftDto, type EvidenceDto, type FilterDto, type SessionDto, type StatusCountDto } from "./ipc";
 import { actionFor, type Action } from "./keys";
 import { CaseCache, QueueModel } from "./queue";
 import { AuditView } from "./views/auditView";
 import { caseView, emptyCaseView, timelineView } from "./views/caseView";
 import { corpusDialog } from "./views/corpusView";
 import { evidencePanel } from "./views/evidencePanel";
+import { citedChunks, draftPanel } from "./views/draftPanel";
 import { intakePanel } from "./views/intakePanel";
 import { calibrationDialog } from "./views/calibration";
-import { dialogOpen, editDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
+import { acceptClaimDialog, dialogOpen, editDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
 import { QueueList } from "./views/queueList";
 
 const STATUSES = ["open", "approved", "edited", "rejected", "escalated"];
@@ -29,6 +30,8 @@ class App {
   private readonly cache: CaseCache;
   private readonly list: QueueList;
   private current: CaseDto | null = null;
+  /** The evidence last shown, re-marked with what the draft cites once the draft arrives. */
+  private lastEvidence: EvidenceDto | null = null;
   private readonly undoStack: Done[] = [];
   private busy = false;
   private counts: StatusCountDto[] = [];
@@ -292,7 +295,43 @@ class App {
     this.renderBar();
     // Evidence first: its retrieval is an audit entry the timeline then shows.
     void this.loadIntake(c);
-    void this.loadEvidence(c).then(() => this.loadTimeline(c));
+    void this.loadEvidence(c)
+      .then(() => this.loadDraft(c, false))
+      .then(() => this.loadTimeline(c));
+  }
+
+  /** Fills the draft slot with the case's grounded draft (drafting it first if needed). */
+  private async loadDraft(c: CaseDto, regenerate: boolean): Promise<void> {
+    let content: HTMLElement;
+    let draft: DraftDto | null = null;
+    try {
+      draft = await this.backend.caseDraft(c.id, regenerate);
+      content = draftPanel(draft, { accept: (claim) => void this.acceptClaim(c, claim) });
+    } catch (e) {
+      content = h("p", { class: "muted" }, `No grounded draft: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (this.current?.seq !== c.seq) return;
+    const slot = this.casePane.querySelector<HTMLElement>("[data-testid=draft-slot]");
+    if (slot) replace(slot, content);
+    if (draft && this.lastEvidence?.case_id === c.id) {
+      const ev = this.casePane.querySelector<HTMLElement>("[data-testid=evidence]");
+      if (ev) replace(ev, evidencePanel(this.lastEvidence, citedChunks(draft)));
+    }
+  }
+
+  /** Asks why a flagged claim may stand, records it, and shows the draft again. */
+  private async acceptClaim(c: CaseDto, claim: DraftClaimDto): Promise<void> {
+    const reason = await acceptClaimDialog(claim.text);
+    if (reason === null) return;
+    try {
+      const d = await this.backend.acceptClaim(c.id, claim.index, reason);
+      if (this.current?.seq !== c.seq) return;
+      const slot = this.casePane.querySelector<HTMLElement>("[data-testid=draft-slot]");
+      if (slot) replace(slot, draftPanel(d, { accept: (next) => void this.acceptClaim(c, next) }));
+      void this.loadTimeline(c);
+    } catch (e) {
+      this.showError(e);
+    }
   }
 
   /** Fills the intake panel: band chip, path, confidence, reasoning, comparable cases. */
@@ -312,7 +351,9 @@ class App {
   private async loadEvidence(c: CaseDto): Promise<void> {
     let content: HTMLElement;
     try {
-      content = evidencePanel(await this.backend.caseEvidence(c.id, 5));
+      const ev = await this.backend.caseEvidence(c.id, 5);
+      this.lastEvidence = ev;
+      content = evidencePanel(ev);
     } catch (e) {
       content = h("p", { class: "muted" }, `Evidence is unavailable: ${e instanceof Error ? e.message : String(e)}`);
     }

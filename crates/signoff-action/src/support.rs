@@ -568,7 +568,7 @@ pub fn pick_threshold(scores: &[f64], unsupported: &[bool], max_supported_flagge
 /// Scores claims against passages with a model, optionally with the embedding model.
 pub struct SupportScorer {
     model: SupportModel,
-    embedder: Option<signoff_embed::Embedder>,
+    embedder: Option<std::sync::Arc<signoff_embed::Embedder>>,
     gazetteer: Gazetteer,
 }
 
@@ -594,7 +594,7 @@ impl SupportScorer {
     /// A scorer over a model, an embedder (None = lexical weights) and known entity names.
     pub fn new(
         model: SupportModel,
-        embedder: Option<signoff_embed::Embedder>,
+        embedder: Option<std::sync::Arc<signoff_embed::Embedder>>,
         gazetteer: Gazetteer,
     ) -> Self {
         SupportScorer {

@@ -3,6 +3,7 @@
 //! so hosts stay thin. It knows nothing of Tauri, HTTP or terminals.
 
 pub mod demo;
+pub mod draft;
 pub mod intake;
 pub mod keys;
 pub mod paths;

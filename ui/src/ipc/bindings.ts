@@ -844,3 +844,123 @@ versions: Array<CorpusVersionDto>,
  * Sources by name.
  */
 sources: Array<CorpusSourceDto>, };
+
+export type DraftCitationDto = { 
+/**
+ * The marker number as written in the draft (`[1]`).
+ */
+marker: number, 
+/**
+ * The cited chunk.
+ */
+chunk_id: string, 
+/**
+ * SHA-256 of the frozen passage text.
+ */
+passage_sha256: string, 
+/**
+ * Start of the cited span in the passage (characters).
+ */
+start: number, 
+/**
+ * End of the cited span in the passage (characters, exclusive).
+ */
+end: number, };
+
+export type DraftClaimDto = { 
+/**
+ * Position in the draft (what `resolve` takes).
+ */
+index: number, 
+/**
+ * The claim's text, markers included.
+ */
+text: string, 
+/**
+ * `supported`, `unsupported`, `uncited` or `bad_citation`.
+ */
+status: string, 
+/**
+ * Support score of the best cited passage, when one was scored.
+ */
+score: number | null, 
+/**
+ * Whether the claim is flagged and still blocks approval.
+ */
+unresolved: boolean, };
+
+export type DraftPassageDto = { 
+/**
+ * SHA-256 of the text.
+ */
+sha256: string, 
+/**
+ * The chunk id.
+ */
+chunk_id: string, 
+/**
+ * Corpus source.
+ */
+source: string, 
+/**
+ * Corpus version.
+ */
+version: string, 
+/**
+ * Title.
+ */
+title: string, 
+/**
+ * Text.
+ */
+text: string, };
+
+export type DraftDto = { 
+/**
+ * The case.
+ */
+case_id: string, 
+/**
+ * Draft sequence number.
+ */
+seq: number, 
+/**
+ * The `draft` audit entry.
+ */
+audit_index: number, 
+/**
+ * The draft's own band (low without grounding or with mostly flagged claims).
+ */
+band: string, 
+/**
+ * Whether any evidence grounds it.
+ */
+grounded: boolean, 
+/**
+ * Drafter model id and version.
+ */
+model: string, 
+/**
+ * Prompt id and the first 16 hex digits of its fingerprint.
+ */
+prompt: string, 
+/**
+ * Corpus version it was drafted from.
+ */
+corpus_version: string, 
+/**
+ * The claims in order (their texts joined by spaces make the draft).
+ */
+claims: Array<DraftClaimDto>, 
+/**
+ * Citation markers and their spans.
+ */
+citations: Array<DraftCitationDto>, 
+/**
+ * The cited passages.
+ */
+passages: Array<DraftPassageDto>, 
+/**
+ * The text after claim edits and removals.
+ */
+effective_text: string, };

@@ -11,6 +11,7 @@ import type {
   CorpusDto,
   DecideDto,
   DispositionDto,
+  DraftDto,
   ErrorDto,
   EvidenceDto,
   ExportReportDto,
@@ -67,6 +68,10 @@ export interface Backend {
   auditExport(filter: AuditFilterDto, path: string): Promise<ExportReportDto>;
   /** Evidence for a case from the approved corpus (recorded as a retrieval in the audit log). */
   caseEvidence(caseId: string, k: number): Promise<EvidenceDto>;
+  /** The case's newest grounded draft (drafted first when it has none, or on `regenerate`). */
+  caseDraft(caseId: string, regenerate: boolean): Promise<DraftDto>;
+  /** Accepts a flagged claim of the case's newest draft for a reason (an audit entry). */
+  acceptClaim(caseId: string, index: number, reason: string): Promise<DraftDto>;
   /** How intake classified a case and why, with comparable decided cases. */
   caseIntake(caseId: string): Promise<IntakeDto>;
   /** Calibration workbench: thresholds for target precisions; `save` stores a new version. */
@@ -124,6 +129,8 @@ export const tauriBackend: Backend = {
   },
   auditExport: (filter, path) => call("audit_export", { filter, path }),
   caseEvidence: (caseId, k) => call("case_evidence", { caseId, k }),
+  caseDraft: (caseId, regenerate) => call("case_draft", { caseId, regenerate }),
+  acceptClaim: (caseId, index, reason) => call("accept_claim", { caseId, index, reason }),
   caseIntake: (caseId) => call("case_intake", { caseId }),
   intakeThresholds: (targetHigh, targetMedium, set, save) => call("intake_thresholds", { targetHigh, targetMedium, set, save }),
   corpus: () => call("corpus_overview"),

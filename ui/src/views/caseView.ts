@@ -55,9 +55,8 @@ export function caseView(c: CaseDto, now: number, onLabel: (label: string) => vo
       "section",
       { class: "draft-section" },
       h("h3", {}, "AI draft"),
-      c.draft
-        ? h("div", { class: "draft", "data-testid": "draft" }, c.draft)
-        : h("div", { class: "draft draft-missing", "data-testid": "draft" }, "No AI draft for this case yet. Approving records your decision without outgoing text; e lets you write the reply."),
+      c.draft ? h("div", { class: "draft", "data-testid": "draft" }, c.draft) : "",
+      h("div", { class: "draft-slot", "data-testid": "draft-slot" }, h("p", { class: "muted" }, "Drafting from the approved evidence…")),
     ),
     h("section", { class: "evidence-section" }, h("h3", {}, "Evidence"), h("div", { class: "evidence-slot", "data-testid": "evidence" }, h("p", { class: "muted" }, "Retrieving policy passages…"))),
     c.history.length

@@ -153,6 +153,43 @@ export function editDialog(draft: string): Promise<string | null> {
   );
 }
 
+/** Asks why a flagged draft claim may stand; resolves with the reason. */
+export function acceptClaimDialog(claim: string): Promise<string | null> {
+  return modal<string>(
+    "Accept a flagged claim",
+    (done) => {
+      const area = h("textarea", { class: "editor", rows: 3, spellcheck: "true", "aria-label": "Reason", "data-testid": "accept-reason" });
+      area.setAttribute("data-autofocus", "");
+      const error = h("p", { class: "dialog-error", role: "alert" });
+      const save = () => {
+        if (!area.value.trim()) {
+          error.textContent = "Say why the claim may stand (it is recorded in the audit log).";
+          return;
+        }
+        done(area.value.trim());
+      };
+      area.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" && e.ctrlKey) {
+          e.preventDefault();
+          save();
+        }
+      });
+      return [
+        h("blockquote", { class: "claim-quote" }, claim),
+        area,
+        error,
+        h(
+          "div",
+          { class: "dialog-actions" },
+          h("span", { class: "hint" }, "Ctrl+Enter accept · Esc cancel"),
+          h("button", { type: "button", class: "primary", "data-testid": "accept-save", onclick: save }, "Accept"),
+        ),
+      ];
+    },
+    "accept-claim-dialog",
+  );
+}
+
 /** First run: who is reviewing at this workstation. */
 export function reviewerDialog(backend: Backend): Promise<{ id: string; name: string } | null> {
   return modal(
