@@ -340,9 +340,28 @@ impl Retriever {
         let ts = turns(query);
         let last = ts.last().copied().unwrap_or(query);
         let prm = self.params;
-        let bf: HashMap<usize, f32> = self.bm25_idx(query, prm.pool)?.into_iter().collect();
-        let bl: HashMap<usize, f32> = self.bm25_idx(last, prm.pool)?.into_iter().collect();
-        let qv = self.embed_query(&[last])?.and_then(|mut v| v.pop());
+        // The last turn's embedding (the slowest step) runs beside the lexical searches and
+        // the dense scan beside entity detection.
+        let (bf, bl, embedded, named) = std::thread::scope(|s| {
+            let embedding = s.spawn(|| -> Result<(Option<Vec<f32>>, Vec<(usize, f32)>)> {
+                let qv = self.embed_query(&[last])?.and_then(|mut v| v.pop());
+                let hits = match (&self.dense, &qv) {
+                    (Some(d), Some(v)) => d.search(v, prm.pool),
+                    _ => Vec::new(),
+                };
+                Ok((qv, hits))
+            });
+            let bf = self.bm25_idx(query, prm.pool);
+            let bl = self.bm25_idx(last, prm.pool);
+            let named: Vec<EntityMatch> = self.entities.detect(query);
+            let embedded = embedding
+                .join()
+                .expect("the query embedding thread panicked");
+            (bf, bl, embedded, named)
+        });
+        let bf: HashMap<usize, f32> = bf?.into_iter().collect();
+        let bl: HashMap<usize, f32> = bl?.into_iter().collect();
+        let (qv, dense_hits) = embedded?;
         let mut cand: Vec<usize> = Vec::new();
         let mut seen = HashSet::new();
         let mut add = |i: usize, cand: &mut Vec<usize>| {
@@ -353,12 +372,9 @@ impl Retriever {
         for &i in bf.keys().chain(bl.keys()) {
             add(i, &mut cand);
         }
-        if let (Some(d), Some(v)) = (&self.dense, &qv) {
-            for (i, _) in d.search(v, prm.pool) {
-                add(i, &mut cand);
-            }
+        for (i, _) in dense_hits {
+            add(i, &mut cand);
         }
-        let named: Vec<EntityMatch> = self.entities.detect(query);
         let top = named.first().map_or(0.0, |m| m.score);
         let mut ent_of: HashMap<usize, (usize, &EntityMatch)> = HashMap::new();
         for (r, m) in named.iter().take(prm.entities).enumerate() {
