@@ -205,6 +205,9 @@ pub fn passage_text(p: &Passage) -> String {
     }
 }
 
+/// The last turn's vector (when the model is loaded) and its dense shortlist hits.
+type QueryDense = (Option<Vec<f32>>, Vec<(usize, f32)>);
+
 impl Retriever {
     /// Builds every index over `passages` (ids must be unique). With an embedder, passages
     /// are embedded (batched) and dense and hybrid search use them; without, search is
@@ -343,7 +346,7 @@ impl Retriever {
         // The last turn's embedding (the slowest step) runs beside the lexical searches and
         // the dense scan beside entity detection.
         let (bf, bl, embedded, named) = std::thread::scope(|s| {
-            let embedding = s.spawn(|| -> Result<(Option<Vec<f32>>, Vec<(usize, f32)>)> {
+            let embedding = s.spawn(|| -> Result<QueryDense> {
                 let qv = self.embed_query(&[last])?.and_then(|mut v| v.pop());
                 let hits = match (&self.dense, &qv) {
                     (Some(d), Some(v)) => d.search(v, prm.pool),
