@@ -670,22 +670,9 @@ impl Workspace {
         Ok(list)
     }
 
-    /// Searches an approved version (`version`: `None` for the newest approved) for `query`,
-    /// keeping only retrievable chunks (not restricted, consent not withdrawn) of the sources
-    /// `allowed` (None: all). Unapproved versions are refused.
-    pub fn corpus_search(
-        &self,
-        query: &str,
-        mode: &str,
-        k: usize,
-        version: Option<&str>,
-        allowed: Option<&std::collections::BTreeSet<String>>,
-    ) -> Result<SearchResult, StoreError> {
-        if mode != "bm25" {
-            return Err(rule(format!(
-                "search mode {mode:?} is not available for the workspace corpus yet; use --mode bm25"
-            )));
-        }
+    /// The version a search reads: `version` (`None`: the newest approved), refused unless
+    /// it is approved.
+    fn searchable_version(&self, version: Option<&str>) -> Result<(i64, String), StoreError> {
         let (seq, id) = match version {
             None => self.corpus_version("approved")?,
             Some(v) => self.corpus_version(v)?,
@@ -702,12 +689,29 @@ impl Workspace {
                 &id[..12]
             )));
         }
+        Ok((seq, id))
+    }
+
+    /// Searches an approved version (`version`: `None` for the newest approved) for `query`,
+    /// keeping only retrievable chunks (not restricted, consent not withdrawn) of the sources
+    /// `allowed` (None: all). Unapproved versions are refused.
+    pub fn corpus_search(
+        &self,
+        query: &str,
+        mode: &str,
+        k: usize,
+        version: Option<&str>,
+        allowed: Option<&std::collections::BTreeSet<String>>,
+    ) -> Result<SearchResult, StoreError> {
+        if mode != "bm25" {
+            return Err(rule(format!(
+                "search mode {mode:?} is not available for the workspace corpus yet; use --mode bm25"
+            )));
+        }
+        let (seq, id) = self.searchable_version(version)?;
         let chunks = self.corpus_chunks(seq)?;
         let (index, index_note) = self.corpus_index(&id, &chunks)?;
-        let (query, query_truncated) = match query.char_indices().nth(MAX_QUERY_CHARS) {
-            Some((at, _)) => (&query[..at], true),
-            None => (query, false),
-        };
+        let (query, query_truncated) = clip_query(query);
         let by_sha: std::collections::HashMap<&str, &StoredChunk> =
             chunks.iter().map(|c| (c.sha256.as_str(), c)).collect();
         let keep = |c: &StoredChunk| {
@@ -771,26 +775,8 @@ impl Workspace {
             usize,
         ) -> Result<Vec<(String, f32, Vec<String>)>, String>,
     ) -> Result<SearchResult, StoreError> {
-        let (seq, id) = match version {
-            None => self.corpus_version("approved")?,
-            Some(v) => self.corpus_version(v)?,
-        };
-        let approved: Option<String> = self.conn.query_row(
-            "SELECT approved_by FROM corpus_versions WHERE seq = ?1",
-            [seq],
-            |r| r.get(0),
-        )?;
-        if approved.is_none() {
-            return Err(rule(format!(
-                "corpus version {} is not approved; only approved versions are searched (signoff corpus approve {} --by NAME)",
-                &id[..12],
-                &id[..12]
-            )));
-        }
-        let (query, query_truncated) = match query.char_indices().nth(MAX_QUERY_CHARS) {
-            Some((at, _)) => (&query[..at], true),
-            None => (query, false),
-        };
+        let (seq, id) = self.searchable_version(version)?;
+        let (query, query_truncated) = clip_query(query);
         let chunks: Vec<StoredChunk> = self
             .corpus_chunks(seq)?
             .into_iter()
@@ -976,6 +962,14 @@ impl Workspace {
             redactions,
             audit_index: idx,
         })
+    }
+}
+
+/// The query cut to [`MAX_QUERY_CHARS`] characters, and whether it was cut.
+fn clip_query(query: &str) -> (&str, bool) {
+    match query.char_indices().nth(MAX_QUERY_CHARS) {
+        Some((at, _)) => (&query[..at], true),
+        None => (query, false),
     }
 }
 
