@@ -211,15 +211,17 @@ pub fn case_draft(state: State<'_, AppState>, case_id: String, regenerate: bool)
     lock(&state)?.case_draft(&case_id, regenerate)
 }
 
-/// Accepts a flagged claim of a case's newest draft, with the reviewer's reason.
+/// Resolves a flagged claim of a case's newest draft: `accept` (text = reason), `edit`
+/// (text = replacement) or `remove`.
 #[tauri::command]
-pub fn accept_claim(
+pub fn resolve_claim(
     state: State<'_, AppState>,
     case_id: String,
     index: u32,
-    reason: String,
+    action: String,
+    text: String,
 ) -> Res<DraftDto> {
-    lock(&state)?.accept_claim(&case_id, index, &reason)
+    lock(&state)?.resolve_claim(&case_id, index, &action, &text)
 }
 
 /// The corpus screen's data.

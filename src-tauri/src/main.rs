@@ -61,7 +61,7 @@ fn main() {
             commands::case_audit,
             commands::case_evidence,
             commands::case_draft,
-            commands::accept_claim,
+            commands::resolve_claim,
             commands::case_intake,
             commands::intake_thresholds,
             commands::corpus_overview,

@@ -472,28 +472,46 @@ impl Session {
         Ok(DraftDto::from_record(case_id, d.record))
     }
 
-    /// Accepts a flagged claim of the case's newest draft, for a reason (an audit entry).
-    pub fn accept_claim(
+    /// Resolves a flagged claim of the case's newest draft (an audit entry each): `accept`
+    /// with a reason, `edit` with replacement text, or `remove`.
+    pub fn resolve_claim(
         &mut self,
         case_id: &str,
         index: u32,
-        reason: &str,
+        action: &str,
+        text: &str,
     ) -> Result<DraftDto, ErrorDto> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(err("request", "say why the claim may stand"));
-        }
+        use signoff_store::draft::ClaimResolution;
+        let text = text.trim();
+        let resolution = match action {
+            "accept" if text.is_empty() => {
+                return Err(err("request", "say why the claim may stand"))
+            }
+            "accept" => ClaimResolution::Accept {
+                reason: text.to_string(),
+            },
+            "edit" if text.is_empty() => {
+                return Err(err(
+                    "request",
+                    "give the claim's new text, or remove the claim instead",
+                ))
+            }
+            "edit" => ClaimResolution::Edit {
+                replacement: text.to_string(),
+            },
+            "remove" => ClaimResolution::Remove,
+            other => {
+                return Err(err(
+                    "request",
+                    format!("unknown claim resolution {other:?} (accept, edit, remove)"),
+                ))
+            }
+        };
         let who = self.reviewer_id()?;
         let seq = self.ws.case_seq(case_id)?;
-        let r = self.ws.resolve_claim(
-            seq,
-            index as usize,
-            &signoff_store::draft::ClaimResolution::Accept {
-                reason: reason.to_string(),
-            },
-            &who,
-            self.clock.as_ref(),
-        )?;
+        let r =
+            self.ws
+                .resolve_claim(seq, index as usize, &resolution, &who, self.clock.as_ref())?;
         Ok(DraftDto::from_record(case_id, r))
     }
 

@@ -10,10 +10,10 @@ import { AuditView } from "./views/auditView";
 import { caseView, emptyCaseView, timelineView } from "./views/caseView";
 import { corpusDialog } from "./views/corpusView";
 import { evidencePanel } from "./views/evidencePanel";
-import { citedChunks, draftPanel } from "./views/draftPanel";
+import { citedChunks, draftPanel, type ClaimAction } from "./views/draftPanel";
 import { intakePanel } from "./views/intakePanel";
 import { calibrationDialog } from "./views/calibration";
-import { acceptClaimDialog, dialogOpen, editDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
+import { acceptClaimDialog, dialogOpen, editClaimDialog, editDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
 import { QueueList } from "./views/queueList";
 
 const STATUSES = ["open", "approved", "edited", "rejected", "escalated"];
@@ -306,7 +306,7 @@ class App {
     let draft: DraftDto | null = null;
     try {
       draft = await this.backend.caseDraft(c.id, regenerate);
-      content = draftPanel(draft, { accept: (claim) => void this.acceptClaim(c, claim) });
+      content = draftPanel(draft, { resolve: (claim, action) => void this.resolveClaim(c, claim, action) });
     } catch (e) {
       content = h("p", { class: "muted" }, `No grounded draft: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -319,15 +319,23 @@ class App {
     }
   }
 
-  /** Asks why a flagged claim may stand, records it, and shows the draft again. */
-  private async acceptClaim(c: CaseDto, claim: DraftClaimDto): Promise<void> {
-    const reason = await acceptClaimDialog(claim.text);
-    if (reason === null) return;
+  /** Resolves a flagged claim (asking for the reason or the new text), then shows the draft again. */
+  private async resolveClaim(c: CaseDto, claim: DraftClaimDto, action: ClaimAction): Promise<void> {
+    let text = "";
+    if (action === "accept") {
+      const reason = await acceptClaimDialog(claim.text);
+      if (reason === null) return;
+      text = reason;
+    } else if (action === "edit") {
+      const edited = await editClaimDialog(claim.text);
+      if (edited === null) return;
+      text = edited;
+    }
     try {
-      const d = await this.backend.acceptClaim(c.id, claim.index, reason);
+      const d = await this.backend.resolveClaim(c.id, claim.index, action, text);
       if (this.current?.seq !== c.seq) return;
       const slot = this.casePane.querySelector<HTMLElement>("[data-testid=draft-slot]");
-      if (slot) replace(slot, draftPanel(d, { accept: (next) => void this.acceptClaim(c, next) }));
+      if (slot) replace(slot, draftPanel(d, { resolve: (next, how) => void this.resolveClaim(c, next, how) }));
       void this.loadTimeline(c);
     } catch (e) {
       this.showError(e);

@@ -70,8 +70,8 @@ export interface Backend {
   caseEvidence(caseId: string, k: number): Promise<EvidenceDto>;
   /** The case's newest grounded draft (drafted first when it has none, or on `regenerate`). */
   caseDraft(caseId: string, regenerate: boolean): Promise<DraftDto>;
-  /** Accepts a flagged claim of the case's newest draft for a reason (an audit entry). */
-  acceptClaim(caseId: string, index: number, reason: string): Promise<DraftDto>;
+  /** Resolves a flagged claim of the case's newest draft (an audit entry): accept with a reason, edit with new text, or remove. */
+  resolveClaim(caseId: string, index: number, action: "accept" | "edit" | "remove", text: string): Promise<DraftDto>;
   /** How intake classified a case and why, with comparable decided cases. */
   caseIntake(caseId: string): Promise<IntakeDto>;
   /** Calibration workbench: thresholds for target precisions; `save` stores a new version. */
@@ -130,7 +130,7 @@ export const tauriBackend: Backend = {
   auditExport: (filter, path) => call("audit_export", { filter, path }),
   caseEvidence: (caseId, k) => call("case_evidence", { caseId, k }),
   caseDraft: (caseId, regenerate) => call("case_draft", { caseId, regenerate }),
-  acceptClaim: (caseId, index, reason) => call("accept_claim", { caseId, index, reason }),
+  resolveClaim: (caseId, index, action, text) => call("resolve_claim", { caseId, index, action, text }),
   caseIntake: (caseId) => call("case_intake", { caseId }),
   intakeThresholds: (targetHigh, targetMedium, set, save) => call("intake_thresholds", { targetHigh, targetMedium, set, save }),
   corpus: () => call("corpus_overview"),

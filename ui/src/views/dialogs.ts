@@ -190,6 +190,43 @@ export function acceptClaimDialog(claim: string): Promise<string | null> {
   );
 }
 
+/** Lets the reviewer rewrite a flagged claim; resolves with the new text. */
+export function editClaimDialog(claim: string): Promise<string | null> {
+  return modal<string>(
+    "Edit a flagged claim",
+    (done) => {
+      const area = h("textarea", { class: "editor", rows: 4, spellcheck: "true", "aria-label": "New text", "data-testid": "claim-text" });
+      area.value = claim;
+      area.setAttribute("data-autofocus", "");
+      const error = h("p", { class: "dialog-error", role: "alert" });
+      const save = () => {
+        const text = area.value.trim();
+        if (!text) {
+          error.textContent = "The claim would be empty; remove it instead.";
+          return;
+        }
+        if (text === claim.trim()) {
+          error.textContent = "The text is unchanged; accept the claim with a reason instead.";
+          return;
+        }
+        done(text);
+      };
+      area.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" && e.ctrlKey) {
+          e.preventDefault();
+          save();
+        }
+      });
+      return [
+        area,
+        error,
+        h("div", { class: "dialog-actions" }, h("span", { class: "hint" }, "Ctrl+Enter save · Esc cancel"), h("button", { type: "button", class: "primary", onclick: save }, "Save")),
+      ];
+    },
+    "edit-claim-dialog",
+  );
+}
+
 /** First run: who is reviewing at this workstation. */
 export function reviewerDialog(backend: Backend): Promise<{ id: string; name: string } | null> {
   return modal(

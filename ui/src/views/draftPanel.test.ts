@@ -51,8 +51,8 @@ describe("spanNodes", () => {
 
 describe("draftPanel", () => {
   it("renders claims as text, markers as buttons, and shows the frozen passage on click", () => {
-    const accepted: number[] = [];
-    const el = draftPanel(draft, { accept: (c) => accepted.push(c.index) });
+    const asked: string[] = [];
+    const el = draftPanel(draft, { resolve: (c, action) => asked.push(`${action} ${c.index}`) });
     expect(el.querySelectorAll("img").length).toBe(0);
     expect(el.textContent).toContain("<img src=x onerror=alert(1)>");
     const cites = el.querySelectorAll<HTMLButtonElement>("[data-testid=cite]");
@@ -65,13 +65,15 @@ describe("draftPanel", () => {
     expect(viewer.textContent).toContain("Refunds");
     expect(el.querySelectorAll("[data-testid=claim-flagged]").length).toBe(1);
     el.querySelector<HTMLButtonElement>("[data-testid=accept-claim]")!.click();
-    expect(accepted).toEqual([1]);
+    el.querySelector<HTMLButtonElement>("[data-testid=edit-claim]")!.click();
+    el.querySelector<HTMLButtonElement>("[data-testid=remove-claim]")!.click();
+    expect(asked).toEqual(["accept 1", "edit 1", "remove 1"]);
     expect(el.textContent).toContain("1 flagged claim block approval");
   });
 
   it("says when the draft has no grounding and names unknown markers", () => {
     const bare = { ...draft, grounded: false, band: "low", claims: [{ index: 0, text: "Nothing [7].", status: "bad_citation", score: null, unresolved: true }] };
-    const el = draftPanel(bare, { accept: () => undefined });
+    const el = draftPanel(bare, { resolve: () => undefined });
     expect(el.textContent).toContain("no grounding");
     el.querySelector<HTMLButtonElement>("[data-testid=cite]")!.click();
     expect(el.querySelector("[data-testid=cite-view]")!.textContent).toContain("[7] points at no stored passage");

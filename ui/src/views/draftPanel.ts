@@ -1,7 +1,7 @@
 // The grounded draft of the case view: each claim of the offline drafter with its citation
 // markers as buttons that open the exact frozen passage (cited span marked), flagged claims
-// highlighted with why, and an "accept with a reason" action for each flagged claim (approval
-// is refused while one is unresolved). Draft and passage text are data: text nodes only.
+// highlighted with why, and for each flagged claim: accept with a reason, edit or remove
+// (approval is refused while one is unresolved). Draft and passage text are data: text nodes only.
 import { h } from "../dom";
 import type { DraftCitationDto, DraftClaimDto, DraftDto, DraftPassageDto } from "../ipc";
 
@@ -57,10 +57,13 @@ export function spanNodes(text: string, start: number, end: number): Node[] {
   return parts;
 }
 
+/** How a flagged claim is resolved (each is an audit entry). */
+export type ClaimAction = "accept" | "edit" | "remove";
+
 /** What the panel asks its host to do. */
 export interface DraftActions {
-  /** Accept a flagged claim (the host asks for the reason and re-renders). */
-  accept(claim: DraftClaimDto): void;
+  /** Resolve a flagged claim (the host asks for a reason or new text, then re-renders). */
+  resolve(claim: DraftClaimDto, action: ClaimAction): void;
 }
 
 function claimView(d: DraftDto, c: DraftClaimDto, show: (marker: number) => void, actions: DraftActions): HTMLElement {
@@ -79,8 +82,16 @@ function claimView(d: DraftDto, c: DraftClaimDto, show: (marker: number) => void
       ? h(
           "span",
           { class: "claim-flag" },
-          c.unresolved ? ` ⚠ ${why} ` : ` ✓ accepted (${why}) `,
-          c.unresolved ? h("button", { type: "button", class: "link", "data-testid": "accept-claim", onclick: () => actions.accept(c) }, "accept with a reason") : "",
+          c.unresolved ? ` ⚠ ${why} ` : ` ✓ resolved (${why}) `,
+          ...(c.unresolved
+            ? [
+                h("button", { type: "button", class: "link", "data-testid": "accept-claim", onclick: () => actions.resolve(c, "accept") }, "accept with a reason"),
+                " · ",
+                h("button", { type: "button", class: "link", "data-testid": "edit-claim", onclick: () => actions.resolve(c, "edit") }, "edit"),
+                " · ",
+                h("button", { type: "button", class: "link", "data-testid": "remove-claim", onclick: () => actions.resolve(c, "remove") }, "remove"),
+              ]
+            : []),
         )
       : "",
     " ",
