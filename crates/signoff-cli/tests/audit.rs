@@ -3,42 +3,10 @@
 //! short or reordered, a wrong key, a checkpoint of another log, a leaf from a newer Signoff,
 //! an unknown case, an impossible date — each with a specific message and a non-zero exit.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn run(args: &[&str], ws: Option<&Path>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_signoff"));
-    if let Some(ws) = ws {
-        c.arg("--workspace")
-            .arg(ws)
-            .arg("--key-file")
-            .arg(ws.with_extension("key"));
-    }
-    c.args(args)
-        .env_remove("SIGNOFF_REVIEWER")
-        .env_remove("SIGNOFF_KEY_FILE")
-        .env_remove("SIGNOFF_WORKSPACE")
-        .output()
-        .expect("run signoff")
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn fails(o: Output, needle: &str) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!o.status.success(), "expected failure; stderr: {err}");
-    assert!(err.contains(needle), "expected {needle:?} in: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
+use support::{fails, ok, run_opt as run};
 
 const CASES: &str = r#"{"id":"A-1","subject":"s1","body":"b1","received_at":"2026-11-20T10:00:00Z"}
 {"id":"A-2","subject":"s2","body":"b2","received_at":"2026-11-20T10:00:00Z"}

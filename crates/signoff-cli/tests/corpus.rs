@@ -3,45 +3,11 @@
 //! the bad inputs (hostile HTML, a wrong JSON shape, binary files, an unapproved version, a
 //! 10,000-character query, an empty corpus), each a clear message and no panic.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn run(args: &[&str], ws: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_signoff"))
-        .arg("--workspace")
-        .arg(ws)
-        .arg("--key-file")
-        .arg(ws.with_extension("key"))
-        .args(args)
-        .env_remove("SIGNOFF_REVIEWER")
-        .env_remove("SIGNOFF_KEY_FILE")
-        .env_remove("SIGNOFF_WORKSPACE")
-        .output()
-        .expect("run signoff")
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn json(o: Output) -> serde_json::Value {
-    let out = ok(o);
-    serde_json::from_str(out.lines().last().unwrap()).unwrap()
-}
-
-fn fails(o: Output, needle: &str) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!o.status.success(), "expected failure; stderr: {err}");
-    assert!(err.contains(needle), "expected {needle:?} in: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
+use std::process::Command;
+use support::{fails, json, ok, run};
 
 #[test]
 fn corpus_lifecycle_through_the_binary() {

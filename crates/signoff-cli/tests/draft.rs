@@ -3,37 +3,10 @@
 //! matches gets an ungrounded draft in the low band; approval is blocked while a flagged
 //! claim is unresolved; the eval prints the contract's keys and catches a changed number.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn run(args: &[&str], ws: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_signoff"))
-        .arg("--workspace")
-        .arg(ws)
-        .arg("--key-file")
-        .arg(ws.with_extension("key"))
-        .args(args)
-        .env_remove("SIGNOFF_REVIEWER")
-        .env_remove("SIGNOFF_KEY_FILE")
-        .env_remove("SIGNOFF_WORKSPACE")
-        .output()
-        .expect("run signoff")
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn json(o: Output) -> serde_json::Value {
-    let out = ok(o);
-    serde_json::from_str(out.lines().last().unwrap()).unwrap()
-}
+use support::{json, ok, run};
 
 #[test]
 fn draft_cites_exact_spans_and_an_unmatched_case_is_ungrounded() {
