@@ -2,22 +2,17 @@
 //! one transaction; flagged claims block approval until each is resolved (each resolution
 //! audited); edits and removals change the text that approval sends.
 
+mod support;
+
 use sha2::{Digest, Sha256};
-use signoff_core::{DispositionKind, FixedClock, Reviewer};
+use signoff_core::{DispositionKind, Reviewer};
 use signoff_store::draft::{ClaimResolution, FrozenPassage, NewDraft, StoredCitation, StoredClaim};
 use signoff_store::{Access, Decision, Workspace};
 use std::sync::Arc;
-
-fn clock() -> FixedClock {
-    FixedClock::new("2026-11-25T10:00:00Z".parse().unwrap())
-}
+use support::{clock, keyed, kinds};
 
 fn ws(dir: &std::path::Path) -> Workspace {
-    let mut w = Workspace::open(dir, Access::Write).unwrap();
-    w.attach_key(Arc::new(signoff_audit::note::Ed25519Key::from_seed(
-        [9; 32],
-    )))
-    .unwrap();
+    let mut w = keyed(dir, 9);
     let text = r#"{"id":"C1","subject":"Parking","body":"Is parking free?","received_at":"2026-11-24T10:00:00Z"}"#;
     let p = dir.join("cases.jsonl");
     std::fs::write(&p, format!("{text}\n")).unwrap();
@@ -95,16 +90,6 @@ fn draft(case_seq: i64) -> NewDraft {
         ],
         passages: vec![p],
     }
-}
-
-fn kinds(w: &Workspace) -> Vec<String> {
-    w.conn()
-        .prepare("SELECT kind FROM audit_entries ORDER BY idx")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
 }
 
 fn approve(

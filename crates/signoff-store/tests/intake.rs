@@ -1,42 +1,23 @@
 //! Intake in a real workspace file: model artefacts by content hash, threshold versions,
 //! classifications appended with their audit entries, comparable decided cases.
 
+mod support;
+
 use sha2::{Digest, Sha256};
-use signoff_core::{Band, DispositionKind, FixedClock, Reviewer};
+use signoff_core::{Band, DispositionKind, Reviewer};
 use signoff_store::intake::{
     ClassificationPath, NewClassification, NewModel, NewThresholds, Scope,
 };
-use signoff_store::{Access, Decision, Workspace};
+use signoff_store::{Decision, Workspace};
 use std::sync::Arc;
-
-fn clock() -> FixedClock {
-    FixedClock::new("2026-11-25T10:00:00Z".parse().unwrap())
-}
+use support::{clock, import_rows, keyed, kinds};
 
 fn ws(dir: &std::path::Path) -> Workspace {
-    let mut w = Workspace::open(dir, Access::Write).unwrap();
-    w.attach_key(Arc::new(signoff_audit::note::Ed25519Key::from_seed(
-        [9; 32],
-    )))
-    .unwrap();
-    w
+    keyed(dir, 9)
 }
 
 fn import(w: &mut Workspace, dir: &std::path::Path, rows: &[(&str, &str, Option<&str>)]) {
-    let mut text = String::new();
-    for (id, body, label) in rows {
-        let mut v = serde_json::json!({
-            "id": id, "subject": "s", "body": body, "received_at": "2026-11-24T10:00:00Z"
-        });
-        if let Some(l) = label {
-            v["label"] = (*l).into();
-        }
-        text.push_str(&v.to_string());
-        text.push('\n');
-    }
-    let p = dir.join("cases.jsonl");
-    std::fs::write(&p, text).unwrap();
-    w.import_file(&p, &clock(), &mut |_| {}).unwrap();
+    import_rows(w, dir, "s", rows)
 }
 
 fn model(bytes: &[u8]) -> String {
@@ -71,16 +52,6 @@ fn by_model(seq: i64, id: &str, label: &str, p: f64, band: Band, e: [f32; 2]) ->
         explanation: serde_json::json!({ "top_probability": p, "label": label }).to_string(),
         embedding: Some(("enc1".into(), e.to_vec())),
     }
-}
-
-fn kinds(w: &Workspace) -> Vec<String> {
-    w.conn()
-        .prepare("SELECT kind FROM audit_entries ORDER BY idx")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
 }
 
 #[test]
