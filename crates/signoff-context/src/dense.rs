@@ -150,34 +150,20 @@ impl DenseIndex {
     /// The `k` passages nearest to `q` as (passage index, cosine), best first, equal scores by
     /// index. Exact.
     pub fn search(&self, q: &[f32], k: usize) -> Vec<(usize, f32)> {
-        if q.len() != self.dim || k == 0 {
-            return Vec::new();
-        }
-        let cmp = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         let shortlist = k.saturating_mul(4).saturating_add(64);
-        let mut all: Vec<(usize, f32)> = if self.len() > shortlist {
-            let mut qq = Vec::with_capacity(self.dim);
-            quantise(q, &mut qq);
-            let mut approx = scan(&self.quant, &self.scales, self.dim, &qq);
-            approx.select_nth_unstable_by(shortlist - 1, cmp);
-            approx.truncate(shortlist);
+        if q.len() != self.dim || k == 0 || self.len() <= shortlist {
+            return self.search_exact(q, k);
+        }
+        let mut qq = Vec::with_capacity(self.dim);
+        quantise(q, &mut qq);
+        let approx = top_k(scan(&self.quant, &self.scales, self.dim, &qq), shortlist);
+        top_k(
             approx
                 .into_iter()
                 .map(|(i, _)| (i, self.cosine(i, q)))
-                .collect()
-        } else {
-            self.vecs
-                .chunks_exact(self.dim)
-                .map(|v| dot(v, q))
-                .enumerate()
-                .collect()
-        };
-        if all.len() > k {
-            all.select_nth_unstable_by(k - 1, cmp);
-            all.truncate(k);
-        }
-        all.sort_by(cmp);
-        all
+                .collect(),
+            k,
+        )
     }
 
     /// The exact scan over every f32 vector (what `search` approximates with its shortlist).
@@ -185,20 +171,25 @@ impl DenseIndex {
         if q.len() != self.dim || k == 0 {
             return Vec::new();
         }
-        let cmp = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        let mut all: Vec<(usize, f32)> = self
+        let all = self
             .vecs
             .chunks_exact(self.dim)
             .map(|v| dot(v, q))
             .enumerate()
             .collect();
-        if all.len() > k {
-            all.select_nth_unstable_by(k - 1, cmp);
-            all.truncate(k);
-        }
-        all.sort_by(cmp);
-        all
+        top_k(all, k)
     }
+}
+
+/// The `k` best (index, score) pairs, best first; ties keep the lower index first.
+fn top_k(mut all: Vec<(usize, f32)>, k: usize) -> Vec<(usize, f32)> {
+    let cmp = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    if all.len() > k {
+        all.select_nth_unstable_by(k - 1, cmp);
+        all.truncate(k);
+    }
+    all.sort_by(cmp);
+    all
 }
 
 #[cfg(test)]
