@@ -64,8 +64,8 @@ pub fn draft_case(
     let retrieval = ws.retrieve_for_case(case_id, k, clock)?;
     let t_retrieve = t0.elapsed();
     let seq = ws.case_seq(case_id)?;
-    let case = ws.case(seq)?;
-    let red = signoff_context::redact::redact(&format!("{}\n\n{}", case.subject, case.body));
+    // Only the redacted case text the retrieval searched goes into the prompt.
+    let body = retrieval.redacted_query.clone();
     let evidence: Vec<Evidence> = retrieval
         .result
         .hits
@@ -87,7 +87,7 @@ pub fn draft_case(
         .collect();
     let vars: BTreeMap<&str, String> = [
         ("subject", String::new()),
-        ("body", red.text.clone()),
+        ("body", body.clone()),
         ("passages", passages_block),
     ]
     .into_iter()
@@ -97,7 +97,7 @@ pub fn draft_case(
     let drafter = OfflineDrafter::default();
     let req = DraftRequest {
         subject: "",
-        body: &red.text,
+        body: &body,
         evidence: &evidence,
     };
     let composed = drafter.compose(&req, &prompt).map_err(action_err)?;

@@ -156,6 +156,10 @@ pub struct Retrieval {
     pub result: SearchResult,
     /// SHA-256 of the redacted query text.
     pub query_sha256: String,
+    /// The redacted case text that was searched (what a drafter may use); never stored,
+    /// logged or serialised.
+    #[serde(skip)]
+    pub redacted_query: String,
     /// PII removed from the case text before searching, per kind.
     pub redactions: BTreeMap<String, u32>,
     /// The `retrieval` audit entry.
@@ -915,6 +919,7 @@ impl Workspace {
                 query_sha256,
                 redactions,
                 audit_index: idx as u64,
+                redacted_query: red.text,
             });
         }
         let journal = self.journal()?;
@@ -961,6 +966,7 @@ impl Workspace {
             query_sha256,
             redactions,
             audit_index: idx,
+            redacted_query: red.text,
         })
     }
 }
