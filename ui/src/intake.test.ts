@@ -1,3 +1,4 @@
+// Intake wording: the chip, path, outcome and percentage texts, and the reliability bars.
 import { describe, expect, it } from "vitest";
 import type { IntakeDto } from "./ipc";
 import { chipText, outcomeText, pathText, percent, reliabilityBars } from "./intake";
