@@ -268,11 +268,11 @@ pub fn ingest_bytes(
     let (doc_text, pieces) = match format {
         Format::Markdown => {
             let (flags, body_at) = front_matter(text, display)?;
-            let blocks = markdown_blocks(text, body_at);
+            let blocks = markdown_blocks(text, body_at, true);
             (text.to_string(), blocks_to_pieces(text, &blocks, flags))
         }
         Format::Text => {
-            let blocks = markdown_blocks_plain(text);
+            let blocks = markdown_blocks(text, 0, false);
             (
                 text.to_string(),
                 blocks_to_pieces(text, &blocks, ChunkFlags::default()),
@@ -376,9 +376,10 @@ fn front_matter(text: &str, display: &str) -> Result<(ChunkFlags, usize)> {
     Ok((flags, after.min(text.len())))
 }
 
-/// Markdown blocks: ATX headings (`#`…`######`) and paragraphs (runs of non-blank lines);
-/// fenced code stays inside one paragraph.
-fn markdown_blocks(text: &str, from: usize) -> Vec<Block> {
+/// Blocks of `text` from byte `from`: paragraphs (runs of non-blank lines) and, when
+/// `markdown`, ATX headings (`#`…`######`) with fenced code kept inside one paragraph. Plain
+/// text is paragraphs only (a `#` at a line start is just text).
+fn markdown_blocks(text: &str, from: usize, markdown: bool) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut para: Option<(usize, usize)> = None;
     let mut fence: Option<&str> = None;
@@ -397,14 +398,15 @@ fn markdown_blocks(text: &str, from: usize) -> Vec<Block> {
             }
             continue;
         }
-        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+        if markdown && (trimmed.starts_with("```") || trimmed.starts_with("~~~")) {
             fence = Some(&trimmed[..3]);
             let p = para.get_or_insert((line_start, line_start));
             p.1 = line_start + line.len();
             continue;
         }
         let hashes = trimmed.chars().take_while(|c| *c == '#').count();
-        if (1..=6).contains(&hashes)
+        if markdown
+            && (1..=6).contains(&hashes)
             && trimmed[hashes..].starts_with([' ', '\t'])
             && line.len() - trimmed.len() < 4
         {
@@ -426,40 +428,6 @@ fn markdown_blocks(text: &str, from: usize) -> Vec<Block> {
             }
             continue;
         }
-        if trimmed.is_empty() {
-            if let Some((s, e)) = para.take() {
-                blocks.push(Block {
-                    heading: None,
-                    start: s,
-                    end: e,
-                });
-            }
-            continue;
-        }
-        let lead = line.len() - trimmed.len();
-        let p = para.get_or_insert((line_start + lead, line_start + lead));
-        p.1 = line_start + line.trim_end().len();
-    }
-    if let Some((s, e)) = para {
-        blocks.push(Block {
-            heading: None,
-            start: s,
-            end: e,
-        });
-    }
-    blocks
-}
-
-/// Plain text: paragraphs only (a `#` at a line start is just text).
-fn markdown_blocks_plain(text: &str) -> Vec<Block> {
-    let mut blocks = Vec::new();
-    let mut para: Option<(usize, usize)> = None;
-    let mut at = 0;
-    for raw in text.split_inclusive('\n') {
-        let line_start = at;
-        at += raw.len();
-        let line = raw.trim_end_matches(['\n', '\r']);
-        let trimmed = line.trim_start();
         if trimmed.is_empty() {
             if let Some((s, e)) = para.take() {
                 blocks.push(Block {
