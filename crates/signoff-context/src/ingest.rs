@@ -1463,6 +1463,27 @@ mod tests {
     }
 
     #[test]
+    fn plain_text_is_paragraphs_and_a_hash_is_just_text() {
+        let text = "# not a heading\nstill the first paragraph\n\n```\n\nsecond and third\n";
+        let d = ingest_bytes("n.txt", "n.txt", text.as_bytes(), Format::Text, "s").unwrap();
+        let texts: Vec<&str> = d.chunks.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "# not a heading\nstill the first paragraph",
+                "```",
+                "second and third"
+            ]
+        );
+        let md = ingest_bytes("n.md", "n.md", text.as_bytes(), Format::Markdown, "s").unwrap();
+        assert_ne!(
+            md.chunks.len(),
+            d.chunks.len(),
+            "Markdown reads the heading and the fence"
+        );
+    }
+
+    #[test]
     fn binary_bad_utf8_oversized_and_unknown_types_are_refused() {
         let e = ingest_bytes("b.txt", "b.txt", b"ok\nthen\0binary", Format::Text, "s")
             .unwrap_err()
