@@ -19,6 +19,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[include_str!("migrations/0006_intake.sql")],
     &[include_str!("migrations/0007_corpus.sql")],
     &[include_str!("migrations/0008_drafts.sql")],
+    &[include_str!("migrations/0009_actions.sql")],
 ];
 
 /// The schema version this build writes.

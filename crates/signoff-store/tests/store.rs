@@ -493,6 +493,7 @@ fn a_version_2_log_with_every_level_stored_upgrades_and_still_verifies() {
              DROP TABLE retrievals; DROP TABLE corpus_version_chunks; DROP TABLE corpus_versions;
              DROP TABLE corpus_chunks; DROP TABLE corpus_documents; DROP TABLE corpus_sources;
              DROP TABLE claim_resolutions; DROP TABLE draft_claims; DROP TABLE draft_citations;
+             DROP TABLE actions;
              DROP TABLE drafts; DROP TABLE draft_passages;
              PRAGMA user_version = 2;",
         )
