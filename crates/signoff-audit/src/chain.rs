@@ -7,7 +7,8 @@
 //! and meaning. Three entry kinds change who may sign:
 //! - `reviewer_key` introduces a reviewer's public key (self-signed: proof of possession);
 //! - `key_rotation`, signed by the current device key, hands the log to a new device key;
-//! - `disposition` and `undo` by a reviewer with a registered key must be signed by it.
+//! - `disposition`, `undo` and the claim resolutions (`claim_accept`, `claim_edit`,
+//!   `claim_remove`) by a reviewer with a registered key must be signed by it.
 //!
 //! [`Chain`] replays those rules over leaves in order; the workspace verifier and the bundle
 //! verifier both use it, so a log and its export are judged by the same code.
@@ -179,6 +180,21 @@ pub struct Chain {
     signatures: u64,
 }
 
+/// Entry kinds that record a reviewer's own act: by a reviewer with a registered key they
+/// must carry that reviewer's signature (a disposition, its undo, and each resolution of a
+/// flagged draft claim, since a resolution is what lets a draft go out).
+pub const PERSONAL_KINDS: [&str; 5] = [
+    "disposition",
+    "undo",
+    "claim_accept",
+    "claim_edit",
+    "claim_remove",
+];
+
+fn personal_kind(kind: &[u8]) -> bool {
+    PERSONAL_KINDS.iter().any(|k| k.as_bytes() == kind)
+}
+
 /// The top-level `kind` of a canonical leaf without parsing it: keys are sorted (actor, at,
 /// case_id, kind, payload …) and quotes inside strings are escaped, so the first `"kind":"`
 /// is the entry's own.
@@ -228,7 +244,7 @@ impl Chain {
         let kind = leaf_kind(leaf);
         let kind_of_interest = kind == REVIEWER_KEY.as_bytes()
             || kind == KEY_ROTATION.as_bytes()
-            || (!self.reviewers.is_empty() && (kind == b"disposition" || kind == b"undo"));
+            || (!self.reviewers.is_empty() && personal_kind(kind));
         if !kind_of_interest && memchr::memmem::find(leaf, b"\"signature\":{").is_none() {
             return Ok(());
         }
@@ -268,7 +284,7 @@ impl Chain {
                 }
                 self.device.push((index + 1, next));
             }
-            "disposition" | "undo" => match (self.reviewers.get(actor), &by) {
+            _ if personal_kind(kind.as_bytes()) => match (self.reviewers.get(actor), &by) {
                 (Some(k), Some(b)) if *k == b.key => {}
                 (Some(_), Some(_)) => {
                     return Err(format!(

@@ -149,6 +149,37 @@ fn an_unsigned_disposition_by_a_registered_reviewer_is_refused() {
 }
 
 #[test]
+fn claim_resolutions_by_a_registered_reviewer_must_be_signed() {
+    let device = Ed25519Key::from_seed([1; 32]);
+    let ana = Ed25519Key::from_seed([2; 32]);
+    for kind in ["claim_accept", "claim_edit", "claim_remove"] {
+        let claim = |sign: bool| {
+            let mut e = disposition("ana", "C-1");
+            e.kind = kind.into();
+            if sign {
+                chain::sign_entry(1, &mut e, &ana, &manifest("accepted a flagged claim")).unwrap();
+            }
+            e
+        };
+        let reg = || chain::reviewer_key_entry(0, "ana", "Ana Reviewer", &ana, T0).unwrap();
+        let mut c = db();
+        append(&mut c, &device, vec![reg(), claim(true)]);
+        let r = log::verify(&c, &vkey(&device), None, &mut |_, _| {}).unwrap();
+        assert_eq!(r.entries, 2, "{kind}");
+        let mut c = db();
+        append(&mut c, &device, vec![reg(), claim(false)]);
+        let err = log::verify(&c, &vkey(&device), None, &mut |_, _| {}).unwrap_err();
+        assert!(
+            err.to_string().contains("entry 1")
+                && err
+                    .to_string()
+                    .contains(&format!("this {kind} is unsigned")),
+            "{kind}: {err}"
+        );
+    }
+}
+
+#[test]
 fn a_disposition_signed_by_someone_elses_key_is_refused() {
     let device = Ed25519Key::from_seed([1; 32]);
     let ana = Ed25519Key::from_seed([2; 32]);

@@ -154,10 +154,10 @@ pub fn claim(g: &Global, out: &Out, a: ClaimArgs, clock: &dyn Clock) -> Result<(
         (None, None, true) => ClaimResolution::Remove,
         _ => bail!("say how to resolve the claim: --accept REASON, --edit TEXT or --remove"),
     };
-    let reviewer = crate::reviewer_id(g)?.to_string();
-    let mut ws = open_write(g, clock)?;
+    // A resolution is signed with the reviewer's own key, like a disposition.
+    let (mut ws, reviewer) = crate::open_as_reviewer(g, clock)?;
     let seq = ws.case_seq(&a.case)?;
-    let rec = ws.resolve_claim(seq, a.index, &resolution, &reviewer, clock)?;
+    let rec = ws.resolve_claim(seq, a.index, &resolution, reviewer, clock)?;
     out.line(&format!(
         "{}: claim {} resolved; {} flagged claim(s) left",
         a.case,

@@ -13,7 +13,11 @@ fn draft_cites_exact_spans_and_an_unmatched_case_is_ungrounded() {
     let t = tempfile::tempdir().unwrap();
     let ws = t.path().join("ws");
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    ok(run(&["init"], &ws));
+    // A claim resolution is signed, so the reviewer is registered with a key.
+    ok(run(
+        &["--reviewer", "r1", "init", "--reviewer-name", "Ada"],
+        &ws,
+    ));
     let html = t.path().join("refunds.html");
     std::fs::write(
         &html,

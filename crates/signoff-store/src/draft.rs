@@ -8,6 +8,7 @@ use crate::{audit, ms, StoreError, Workspace};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use signoff_audit::chain::Manifest;
 use signoff_audit::log::Entry;
 use signoff_core::Clock;
 
@@ -438,6 +439,12 @@ impl Workspace {
             ClaimResolution::Remove => ("remove", None, Some(String::new())),
         };
         let j = self.journal()?;
+        let signer = self.reviewer_key(reviewer_id)?;
+        let reviewer_name = self.reviewer(reviewer_id)?.map(|r| r.name).ok_or_else(|| {
+            StoreError::Rule(format!(
+                "reviewer {reviewer_id:?} is not registered in this workspace"
+            ))
+        })?;
         let at = ms(clock.now());
         let tx = self.writable()?.transaction()?;
         let draft_seq = latest_seq(&tx, case_seq)?
@@ -466,7 +473,18 @@ impl Workspace {
             tx.query_row("SELECT id FROM cases WHERE seq = ?1", [case_seq], |r| {
                 r.get(0)
             })?;
-        let idx = audit::record(
+        let expected = signoff_audit::log::size(&tx)?;
+        let manifest = Manifest {
+            name: reviewer_name,
+            meaning: match action {
+                "accept" => "accepted a flagged claim",
+                "edit" => "edited a flagged claim",
+                _ => "removed a flagged claim",
+            }
+            .into(),
+            at_ms: at,
+        };
+        let idx = audit::record_signed(
             &tx,
             Entry {
                 kind: format!("claim_{action}"),
@@ -491,6 +509,9 @@ impl Workspace {
                     ),
                 ]),
             },
+            expected,
+            signer.as_ref(),
+            &manifest,
         )?;
         tx.execute(
             "INSERT INTO claim_resolutions (draft_seq, claim_idx, action, reason, replacement, reviewer_id, at_ms, audit_idx)

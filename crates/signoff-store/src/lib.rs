@@ -4,6 +4,7 @@
 //! A workspace directory holds `workspace.sqlite` and `workspace.lock`. One process at a
 //! time writes (it holds the lock); others may open the workspace read-only.
 
+pub mod actions;
 pub mod audit;
 mod audit_view;
 pub mod corpus;

@@ -84,6 +84,111 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<DispositionRecord> {
     })
 }
 
+/// Whether a disposition sends the draft out (and so must pass the claim gate and may
+/// trigger an outbound action).
+pub fn sends_draft(kind: DispositionKind) -> bool {
+    matches!(kind, DispositionKind::Approve | DispositionKind::Edit)
+}
+
+/// Every `[n]` marker in a text, in order.
+fn markers(text: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        rest = &rest[open + 1..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if !digits.is_empty() && rest[digits.len()..].starts_with(']') {
+            if let Ok(n) = digits.parse() {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// Sentences of a text, trimmed: each ends at `.`, `!` or `?` (with any closing quotes or
+/// brackets) followed by white space or the end, and keeps the `[n]` markers that follow it.
+fn sentences(text: &str) -> Vec<&str> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        if !matches!(b[i], b'.' | b'!' | b'?') {
+            i += 1;
+            continue;
+        }
+        let mut end = i + 1;
+        while end < b.len() && matches!(b[end], b'"' | b'\'' | b')') {
+            end += 1;
+        }
+        if end < b.len() && !b[end].is_ascii_whitespace() {
+            i = end;
+            continue;
+        }
+        // Markers after the sentence belong to it: ` [1] [2]`.
+        loop {
+            let mut j = end;
+            while j < b.len() && b[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            let digits = b[j.min(b.len())..]
+                .iter()
+                .skip(1)
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            if j < b.len() && b[j] == b'[' && digits > 0 && b.get(j + 1 + digits) == Some(&b']') {
+                end = j + digits + 2;
+            } else {
+                break;
+            }
+        }
+        out.push(text[start..end].trim());
+        start = end;
+        i = end;
+    }
+    out.push(text[start..].trim());
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// What the store checks of a reviewer's edited reply before it goes out, recorded in the
+/// disposition entry as `final_check`. Every `[n]` marker must still be bound to a passage of
+/// the case's newest draft (a marker bound to nothing is refused). The support scorer is not
+/// run on the reviewer's own words (it lives in the action layer, and the reviewer signs the
+/// text); the entry says so and counts the sentences the reviewer wrote (`new_sentences`)
+/// against the draft's sentences kept verbatim (`kept_sentences`), so an auditor sees how much
+/// of what went out was checked.
+fn edit_check(
+    tx: &rusqlite::Connection,
+    case_seq: i64,
+    draft_text: &str,
+    final_text: &str,
+) -> Result<serde_json::Value, StoreError> {
+    let bound: Vec<u32> = tx
+        .prepare(
+            "SELECT marker FROM draft_citations
+             WHERE draft_seq = (SELECT max(seq) FROM drafts WHERE case_seq = ?1)",
+        )?
+        .query_map([case_seq], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let used = markers(final_text);
+    if let Some(m) = used.iter().find(|m| !bound.contains(m)) {
+        return Err(StoreError::Rule(format!(
+            "final text: citation marker [{m}] is bound to no passage of the case's draft; remove it or cite one of {bound:?}"
+        )));
+    }
+    let draft: std::collections::HashSet<&str> = sentences(draft_text).into_iter().collect();
+    let written = sentences(final_text);
+    let kept = written.iter().filter(|s| draft.contains(*s)).count();
+    Ok(serde_json::json!({
+        "rechecked": false,
+        "why": "reviewer-written text is signed by the reviewer, not scored",
+        "markers": used.len(),
+        "kept_sentences": kept,
+        "new_sentences": written.len() - kept,
+    }))
+}
+
 impl Workspace {
     /// Registers a reviewer, or updates their printed name.
     pub fn upsert_reviewer(
@@ -191,11 +296,12 @@ impl Workspace {
                 "case {case_id} is already {status}; undo that disposition first"
             )));
         }
-        if kind == DispositionKind::Approve {
+        if sends_draft(kind) {
             let open = crate::draft::unresolved_of_case(&tx, decision.case_seq)?;
             if !open.is_empty() {
                 return Err(StoreError::Rule(format!(
-                    "approval of {case_id} is blocked: flagged draft claims {open:?} must each be edited, removed or accepted with a reason first"
+                    "{} of {case_id} is blocked: flagged draft claims {open:?} must each be edited, removed or accepted with a reason first",
+                    if kind == DispositionKind::Edit { "an edit" } else { "approval" }
                 )));
             }
         }
@@ -231,6 +337,15 @@ impl Workspace {
             (_, Some(t)) => t.clone(),
             (_, None) => draft_text.clone(),
         };
+        let final_check = match kind {
+            DispositionKind::Edit => Some(edit_check(
+                &tx,
+                decision.case_seq,
+                &draft_text,
+                &final_text,
+            )?),
+            _ => None,
+        };
         let diff = draft_diff(&draft_text, &final_text);
         let at = ms(clock.now());
         let audit_idx = signoff_audit::log::size(&tx)?;
@@ -263,6 +378,29 @@ impl Workspace {
             meaning: kind.meaning().into(),
             at_ms: at,
         };
+        let mut payload = audit::payload([
+            ("disposition", kind.as_str().into()),
+            ("meaning", kind.meaning().into()),
+            ("reviewer_name", reviewer_name.into()),
+            (
+                "reason_code",
+                reason.map_or(serde_json::Value::Null, |r| r.into()),
+            ),
+            (
+                "rationale_sha256",
+                decision
+                    .rationale
+                    .as_deref()
+                    .map_or(serde_json::Value::Null, |r| audit::commit(r).into()),
+            ),
+            ("case_sha256", content_hash.into()),
+            ("draft_sha256", audit::commit(&draft_text).into()),
+            ("final_sha256", audit::commit(&final_text).into()),
+            ("disposition_seq", seq.into()),
+        ]);
+        if let Some(check) = final_check {
+            payload.insert("final_check".into(), check);
+        }
         audit::record_signed(
             &tx,
             Entry {
@@ -270,31 +408,15 @@ impl Workspace {
                 case_id: Some(case_id),
                 actor: reviewer_id.into(),
                 at_ms: at,
-                payload: audit::payload([
-                    ("disposition", kind.as_str().into()),
-                    ("meaning", kind.meaning().into()),
-                    ("reviewer_name", reviewer_name.into()),
-                    (
-                        "reason_code",
-                        reason.map_or(serde_json::Value::Null, |r| r.into()),
-                    ),
-                    (
-                        "rationale_sha256",
-                        decision
-                            .rationale
-                            .as_deref()
-                            .map_or(serde_json::Value::Null, |r| audit::commit(r).into()),
-                    ),
-                    ("case_sha256", content_hash.into()),
-                    ("draft_sha256", audit::commit(&draft_text).into()),
-                    ("final_sha256", audit::commit(&final_text).into()),
-                    ("disposition_seq", seq.into()),
-                ]),
+                payload,
             },
             audit_idx,
             signer.as_ref(),
             &manifest,
         )?;
+        if sends_draft(kind) {
+            crate::actions::queue_for_disposition(&tx, decision.case_seq, seq, audit_idx, at)?;
+        }
         tx.execute(
             "UPDATE cases SET status = ?1 WHERE seq = ?2",
             params![kind.resulting_status().as_str(), decision.case_seq],
@@ -409,6 +531,7 @@ impl Workspace {
             signer.as_ref(),
             &manifest,
         )?;
+        crate::actions::on_undo(&tx, disposition_seq, reviewer_id, ms(now))?;
         tx.execute(
             "UPDATE cases SET status = ?1 WHERE seq = ?2",
             params![prev_status, case_seq],
@@ -433,5 +556,23 @@ impl Workspace {
         ))?;
         let rows = stmt.query_map([case_seq], record)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_keep_their_markers_and_quotes() {
+        assert_eq!(
+            sentences("A says: \"Parking is free.\" [1] [2] Breakfast costs extra. v1.2 ok?"),
+            [
+                "A says: \"Parking is free.\" [1] [2]",
+                "Breakfast costs extra.",
+                "v1.2 ok?"
+            ]
+        );
+        assert_eq!(markers("x [1] [a] [22] [3"), [1, 22]);
     }
 }

@@ -206,3 +206,105 @@ fn frozen_passage_survives_and_bad_citations_are_refused() {
     assert!(n.is_err(), "frozen passages are never rewritten");
     w.audit_verify(None, &mut |_, _| {}).unwrap();
 }
+
+fn edit(
+    w: &mut Workspace,
+    case_seq: i64,
+    text: &str,
+) -> Result<signoff_store::DispositionRecord, signoff_store::StoreError> {
+    w.decide(
+        "r1",
+        &Decision {
+            case_seq,
+            kind: DispositionKind::Edit,
+            reason_code: Some("other".into()),
+            rationale: None,
+            final_text: Some(text.into()),
+        },
+        &clock(),
+    )
+}
+
+/// The payload of the newest entry.
+fn last_payload(w: &Workspace) -> serde_json::Value {
+    let leaf: Vec<u8> = w
+        .conn()
+        .query_row(
+            "SELECT leaf FROM audit_entries ORDER BY idx DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    serde_json::from_slice::<serde_json::Value>(&leaf).unwrap()["payload"].clone()
+}
+
+#[test]
+fn an_edit_is_gated_like_an_approval_and_records_what_was_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = ws(dir.path());
+    w.put_reason_code("other", "Other").unwrap();
+    let s = seq(&w);
+    w.store_draft(&draft(s), &clock()).unwrap();
+    let mine = "Acorn Guest House notes: \"Parking is free on site.\" [1] Breakfast costs extra.";
+    let e = edit(&mut w, s, mine).unwrap_err().to_string();
+    assert!(
+        e.contains("an edit of C1 is blocked") && e.contains("[1]"),
+        "{e}"
+    );
+    assert_eq!(kinds(&w).last().unwrap(), "draft", "nothing recorded");
+    w.resolve_claim(
+        s,
+        1,
+        &ClaimResolution::Edit {
+            replacement: "Breakfast is served.".into(),
+        },
+        "r1",
+        &clock(),
+    )
+    .unwrap();
+    let e = edit(&mut w, s, "Parking is free [7].")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("marker [7]") && e.contains("bound to no passage"),
+        "{e}"
+    );
+    let d = edit(&mut w, s, mine).unwrap();
+    assert_eq!(d.final_text.as_deref(), Some(mine));
+    let check = &last_payload(&w)["final_check"];
+    assert_eq!(check["rechecked"], false);
+    assert_eq!(check["markers"], 1);
+    assert_eq!(check["kept_sentences"], 1, "{check}");
+    assert_eq!(check["new_sentences"], 1, "{check}");
+    w.audit_verify(None, &mut |_, _| {}).unwrap();
+}
+
+#[test]
+fn claim_resolutions_are_signed_by_the_reviewer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = ws(dir.path());
+    let s = seq(&w);
+    w.store_draft(&draft(s), &clock()).unwrap();
+    w.upsert_reviewer(
+        &Reviewer {
+            id: "r2".into(),
+            name: "Bo".into(),
+        },
+        &clock(),
+    )
+    .unwrap();
+    let e = w
+        .resolve_claim(s, 1, &ClaimResolution::Remove, "r2", &clock())
+        .unwrap_err();
+    assert!(
+        matches!(e, signoff_store::StoreError::NoReviewerKey(ref id) if id == "r2"),
+        "{e}"
+    );
+    w.resolve_claim(s, 1, &ClaimResolution::Remove, "r1", &clock())
+        .unwrap();
+    let sig = &last_payload(&w)["signature"];
+    assert_eq!(sig["name"], "Ada");
+    assert_eq!(sig["meaning"], "removed a flagged claim");
+    let r = w.audit_verify(None, &mut |_, _| {}).unwrap();
+    assert!(r.signatures >= 2, "registration and the claim: {r:?}");
+}
