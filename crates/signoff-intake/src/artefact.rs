@@ -32,6 +32,26 @@ pub struct Exemplars {
     pub dim: usize,
     /// Row-major embeddings, each a unit vector scaled by 127 and rounded.
     pub vectors: Vec<i8>,
+    /// 1 / the length of each quantised row (derived from `vectors`, never stored).
+    inv_norm: Vec<f32>,
+}
+
+/// 1 / the length of each `dim`-wide row (0 for an all-zero row).
+fn inverse_norms(vectors: &[i8], dim: usize) -> Vec<f32> {
+    if dim == 0 {
+        return vec![];
+    }
+    vectors
+        .chunks_exact(dim)
+        .map(|row| {
+            let norm: f32 = row.iter().map(|a| (*a as f32).powi(2)).sum::<f32>().sqrt();
+            if norm == 0.0 {
+                0.0
+            } else {
+                1.0 / norm
+            }
+        })
+        .collect()
 }
 
 impl Exemplars {
@@ -45,11 +65,18 @@ impl Exemplars {
                     .map(|v| (v * 127.0).round().clamp(-127.0, 127.0) as i8)
             })
             .collect();
+        Exemplars::from_parts(texts, labels, dim, vectors)
+    }
+
+    /// Exemplars from their stored parts (quantised rows, `dim` wide).
+    pub fn from_parts(texts: Vec<String>, labels: Vec<u32>, dim: usize, vectors: Vec<i8>) -> Self {
+        let inv_norm = inverse_norms(&vectors, dim);
         Exemplars {
             texts,
             labels,
             dim,
             vectors,
+            inv_norm,
         }
     }
 
@@ -67,12 +94,15 @@ impl Exemplars {
     pub fn similarity(&self, i: usize, query: &[f32]) -> f32 {
         let row = &self.vectors[i * self.dim..(i + 1) * self.dim];
         let dot: f32 = row.iter().zip(query).map(|(a, b)| *a as f32 * b).sum();
-        let norm: f32 = row.iter().map(|a| (*a as f32).powi(2)).sum::<f32>().sqrt();
-        if norm == 0.0 {
-            0.0
-        } else {
-            dot / norm
-        }
+        dot * self.inv_norm[i]
+    }
+
+    /// The `k` exemplars most similar to the unit vector `query` as (index, similarity), best
+    /// first, ties by index: an i8 scan shortlists, [`Exemplars::similarity`] rescores.
+    pub fn nearest(&self, query: &[f32], k: usize) -> Vec<(usize, f32)> {
+        crate::scan::nearest(&self.vectors, self.dim, &self.inv_norm, query, k, |i| {
+            self.similarity(i, query)
+        })
     }
 }
 
@@ -236,12 +266,12 @@ pub fn decode_artefact(bytes: &[u8]) -> Result<(Artefact, String)> {
             if rest.len() > n {
                 return Err(bad("trailing bytes after the exemplar embeddings"));
             }
-            Some(Exemplars {
+            Some(Exemplars::from_parts(
                 texts,
                 labels,
                 dim,
-                vectors: rest.iter().map(|b| *b as i8).collect(),
-            })
+                rest.iter().map(|b| *b as i8).collect(),
+            ))
         }
         None if !rest.is_empty() => return Err(bad("trailing bytes after the weights")),
         None => None,

@@ -361,6 +361,12 @@ impl Classifier {
 
     /// Uncalibrated mixed logits for one input.
     fn logits(&self, input: Input<'_>) -> Result<Vec<f32>> {
+        let (d, l) = self.head_logits(input)?;
+        Ok(mix_logits(d.as_deref(), l.as_deref(), self.mix))
+    }
+
+    /// Each head's logits for one input (embedding head, lexical head).
+    fn head_logits(&self, input: Input<'_>) -> Result<HeadLogits> {
         let d = match (&self.dense, input.embedding) {
             (Some(h), Some(e)) => Some(h.logits_dense(&self.dense_input(e))),
             (Some(_), None) => {
@@ -374,7 +380,7 @@ impl Classifier {
             .lexical
             .as_ref()
             .map(|(v, h)| h.logits_sparse(&self.lexical_row(v, input)));
-        Ok(mix_logits(d.as_deref(), l.as_deref(), self.mix))
+        Ok((d, l))
     }
 
     /// Calibrated probabilities over [`Classifier::labels`].
@@ -384,9 +390,11 @@ impl Classifier {
 
     /// The verdict for one input.
     pub fn classify(&self, input: Input<'_>) -> Result<Verdict> {
-        let mut v = self.verdict(&self.probabilities(input)?);
-        if let (Some(h), Some(e)) = (&self.dense, input.embedding) {
-            v.oos_score = energy(&h.logits_dense(&self.dense_input(e)), self.oos_index());
+        let (d, l) = self.head_logits(input)?;
+        let z = mix_logits(d.as_deref(), l.as_deref(), self.mix);
+        let mut v = self.verdict(&probabilities(&z, self.temperature));
+        if let Some(d) = &d {
+            v.oos_score = energy(d, self.oos_index());
         }
         Ok(v)
     }

@@ -68,15 +68,13 @@ pub fn nearest(
     labels: &[String],
     k: usize,
 ) -> Vec<Neighbour> {
-    let mut scored: Vec<(usize, f32)> = examples
+    let scored: Vec<(usize, f32)> = examples
         .iter()
         .enumerate()
         .map(|(i, e)| (i, e.iter().zip(query).map(|(a, b)| a * b).sum()))
         .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    scored
+    crate::scan::top_k(scored, k)
         .into_iter()
-        .take(k)
         .map(|(index, similarity)| Neighbour {
             index,
             label: labels[index].clone(),
@@ -97,13 +95,9 @@ pub fn nearest_exemplars(
     if exemplars.dim != query.len() {
         return vec![];
     }
-    let mut scored: Vec<(usize, f32)> = (0..exemplars.len())
-        .map(|i| (i, exemplars.similarity(i, query)))
-        .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    scored
+    exemplars
+        .nearest(query, k)
         .into_iter()
-        .take(k)
         .map(|(index, similarity)| Neighbour {
             index,
             label: labels

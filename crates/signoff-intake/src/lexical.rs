@@ -18,18 +18,78 @@ pub struct Tfidf {
     index: HashMap<String, u32>,
 }
 
-/// Lower-cased word tokens (letters, digits and apostrophes).
-pub fn words(text: &str) -> Vec<String> {
-    text.to_lowercase()
+/// Word tokens (letters, digits and apostrophes) of already lower-cased text.
+fn word_slices(lower: &str) -> impl Iterator<Item = &str> {
+    lower
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .map(|w| w.trim_matches('\''))
         .filter(|w| !w.is_empty())
+}
+
+/// Lower-cased word tokens (letters, digits and apostrophes).
+pub fn words(text: &str) -> Vec<String> {
+    word_slices(&text.to_lowercase())
         .map(str::to_string)
         .collect()
 }
 
+/// Calls `f(is_word, feature)` for every feature occurrence of a text (repeats included):
+/// word uni- and bigrams (`w:…`), then character 2–5-grams of each word padded with a space
+/// on both sides (`c:…`). One key buffer is reused, so no string is allocated per feature.
+fn each_feature(text: &str, mut f: impl FnMut(bool, &str)) {
+    let lower = text.to_lowercase();
+    let ws: Vec<&str> = word_slices(&lower).collect();
+    let mut key = String::with_capacity(64);
+    for w in &ws {
+        key.clear();
+        key.push_str("w:");
+        key.push_str(w);
+        f(true, &key);
+    }
+    for pair in ws.windows(2) {
+        key.clear();
+        key.push_str("w:");
+        key.push_str(pair[0]);
+        key.push(' ');
+        key.push_str(pair[1]);
+        f(true, &key);
+    }
+    let mut padded: Vec<char> = Vec::with_capacity(32);
+    for w in &ws {
+        padded.clear();
+        padded.push(' ');
+        padded.extend(w.chars());
+        padded.push(' ');
+        for n in 2..=5 {
+            for g in padded.windows(n) {
+                key.clear();
+                key.push_str("c:");
+                key.extend(g);
+                f(false, &key);
+            }
+            if padded.len() < n {
+                break;
+            }
+        }
+    }
+}
+
 /// The distinct features of a text with their raw counts.
 fn features(text: &str) -> BTreeMap<String, u32> {
+    let mut out: BTreeMap<String, u32> = BTreeMap::new();
+    each_feature(text, |_, key| match out.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            out.insert(key.to_string(), 1);
+        }
+    });
+    out
+}
+
+/// The features of a text as they were first computed (a `format!` per occurrence); the
+/// reference [`each_feature`] is tested against.
+#[cfg(test)]
+fn features_reference(text: &str) -> BTreeMap<String, u32> {
     let mut out = BTreeMap::new();
     let ws = words(text);
     for w in &ws {
@@ -54,6 +114,28 @@ fn features(text: &str) -> BTreeMap<String, u32> {
         }
     }
     out
+}
+
+/// Sorted feature indices with repeats → (index, sublinear TF-IDF weight), L2-normalised.
+fn weigh_block(mut ids: Vec<u32>, idf: &[f32]) -> Vec<(u32, f32)> {
+    ids.sort_unstable();
+    let mut block: Vec<(u32, f32)> = Vec::with_capacity(ids.len());
+    let mut k = 0;
+    while k < ids.len() {
+        let i = ids[k];
+        let run = ids[k..].iter().take_while(|&&j| j == i).count();
+        block.push((i, (1.0 + (run as f32).ln()) * idf[i as usize]));
+        k += run;
+    }
+    let norm = block.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for p in &mut block {
+            p.1 /= norm;
+        }
+    } else {
+        block.clear();
+    }
+    block
 }
 
 impl Tfidf {
@@ -91,9 +173,32 @@ impl Tfidf {
 
     /// The feature vector of a text (word and character blocks each of unit length).
     pub fn transform(&self, text: &str) -> SparseRow {
+        let (mut word, mut chars) = (Vec::new(), Vec::new());
+        each_feature(text, |is_word, key| {
+            if let Some(&i) = self.index.get(key) {
+                if is_word {
+                    word.push(i)
+                } else {
+                    chars.push(i)
+                }
+            }
+        });
+        let mut all = weigh_block(word, &self.idf);
+        all.extend(weigh_block(chars, &self.idf));
+        all.sort_unstable_by_key(|p| p.0);
+        SparseRow {
+            idx: all.iter().map(|p| p.0).collect(),
+            val: all.iter().map(|p| p.1).collect(),
+        }
+    }
+
+    /// [`Tfidf::transform`] as it was first written (a map of owned feature strings); the
+    /// reference the allocation-free path is tested against.
+    #[cfg(test)]
+    fn transform_reference(&self, text: &str) -> SparseRow {
         let mut word: Vec<(u32, f32)> = Vec::new();
         let mut chars: Vec<(u32, f32)> = Vec::new();
-        for (f, tf) in features(text) {
+        for (f, tf) in features_reference(text) {
             if let Some(&i) = self.index.get(&f) {
                 let v = (1.0 + (tf as f32).ln()) * self.idf[i as usize];
                 if f.starts_with("w:") {
@@ -143,5 +248,23 @@ mod tests {
         assert!((w - 1.0).abs() < 1e-5 && (c - 1.0).abs() < 1e-5, "{w} {c}");
         assert!(t.terms.contains(&"w:my card".to_string()));
         assert!(t.terms.contains(&"c: ca".to_string()));
+    }
+
+    #[test]
+    fn the_allocation_free_transform_gives_the_reference_vector() {
+        let texts = [
+            "My card was declined twice at the ATM, twice!",
+            "card card card declined",
+            "Où est ma carte ? Я потерял карту, 我的卡丢了",
+            "it's 'quoted' and don't",
+            "a",
+            "",
+        ];
+        let t = Tfidf::fit(&texts, 1);
+        for text in texts.iter().chain(&["declined card at ATM", "zzz"]) {
+            assert_eq!(features(text), features_reference(text), "{text:?}");
+            assert_eq!(t.transform(text), t.transform_reference(text), "{text:?}");
+        }
+        assert!(!t.transform(texts[0]).idx.is_empty());
     }
 }

@@ -17,6 +17,7 @@ pub mod lexical;
 pub mod linear;
 pub mod metrics;
 pub mod rules;
+pub mod scan;
 
 /// The embedding model and its cache live in `signoff-embed`; re-exported under the old paths.
 pub use signoff_embed::{cache, embed};
