@@ -38,6 +38,9 @@ pub enum ActionError {
         /// What is wrong.
         message: String,
     },
+    /// A remote model call failed (the message never holds the API key).
+    #[error("remote model: {0}")]
+    Remote(#[from] crate::remote::RemoteError),
     /// Input that cannot be evaluated (no rows, one class only).
     #[error("{0}")]
     Input(String),

@@ -1,12 +1,18 @@
 //! Signoff action layer (issue 7): the claim support scorer ([`support`]) and its evaluation
 //! ([`eval`]); drafters, citations and the claim check ([`draft`]) over retrieved
-//! [`evidence`]; the prompt repository ([`prompt`]); the text helpers they share ([`text`]).
+//! [`evidence`]; the prompt repository ([`prompt`]); the text helpers they share ([`text`]);
+//! the OpenAI-compatible client ([`remote`], streaming via [`sse`]), the binding of a model's
+//! markers to evidence ([`bind`]) and the model router ([`router`]).
 
+pub mod bind;
 pub mod draft;
 pub mod error;
 pub mod eval;
 pub mod evidence;
 pub mod prompt;
+pub mod remote;
+pub mod router;
+pub mod sse;
 pub mod support;
 pub mod text;
 
