@@ -1,6 +1,10 @@
 //! Pulling cases from upstream: download a case file (JSONL or CSV) from a hub or any HTTP
 //! endpoint into a local file, with timeouts, a size cap and bounded retries, so the store can
-//! import it all-or-nothing. Nothing here touches the workspace.
+//! import it all-or-nothing; and sending outbound actions ([`actions`]: a reply posted with an
+//! Idempotency-Key, retried safely, or deleted to compensate). Nothing here touches the
+//! workspace.
+
+pub mod actions;
 
 use std::io::{Read, Write};
 use std::path::Path;
