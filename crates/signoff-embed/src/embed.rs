@@ -2,13 +2,14 @@
 //! real tokens, L2 normalisation. The model is loaded once from a directory that
 //! `scripts/setup.sh` filled; nothing is downloaded at run time.
 
+use crate::bert::Bert;
 use crate::error::{EmbedError, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
 
 /// The model's name as recorded in provenance.
 pub const MODEL_ID: &str = "all-MiniLM-L6-v2";
@@ -16,6 +17,10 @@ pub const MODEL_ID: &str = "all-MiniLM-L6-v2";
 pub const DIM: usize = 384;
 /// Longest input in word pieces (the model's `max_seq_length`); longer texts are truncated.
 pub const MAX_TOKENS: usize = 256;
+/// Default budget of padded tokens per forward pass (see [`Embedder::embed_with`]).
+pub const BATCH_TOKENS: usize = 2048;
+/// Most texts per forward pass, however short they are.
+const MAX_BATCH_ROWS: usize = 256;
 /// Environment variable naming the directory that holds `all-minilm-l6-v2/`.
 pub const MODEL_DIR_ENV: &str = "SIGNOFF_MODEL_DIR";
 /// Where `scripts/setup.sh` puts the model when `SIGNOFF_MODEL_DIR` is not set.
@@ -59,10 +64,12 @@ impl Pooling {
 
 /// A loaded sentence encoder.
 pub struct Embedder {
-    model: BertModel,
-    tokenizer: Tokenizer,
+    model: Bert,
+    /// The tokenizer, truncating at [`MAX_TOKENS`] and never padding.
+    unpadded: Tokenizer,
     device: Device,
     version: String,
+    batch_tokens: usize,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -102,13 +109,11 @@ impl Embedder {
         let version = hex::encode(&Sha256::digest(&weights)[..8]);
         let device = Device::Cpu;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
-        let model = BertModel::load(vb, &config)?;
+        let model = Bert::load(vb, &config)?;
         let mut tokenizer = Tokenizer::from_file(&tok_path)
             .map_err(|e| EmbedError::Model(format!("{}: {e}", tok_path.display())))?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..Default::default()
-        }));
+        // No padding here: `embed_with` groups texts of similar length and pads each batch.
+        tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: MAX_TOKENS,
@@ -117,9 +122,10 @@ impl Embedder {
             .map_err(|e| EmbedError::Model(e.to_string()))?;
         Ok(Embedder {
             model,
-            tokenizer,
+            unpadded: tokenizer,
             device,
             version,
+            batch_tokens: BATCH_TOKENS,
         })
     }
 
@@ -128,47 +134,99 @@ impl Embedder {
         &self.version
     }
 
-    /// Embeds texts (any number; run in batches of 32), each a unit vector of [`DIM`] floats.
+    /// The most padded tokens (rows × longest row) one forward pass takes.
+    pub fn batch_tokens(&self) -> usize {
+        self.batch_tokens
+    }
+
+    /// Sets the most padded tokens per forward pass (at least [`MAX_TOKENS`], so the longest
+    /// text fits); for throughput experiments.
+    pub fn set_batch_tokens(&mut self, tokens: usize) {
+        self.batch_tokens = tokens.max(MAX_TOKENS);
+    }
+
+    /// Embeds texts (any number, in length-grouped batches), each a unit vector of [`DIM`]
+    /// floats, in input order.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         self.embed_with(texts, Pooling::Mean)
     }
 
-    /// Embeds texts with the given pooling (see [`Pooling`]).
+    /// Embeds texts with the given pooling (see [`Pooling`]). Outputs keep the input order.
+    ///
+    /// All texts are tokenised first (in parallel), then run through the model in batches of
+    /// similar token counts (at most [`Embedder::batch_tokens`] padded tokens each), so
+    /// padding stays small whatever order the texts come in.
     pub fn embed_with(&self, texts: &[&str], pooling: Pooling) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(texts.len());
-        // Sorting by length keeps padding (wasted work) small within a batch.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
-        let mut slots: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
-        for chunk in order.chunks(32) {
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            for (i, v) in chunk.iter().zip(self.embed_batch(&batch, pooling)?) {
-                slots[*i] = Some(v);
-            }
+        if texts.is_empty() {
+            return Ok(Vec::new());
         }
-        for s in slots {
-            out.push(s.expect("every slot filled"));
-        }
-        Ok(out)
-    }
-
-    fn embed_batch(&self, texts: &[&str], pooling: Pooling) -> Result<Vec<Vec<f32>>> {
         let enc = self
-            .tokenizer
+            .unpadded
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| EmbedError::Model(e.to_string()))?;
-        let len = enc.first().map_or(0, |e| e.get_ids().len());
-        let mut ids = Vec::with_capacity(texts.len() * len);
-        let mut mask = Vec::with_capacity(texts.len() * len);
-        for e in &enc {
-            ids.extend_from_slice(e.get_ids());
-            mask.extend_from_slice(e.get_attention_mask());
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| (enc[i].get_ids().len(), i));
+        let mut slots: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
+        let mut start = 0;
+        while start < order.len() {
+            // Sorted by length, so the last row of a batch is its longest.
+            let mut end = start + 1;
+            while end < order.len() {
+                let len = enc[order[end]].get_ids().len().max(1);
+                if (end + 1 - start) * len > self.batch_tokens || end - start >= MAX_BATCH_ROWS {
+                    break;
+                }
+                end += 1;
+            }
+            let rows: Vec<&tokenizers::Encoding> =
+                order[start..end].iter().map(|&i| &enc[i]).collect();
+            for (&i, v) in order[start..end]
+                .iter()
+                .zip(self.embed_encoded(&rows, pooling)?)
+            {
+                slots[i] = Some(v);
+            }
+            start = end;
         }
-        let n = texts.len();
+        Ok(slots
+            .into_iter()
+            .map(|s| s.expect("every slot filled"))
+            .collect())
+    }
+
+    /// Embeds one batch of tokenised texts (padded here to the longest).
+    fn embed_encoded(
+        &self,
+        rows: &[&tokenizers::Encoding],
+        pooling: Pooling,
+    ) -> Result<Vec<Vec<f32>>> {
+        let n = rows.len();
+        let len = rows.iter().map(|e| e.get_ids().len()).max().unwrap_or(0);
+        let mut ids = vec![0u32; n * len];
+        let mut mask = vec![0u32; n * len];
+        let mut lens = Vec::with_capacity(n);
+        for (r, e) in rows.iter().enumerate() {
+            let k = e.get_ids().len();
+            ids[r * len..r * len + k].copy_from_slice(e.get_ids());
+            mask[r * len..r * len + k].copy_from_slice(e.get_attention_mask());
+            lens.push(k);
+        }
+        self.forward_pool(ids, mask, &lens, len, pooling)
+    }
+
+    /// The model over `n` rows of `len` token ids and their attention mask, pooled.
+    fn forward_pool(
+        &self,
+        ids: Vec<u32>,
+        mask: Vec<u32>,
+        lens: &[usize],
+        len: usize,
+        pooling: Pooling,
+    ) -> Result<Vec<Vec<f32>>> {
+        let n = lens.len();
         let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
         let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
-        let types = ids.zeros_like()?;
-        let hidden = self.model.forward(&ids, &types, Some(&mask))?; // (n, len, 384)
+        let hidden = self.model.forward(&ids, lens)?; // (n, len, 384)
         let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
         let summed = hidden.broadcast_mul(&m)?.sum(1)?;
         let counts = m.sum(1)?;

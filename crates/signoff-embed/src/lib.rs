@@ -3,9 +3,11 @@
 //! ([`cache`]). Shared by intake (classification) and context (dense retrieval); nothing is
 //! downloaded at run time.
 
+pub mod bert;
 pub mod cache;
 pub mod embed;
 pub mod error;
+pub mod reference;
 
 pub use cache::EmbeddingCache;
 pub use embed::{Embedder, Pooling, DIM, MODEL_ID};
