@@ -2,6 +2,7 @@
 //! the hub. It resolves which workspace to open, seeds the demo, and wraps store operations
 //! so hosts stay thin. It knows nothing of Tauri, HTTP or terminals.
 
+pub mod actions;
 pub mod demo;
 pub mod draft;
 pub mod intake;
