@@ -464,7 +464,7 @@ impl Session {
         let d = signoff_api::draft::draft_case(
             &mut self.ws,
             case_id,
-            "offline",
+            None,
             5,
             encoder,
             self.clock.as_ref(),

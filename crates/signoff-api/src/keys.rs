@@ -251,11 +251,20 @@ fn decode(user: &str, text: &str) -> Result<[u8; 32], ApiError> {
 
 /// The seed stored under `user` in the first key store that has it.
 fn store_get(user: &str) -> Result<Option<[u8; 32]>, ApiError> {
+    match store_get_text(user).map_err(|e| unusable(&e))? {
+        Some(text) => decode(user, &text).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The text stored under `user` in the first key store that has it; `Err` lists why no
+/// key store was usable.
+fn store_get_text(user: &str) -> Result<Option<String>, Vec<String>> {
     let mut errors = Vec::new();
     let mut usable = false;
     for (name, entry) in backends(user) {
         match entry.and_then(|e| e.get_password()) {
-            Ok(text) => return decode(user, &text).map(Some),
+            Ok(text) => return Ok(Some(text)),
             Err(keyring::Error::NoEntry) => usable = true,
             Err(e) => errors.push(format!("{name}: {e}")),
         }
@@ -263,7 +272,7 @@ fn store_get(user: &str) -> Result<Option<[u8; 32]>, ApiError> {
     if usable {
         Ok(None)
     } else {
-        Err(unusable(&errors))
+        Err(errors)
     }
 }
 
@@ -271,10 +280,16 @@ fn store_get(user: &str) -> Result<Option<[u8; 32]>, ApiError> {
 fn store_put(user: &str, seed: [u8; 32]) -> Result<(), ApiError> {
     use base64::Engine;
     let text = base64::engine::general_purpose::STANDARD.encode(seed);
+    store_put_text(user, &text).map_err(|e| unusable(&e))
+}
+
+/// Stores `text` under `user` in the first key store that accepts and keeps it; `Err`
+/// lists why none did.
+fn store_put_text(user: &str, text: &str) -> Result<(), Vec<String>> {
     let mut errors = Vec::new();
     for (name, entry) in backends(user) {
         let kept = entry
-            .and_then(|e| e.set_password(&text).and_then(|()| e.get_password()))
+            .and_then(|e| e.set_password(text).and_then(|()| e.get_password()))
             .map(|back| back.trim() == text);
         match kept {
             // Read it back: a key store that accepts but does not keep would lose the key.
@@ -285,5 +300,89 @@ fn store_put(user: &str, seed: [u8; 32]) -> Result<(), ApiError> {
             Err(e) => errors.push(format!("{name}: {e}")),
         }
     }
-    Err(unusable(&errors))
+    Err(errors)
+}
+
+/// Where a model's API key was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelKeyPlace {
+    /// The OS key store (service `signoff`, user `model-key:<workspace>:<name>`).
+    Store,
+    /// A 0600 file in the workspace, because no OS key store was usable (the reasons).
+    File(PathBuf, String),
+}
+
+fn model_key_user(workspace: &Path, name: &str) -> String {
+    let dir = std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
+    format!("model-key:{}:{name}", dir.display())
+}
+
+/// The file a model key falls back to: `<workspace>/model-keys/<name>` (mode 0600).
+pub fn model_key_file(workspace: &Path, name: &str) -> PathBuf {
+    workspace.join("model-keys").join(name)
+}
+
+fn check_key_name(name: &str) -> Result<(), ApiError> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        || name.starts_with('.')
+    {
+        return Err(ApiError::Request(format!(
+            "key name {name:?}: use letters, digits, '-', '_' or '.'"
+        )));
+    }
+    Ok(())
+}
+
+/// Stores a model's API key under `name`: in the OS key store, else (none usable) in a
+/// 0600 file in the workspace — the returned place says which, so the caller can say so.
+pub fn set_model_key(workspace: &Path, name: &str, key: &str) -> Result<ModelKeyPlace, ApiError> {
+    check_key_name(name)?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(ApiError::Request("the API key is empty".into()));
+    }
+    match store_put_text(&model_key_user(workspace, name), key) {
+        Ok(()) => Ok(ModelKeyPlace::Store),
+        Err(errors) => {
+            let path = model_key_file(workspace, name);
+            write_private(&path, key)?;
+            Ok(ModelKeyPlace::File(path, errors.join("; ")))
+        }
+    }
+}
+
+/// A model's API key by name: the OS key store's entry, else the workspace's key file.
+pub fn model_key(workspace: &Path, name: &str) -> Result<Option<String>, ApiError> {
+    check_key_name(name)?;
+    if let Ok(Some(k)) = store_get_text(&model_key_user(workspace, name)) {
+        return Ok(Some(k.trim().to_string()));
+    }
+    let path = model_key_file(workspace, name);
+    match std::fs::read_to_string(&path) {
+        Ok(k) => Ok(Some(k.trim().to_string()).filter(|k| !k.is_empty())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ApiError::Request(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Writes `text` to a file only its owner can read (created 0600, then renamed in place).
+fn write_private(path: &Path, text: &str) -> Result<(), ApiError> {
+    use std::io::Write;
+    let io = |e: std::io::Error| ApiError::Request(format!("{}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension("tmp-new");
+    let _ = std::fs::remove_file(&tmp);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(&tmp).map_err(io)?;
+    f.write_all(text.as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
 }

@@ -23,6 +23,9 @@ pub enum ApiError {
     /// Intake (rules, model artefact, encoder, training) failed.
     #[error("intake: {0}")]
     Intake(String),
+    /// The caller cancelled a draft while a model was writing it; nothing was stored.
+    #[error("drafting cancelled; no draft was stored")]
+    Cancelled,
 }
 
 impl ApiError {
@@ -32,6 +35,7 @@ impl ApiError {
             ApiError::Store(e) => e.code(),
             ApiError::Request(_) => "request",
             ApiError::Intake(_) => "intake",
+            ApiError::Cancelled => "cancelled",
         }
     }
 }

@@ -1,6 +1,8 @@
 //! `signoff draft CASE`: retrieve evidence for a case, compose a grounded draft with the
-//! chosen drafter, check every claim against the passages it cites, and store the draft with
-//! its frozen passages and a `draft` audit entry. Prints per-stage timings.
+//! model the workspace's models.toml routes it to (or `--model NAME`; remote models fall back
+//! to the next route entry and finally the offline drafter), check every claim against the
+//! passages it cites, and store the draft with its frozen passages, its route and a `draft`
+//! audit entry. Prints which model ran, why any fallback happened, and per-stage timings.
 
 use crate::output::{clip, Out};
 use crate::{open_write, Global};
@@ -17,9 +19,9 @@ use std::time::Instant;
 pub struct DraftArgs {
     /// Case id.
     case: String,
-    /// Drafter: `offline` (extractive, always available). Remote models are not built yet.
-    #[arg(long, default_value = "offline")]
-    model: String,
+    /// Model from models.toml (`offline` is built in); default: the case's route.
+    #[arg(long)]
+    model: Option<String>,
     /// Passages to retrieve.
     #[arg(long, default_value_t = 5)]
     k: usize,
@@ -44,8 +46,9 @@ pub fn run(g: &Global, out: &Out, a: DraftArgs, clock: &dyn Clock) -> Result<()>
             }
         }
     };
-    let d = signoff_api::draft::draft_case(&mut ws, &a.case, &a.model, a.k, embedder, clock)
-        .context("drafting")?;
+    let d =
+        signoff_api::draft::draft_case(&mut ws, &a.case, a.model.as_deref(), a.k, embedder, clock)
+            .context("drafting")?;
     let total = t0.elapsed();
     let rec = &d.record;
     let new = &rec.draft;
@@ -60,6 +63,26 @@ pub fn run(g: &Global, out: &Out, a: DraftArgs, clock: &dyn Clock) -> Result<()>
         new.prompt_id,
         &new.prompt_fingerprint[..16]
     ));
+    out.line(&format!(
+        "model {} ({} {}){}",
+        d.model_name,
+        new.model_id,
+        new.model_version,
+        if d.streamed_chunks > 0 {
+            format!(", {} streamed chunk(s)", d.streamed_chunks)
+        } else {
+            String::new()
+        }
+    ));
+    for s in &d.skipped {
+        out.line(&format!("fallback: {} skipped: {}", s.model, s.reason));
+    }
+    if !d.unknown_passages.is_empty() {
+        out.line(&format!(
+            "the model cited passage(s) {:?} that the prompt did not offer: those claims are flagged",
+            d.unknown_passages
+        ));
+    }
     out.line(&format!("\n{}\n", new.text));
     for c in &new.citations {
         if let Some(e) = d.evidence.iter().find(|e| e.chunk_id == c.chunk_id) {
@@ -116,6 +139,10 @@ pub fn run(g: &Global, out: &Out, a: DraftArgs, clock: &dyn Clock) -> Result<()>
         "unresolved": rec.unresolved,
         "model_id": new.model_id,
         "model_version": new.model_version,
+        "model": d.model_name,
+        "route": new.route,
+        "fallbacks": d.skipped.iter().map(|s| serde_json::json!({"model": s.model, "reason": s.reason})).collect::<Vec<_>>(),
+        "unknown_passages": d.unknown_passages,
         "prompt_id": new.prompt_id,
         "prompt_fingerprint": new.prompt_fingerprint,
         "corpus_version": new.corpus_version,

@@ -11,6 +11,7 @@ mod eval_citations;
 mod eval_intake;
 mod eval_retrieval;
 mod intake_cmd;
+mod model_cmd;
 mod output;
 
 use anyhow::{bail, Context, Result};
@@ -149,6 +150,9 @@ enum Command {
     Draft(draft_cmd::DraftArgs),
     /// Resolve a flagged claim of a case's draft: accept with a reason, edit or remove it.
     Claim(draft_cmd::ClaimArgs),
+    /// Drafting models: list models and routes (models.toml), set a remote model's API key.
+    #[command(subcommand)]
+    Model(model_cmd::ModelCommand),
 }
 
 #[derive(Subcommand)]
@@ -493,6 +497,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Evidence(a) => corpus_cmd::evidence(g, out, a, &clock)?,
         Command::Draft(a) => draft_cmd::run(g, out, a, &clock)?,
         Command::Claim(a) => draft_cmd::claim(g, out, a, &clock)?,
+        Command::Model(cmd) => model_cmd::run(g, out, cmd)?,
     }
     Ok(())
 }

@@ -89,7 +89,7 @@ fn draft_cites_exact_spans_and_an_unmatched_case_is_ungrounded() {
     assert!(d2["text"].as_str().unwrap().starts_with("No grounding"));
     let o = run(&["draft", "C-1", "--model", "gpt-x"], &ws);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not available"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("model \"gpt-x\" is not defined"));
     ok(run(&["audit", "verify"], &ws));
 }
 

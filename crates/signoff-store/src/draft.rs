@@ -68,6 +68,9 @@ pub struct NewDraft {
     pub model_id: String,
     /// Model version.
     pub model_version: String,
+    /// Which routed model wrote the draft and why any model before it was skipped
+    /// (`fast ran` / `offline ran; fast skipped: cannot reach …`); '' before schema 10.
+    pub route: String,
     /// Prompt id (`name.vN`).
     pub prompt_id: String,
     /// SHA-256 of the rendered prompt.
@@ -185,7 +188,7 @@ fn read_draft(c: &Connection, seq: i64) -> Result<DraftRecord, StoreError> {
     let (audit_idx, mut d) = c
         .query_row(
             "SELECT audit_idx, case_seq, model_id, model_version, prompt_id, prompt_fingerprint,
-                    corpus_version, chunk_ids, text, band, grounded
+                    corpus_version, chunk_ids, text, band, grounded, route
              FROM drafts WHERE seq = ?1",
             [seq],
             |r| {
@@ -196,6 +199,7 @@ fn read_draft(c: &Connection, seq: i64) -> Result<DraftRecord, StoreError> {
                         case_seq: r.get(1)?,
                         model_id: r.get(2)?,
                         model_version: r.get(3)?,
+                        route: r.get(11)?,
                         prompt_id: r.get(4)?,
                         prompt_fingerprint: r.get(5)?,
                         corpus_version: r.get(6)?,
@@ -335,6 +339,7 @@ impl Workspace {
                 payload: audit::payload([
                     ("model_id", d.model_id.clone().into()),
                     ("model_version", d.model_version.clone().into()),
+                    ("route_sha256", sha(&d.route).into()),
                     ("prompt_id", d.prompt_id.clone().into()),
                     ("prompt_fingerprint", d.prompt_fingerprint.clone().into()),
                     ("corpus_version", d.corpus_version.clone().into()),
@@ -349,8 +354,8 @@ impl Workspace {
         )?;
         tx.execute(
             "INSERT INTO drafts (case_seq, at_ms, model_id, model_version, prompt_id, prompt_fingerprint,
-                                 corpus_version, chunk_ids, text, band, grounded, audit_idx)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                 corpus_version, chunk_ids, text, band, grounded, audit_idx, route)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 d.case_seq,
                 at,
@@ -363,7 +368,8 @@ impl Workspace {
                 d.text,
                 d.band,
                 d.grounded,
-                idx as i64
+                idx as i64,
+                d.route
             ],
         )?;
         let seq = tx.last_insert_rowid();

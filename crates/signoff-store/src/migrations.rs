@@ -20,6 +20,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[include_str!("migrations/0007_corpus.sql")],
     &[include_str!("migrations/0008_drafts.sql")],
     &[include_str!("migrations/0009_actions.sql")],
+    &[include_str!("migrations/0010_draft_route.sql")],
 ];
 
 /// The schema version this build writes.

@@ -58,6 +58,7 @@ fn draft(case_seq: i64) -> NewDraft {
         case_seq,
         model_id: "signoff-extractive".into(),
         model_version: "1".into(),
+        route: "offline ran".into(),
         prompt_id: "draft_reply.v1".into(),
         prompt_fingerprint: "ab".repeat(32),
         corpus_version: "cv1".into(),
