@@ -1,6 +1,7 @@
 //! `signoff`: every core operation of Signoff, headless. The desktop app's twin for scripts,
 //! servers and terminals. Errors become a message naming the cause and a non-zero exit.
 
+mod actions_cmd;
 mod bench;
 mod bench_audit;
 mod bench_intake;
@@ -150,6 +151,12 @@ enum Command {
     Draft(draft_cmd::DraftArgs),
     /// Resolve a flagged claim of a case's draft: accept with a reason, edit or remove it.
     Claim(draft_cmd::ClaimArgs),
+    /// Where approved replies are posted (the workspace setting `upstream_url`).
+    #[command(subcommand)]
+    Upstream(actions_cmd::UpstreamCommand),
+    /// Outbound actions: list, send (or retry), compensate.
+    #[command(subcommand)]
+    Actions(actions_cmd::ActionsCommand),
     /// Drafting models: list models and routes (models.toml), set a remote model's API key.
     #[command(subcommand)]
     Model(model_cmd::ModelCommand),
@@ -435,6 +442,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                 "{case}: {} by {} (disposition #{})",
                 d.kind, d.reviewer_name, d.seq
             ));
+            actions_cmd::send_after(&mut ws, decision.case_seq, out, &clock)?;
             out.json(&d);
         }
         Command::Undo { case } => {
@@ -451,6 +459,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                 "{case}: {} undone; the case is open again",
                 last.kind
             ));
+            actions_cmd::send_after(&mut ws, seq, out, &clock)?;
             out.json(&d);
         }
         Command::Counts => {
@@ -497,6 +506,8 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Evidence(a) => corpus_cmd::evidence(g, out, a, &clock)?,
         Command::Draft(a) => draft_cmd::run(g, out, a, &clock)?,
         Command::Claim(a) => draft_cmd::claim(g, out, a, &clock)?,
+        Command::Upstream(cmd) => actions_cmd::upstream(g, out, cmd, &clock)?,
+        Command::Actions(cmd) => actions_cmd::run(g, out, cmd, &clock)?,
         Command::Model(cmd) => model_cmd::run(g, out, cmd)?,
     }
     Ok(())
