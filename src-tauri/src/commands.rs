@@ -2,7 +2,8 @@
 //! argument conversion, locking the session and mapping errors to `{code, message}`.
 
 use crate::dto::*;
-use crate::session::Session;
+use crate::session::{DraftBegin, Session};
+use std::collections::HashMap;
 use signoff_core::{DispositionKind, QueueFilter, Reviewer};
 use signoff_store::Decision;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -234,6 +235,71 @@ pub fn corpus_overview(state: State<'_, AppState>) -> Res<CorpusDto> {
 #[tauri::command]
 pub fn corpus_approve(state: State<'_, AppState>, version: String, by: String) -> Res<CorpusDto> {
     lock(&state)?.corpus_approve(&version, &by)
+}
+
+/// Cancel tokens of the drafts being written, by case id.
+#[derive(Default)]
+pub struct DraftRuns(pub Mutex<HashMap<String, signoff_api::draft::Cancel>>);
+
+/// The newest draft of a case, or (none yet, or `regenerate`) a new one from the model the
+/// workspace routes the case to, its text streamed to `on_chunk` as it arrives; the session
+/// is locked only to retrieve and to check and store, never while the model writes.
+#[tauri::command]
+pub async fn case_draft_stream(
+    state: State<'_, AppState>,
+    runs: State<'_, DraftRuns>,
+    case_id: String,
+    regenerate: bool,
+    on_chunk: Channel<DraftChunkDto>,
+) -> Res<DraftDto> {
+    let session = state.0.clone();
+    let cancel = signoff_api::draft::Cancel::new();
+    runs.0
+        .lock()
+        .map_err(|_| task_failed("draft", "cancel registry poisoned"))?
+        .insert(case_id.clone(), cancel.clone());
+    let id = case_id.clone();
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        let begin = blocking_lock(&session)?.draft_begin(&id, regenerate)?;
+        let (p, encoder) = match begin {
+            DraftBegin::Stored(d) => return Ok(d),
+            DraftBegin::Compose(p, e) => (p, e),
+        };
+        let t = std::time::Instant::now();
+        let routed = signoff_api::draft::compose(
+            &p,
+            None,
+            &mut |text: &str| {
+                let _ = on_chunk.send(DraftChunkDto {
+                    text: text.to_string(),
+                });
+            },
+            &cancel,
+        )?;
+        blocking_lock(&session)?.draft_end(&p, routed, t.elapsed(), encoder)
+    })
+    .await
+    .map_err(|e| task_failed("draft", e))?;
+    if let Ok(mut m) = runs.0.lock() {
+        m.remove(&case_id);
+    }
+    result
+}
+
+/// Cancels the draft being written for a case (nothing is stored); false when none is.
+#[tauri::command]
+pub fn cancel_draft(runs: State<'_, DraftRuns>, case_id: String) -> Res<bool> {
+    let m = runs
+        .0
+        .lock()
+        .map_err(|_| task_failed("draft", "cancel registry poisoned"))?;
+    Ok(match m.get(&case_id) {
+        Some(c) => {
+            c.cancel();
+            true
+        }
+        None => false,
+    })
 }
 
 /// A case's audit timeline with verified proofs.

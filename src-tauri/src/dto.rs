@@ -890,6 +890,8 @@ pub struct DraftDto {
     pub grounded: bool,
     /// Drafter model id and version.
     pub model: String,
+    /// Which routed model wrote it and why any model before it was skipped ('' for old drafts).
+    pub route: String,
     /// Prompt id and the first 16 hex digits of its fingerprint.
     pub prompt: String,
     /// Corpus version it was drafted from.
@@ -930,6 +932,7 @@ impl DraftDto {
             band: d.band,
             grounded: d.grounded,
             model: format!("{} {}", d.model_id, d.model_version),
+            route: d.route,
             prompt: format!(
                 "{} {}",
                 d.prompt_id,
@@ -963,6 +966,13 @@ impl DraftDto {
             effective_text: r.effective_text,
         }
     }
+}
+
+/// A piece of draft text as a remote model streams it (before the claim check).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DraftChunkDto {
+    /// The text that arrived.
+    pub text: String,
 }
 
 /// Every declaration, in a stable order, as one TypeScript module.
@@ -1003,6 +1013,7 @@ pub fn typescript_bindings() -> String {
         DraftClaimDto::decl(),
         DraftPassageDto::decl(),
         DraftDto::decl(),
+        DraftChunkDto::decl(),
     ];
     let mut s = String::from(
         "// Generated from src-tauri/src/dto.rs by ts-rs; do not edit.\n// Regenerate: SIGNOFF_BLESS=1 cargo test -p signoff-desktop bindings\n\n",

@@ -44,6 +44,7 @@ fn main() {
     };
     let result = tauri::Builder::default()
         .manage(AppState(Arc::new(Mutex::new(session))))
+        .manage(commands::DraftRuns::default())
         .invoke_handler(tauri::generate_handler![
             commands::session_info,
             commands::set_reviewer,
@@ -61,6 +62,8 @@ fn main() {
             commands::case_audit,
             commands::case_evidence,
             commands::case_draft,
+            commands::case_draft_stream,
+            commands::cancel_draft,
             commands::resolve_claim,
             commands::case_intake,
             commands::intake_thresholds,

@@ -12,6 +12,17 @@ use std::sync::Arc;
 /// Settings key: the reviewer who works at this workstation.
 const REVIEWER_KEY: &str = "workstation_reviewer";
 
+/// What the first stage of a streamed draft found.
+pub enum DraftBegin {
+    /// The newest stored draft (nothing to compose).
+    Stored(DraftDto),
+    /// A draft to compose: the prepared request and the claim check's encoder.
+    Compose(
+        Box<signoff_api::draft::Prepared>,
+        Option<Arc<signoff_api::draft::Embedder>>,
+    ),
+}
+
 /// One open workspace and who is reviewing in it.
 pub struct Session {
     /// The workspace.
@@ -470,6 +481,46 @@ impl Session {
             self.clock.as_ref(),
         )?;
         Ok(DraftDto::from_record(case_id, d.record))
+    }
+
+    /// First stage of a streamed draft: the newest stored draft when there is one and
+    /// `regenerate` is unset, else the retrieved evidence and rendered prompt (retrieval
+    /// audited) and the claim check's encoder, so the model runs without the session lock.
+    pub fn draft_begin(&mut self, case_id: &str, regenerate: bool) -> Result<DraftBegin, ErrorDto> {
+        let seq = self.ws.case_seq(case_id)?;
+        if !regenerate {
+            if let Some(r) = self.ws.latest_draft(seq)? {
+                return Ok(DraftBegin::Stored(DraftDto::from_record(case_id, r)));
+            }
+        }
+        let encoder = self
+            .encoder
+            .get_or_insert_with(|| {
+                let dir = signoff_api::intake::model_dir_from_env();
+                signoff_api::draft::Embedder::load(&dir).ok().map(Arc::new)
+            })
+            .clone();
+        let p = signoff_api::draft::prepare(&mut self.ws, case_id, 5, self.clock.as_ref())?;
+        Ok(DraftBegin::Compose(Box::new(p), encoder))
+    }
+
+    /// Last stage of a streamed draft: the claim check and the stored draft (audited).
+    pub fn draft_end(
+        &mut self,
+        p: &signoff_api::draft::Prepared,
+        routed: signoff_api::draft::Routed,
+        compose: std::time::Duration,
+        encoder: Option<Arc<signoff_api::draft::Embedder>>,
+    ) -> Result<DraftDto, ErrorDto> {
+        let d = signoff_api::draft::finish(
+            &mut self.ws,
+            p,
+            routed,
+            compose,
+            encoder,
+            self.clock.as_ref(),
+        )?;
+        Ok(DraftDto::from_record(&p.case_id, d.record))
     }
 
     /// Resolves a flagged claim of the case's newest draft (an audit entry each): `accept`

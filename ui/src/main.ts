@@ -10,7 +10,7 @@ import { AuditView } from "./views/auditView";
 import { caseView, emptyCaseView, timelineView } from "./views/caseView";
 import { corpusDialog } from "./views/corpusView";
 import { evidencePanel } from "./views/evidencePanel";
-import { citedChunks, draftPanel, type ClaimAction } from "./views/draftPanel";
+import { citedChunks, draftPanel, streamingDraft, type ClaimAction } from "./views/draftPanel";
 import { intakePanel } from "./views/intakePanel";
 import { calibrationDialog } from "./views/calibration";
 import { acceptClaimDialog, dialogOpen, editClaimDialog, editDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
@@ -304,12 +304,32 @@ class App {
   private async loadDraft(c: CaseDto, regenerate: boolean): Promise<void> {
     let content: HTMLElement;
     let draft: DraftDto | null = null;
+    // A routed remote model streams its text here first; the checked draft replaces it.
+    // It (and its cancel button) shows at the first chunk, or after 300 ms without an answer.
+    const live = streamingDraft(() => void this.backend.cancelDraft(c.id));
+    let shown = false;
+    const showLive = () => {
+      if (shown || this.current?.seq !== c.seq) return;
+      const at = this.casePane.querySelector<HTMLElement>("[data-testid=draft-slot]");
+      if (at) replace(at, live.el);
+      shown = true;
+    };
+    const timer = setTimeout(showLive, 300);
     try {
-      draft = await this.backend.caseDraft(c.id, regenerate);
+      draft = await this.backend.caseDraftStream(c.id, regenerate, (chunk) => {
+        showLive();
+        live.push(chunk.text);
+      });
       content = draftPanel(draft, { resolve: (claim, action) => void this.resolveClaim(c, claim, action) });
     } catch (e) {
-      content = h("p", { class: "muted" }, `No grounded draft: ${e instanceof Error ? e.message : String(e)}`);
+      if (e instanceof BackendError && e.code === "cancelled") {
+        live.cancelled();
+        content = live.el;
+      } else {
+        content = h("p", { class: "muted" }, `No grounded draft: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
+    clearTimeout(timer);
     if (this.current?.seq !== c.seq) return;
     const slot = this.casePane.querySelector<HTMLElement>("[data-testid=draft-slot]");
     if (slot) replace(slot, content);

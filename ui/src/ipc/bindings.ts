@@ -941,6 +941,10 @@ grounded: boolean,
  */
 model: string, 
 /**
+ * Which routed model wrote it and why any model before it was skipped ('' for old drafts).
+ */
+route: string, 
+/**
  * Prompt id and the first 16 hex digits of its fingerprint.
  */
 prompt: string, 
@@ -964,3 +968,9 @@ passages: Array<DraftPassageDto>,
  * The text after claim edits and removals.
  */
 effective_text: string, };
+
+export type DraftChunkDto = { 
+/**
+ * The text that arrived.
+ */
+text: string, };

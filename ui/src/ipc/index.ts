@@ -11,6 +11,7 @@ import type {
   CorpusDto,
   DecideDto,
   DispositionDto,
+  DraftChunkDto,
   DraftDto,
   ErrorDto,
   EvidenceDto,
@@ -70,6 +71,10 @@ export interface Backend {
   caseEvidence(caseId: string, k: number): Promise<EvidenceDto>;
   /** The case's newest grounded draft (drafted first when it has none, or on `regenerate`). */
   caseDraft(caseId: string, regenerate: boolean): Promise<DraftDto>;
+  /** Like caseDraft, with the routed model's text streamed to `onChunk` as it arrives. */
+  caseDraftStream(caseId: string, regenerate: boolean, onChunk: (c: DraftChunkDto) => void): Promise<DraftDto>;
+  /** Cancels the draft being written for a case (nothing is stored); false when none is. */
+  cancelDraft(caseId: string): Promise<boolean>;
   /** Resolves a flagged claim of the case's newest draft (an audit entry): accept with a reason, edit with new text, or remove. */
   resolveClaim(caseId: string, index: number, action: "accept" | "edit" | "remove", text: string): Promise<DraftDto>;
   /** How intake classified a case and why, with comparable decided cases. */
@@ -130,6 +135,12 @@ export const tauriBackend: Backend = {
   auditExport: (filter, path) => call("audit_export", { filter, path }),
   caseEvidence: (caseId, k) => call("case_evidence", { caseId, k }),
   caseDraft: (caseId, regenerate) => call("case_draft", { caseId, regenerate }),
+  caseDraftStream(caseId, regenerate, onChunk) {
+    const channel = new Channel<DraftChunkDto>();
+    channel.onmessage = onChunk;
+    return call("case_draft_stream", { caseId, regenerate, onChunk: channel });
+  },
+  cancelDraft: (caseId) => call("cancel_draft", { caseId }),
   resolveClaim: (caseId, index, action, text) => call("resolve_claim", { caseId, index, action, text }),
   caseIntake: (caseId) => call("case_intake", { caseId }),
   intakeThresholds: (targetHigh, targetMedium, set, save) => call("intake_thresholds", { targetHigh, targetMedium, set, save }),

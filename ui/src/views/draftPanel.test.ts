@@ -3,7 +3,7 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from "vitest";
 import type { DraftDto } from "../ipc";
-import { citedChunks, claimParts, draftPanel, flagReason, spanNodes } from "./draftPanel";
+import { citedChunks, claimParts, draftPanel, flagReason, spanNodes, streamingDraft } from "./draftPanel";
 
 const draft: DraftDto = {
   case_id: "C1",
@@ -12,6 +12,7 @@ const draft: DraftDto = {
   band: "medium",
   grounded: true,
   model: "offline-extractive 1",
+  route: "offline ran",
   prompt: "draft_reply.v1 0123456789abcdef",
   corpus_version: "fedcba9876543210",
   claims: [
@@ -79,5 +80,31 @@ describe("draftPanel", () => {
     expect(el.querySelector("[data-testid=cite-view]")!.textContent).toContain("[7] points at no stored passage");
     expect(flagReason("uncited")).toBe("cites no passage");
     expect(citedChunks(draft)).toEqual(new Set(["p:f.md#refunds/p1", "p:f.md#refunds/p2"]));
+  });
+});
+
+describe("streamingDraft", () => {
+  it("shows streamed text as text, cancels, and says nothing was stored", () => {
+    let cancels = 0;
+    const live = streamingDraft(() => cancels++);
+    live.push("Parking is <b>free</b> ");
+    live.push("[1].");
+    const text = live.el.querySelector("[data-testid=draft-stream-text]")!;
+    expect(text.textContent).toBe("Parking is <b>free</b> [1].");
+    expect(text.querySelector("b")).toBeNull();
+    live.el.querySelector<HTMLButtonElement>("[data-testid=cancel-draft]")!.click();
+    expect(cancels).toBe(1);
+    live.cancelled();
+    expect(live.el.querySelector("[data-testid=draft-stream-status]")!.textContent).toContain("no draft was stored");
+    expect(live.el.querySelector("[data-testid=cancel-draft]")).toBeNull();
+  });
+});
+
+describe("draftPanel route", () => {
+  it("says when the router fell back, and is quiet otherwise", () => {
+    expect(draftPanel(draft, { resolve: () => {} }).querySelector("[data-testid=draft-route]")).toBeNull();
+    const fell = { ...draft, route: "offline ran; fast skipped: cannot reach http://127.0.0.1:9/v1/chat/completions" };
+    const el = draftPanel(fell, { resolve: () => {} }).querySelector("[data-testid=draft-route]");
+    expect(el?.textContent).toContain("fast skipped: cannot reach");
   });
 });

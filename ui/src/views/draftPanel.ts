@@ -1,5 +1,5 @@
-// The grounded draft of the case view: each claim of the offline drafter with its citation
-// markers as buttons that open the exact frozen passage (cited span marked), flagged claims
+// The grounded draft of the case view (and, while a model writes it, its streamed text with a
+// cancel button): each claim with its citation markers as buttons that open the exact frozen passage (cited span marked), flagged claims
 // highlighted with why, and for each flagged claim: accept with a reason, edit or remove
 // (approval is refused while one is unresolved). Draft and passage text are data: text nodes only.
 import { h } from "../dom";
@@ -129,10 +129,32 @@ export function draftPanel(d: DraftDto, actions: DraftActions): HTMLElement {
       `draft band ${d.band} · ${d.model} · prompt ${d.prompt} · corpus ${d.corpus_version.slice(0, 12)} · draft entry #${d.audit_index}`,
       open ? ` · ${open} flagged claim${open === 1 ? "" : "s"} block approval` : "",
     ),
+    d.route.includes(" skipped: ") ? h("p", { class: "draft-warning", "data-testid": "draft-route" }, `Fallback: ${d.route}`) : "",
   );
 }
 
 /** The chunk ids a draft cites (for the evidence panel's "cited by the draft" marks). */
 export function citedChunks(d: DraftDto): Set<string> {
   return new Set(d.citations.map((c) => c.chunk_id));
+}
+
+/** A draft being written: the model's text as it arrives (unchecked, so marked as such) and a cancel button. */
+export function streamingDraft(onCancel: () => void): { el: HTMLElement; push(text: string): void; cancelled(): void } {
+  const text = document.createTextNode("");
+  const status = h("span", { class: "muted", "data-testid": "draft-stream-status" }, "Drafting… the text below is not checked yet.");
+  const cancel = h("button", { type: "button", class: "link", "data-testid": "cancel-draft", onclick: () => onCancel() }, "cancel");
+  const el = h(
+    "div",
+    { class: "grounded-draft drafting", "data-testid": "draft-stream" },
+    h("p", {}, status, " ", cancel),
+    h("p", { class: "draft", "data-testid": "draft-stream-text" }, text),
+  );
+  return {
+    el,
+    push: (t: string) => text.appendData(t),
+    cancelled: () => {
+      status.textContent = "Drafting cancelled: no draft was stored.";
+      cancel.remove();
+    },
+  };
 }
