@@ -237,6 +237,36 @@ pub fn corpus_approve(state: State<'_, AppState>, version: String, by: String) -
     lock(&state)?.corpus_approve(&version, &by)
 }
 
+/// A case's outbound actions, newest first.
+#[tauri::command]
+pub fn case_actions(state: State<'_, AppState>, case_id: String) -> Res<Vec<ActionDto>> {
+    lock(&state)?.case_actions(&case_id)
+}
+
+/// Sends a case's due actions (or retries the failed one `retry` names) off the main thread,
+/// holding the session lock only to take each job and to record its outcome, never while
+/// waiting on upstream.
+#[tauri::command]
+pub async fn send_actions(
+    state: State<'_, AppState>,
+    case_id: String,
+    retry: Option<i64>,
+) -> Res<Vec<ActionDto>> {
+    let session = state.0.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let jobs = blocking_lock(&session)?.begin_actions(&case_id, retry)?;
+        let opts = signoff_api::actions::SendOptions::default();
+        let mut done = Vec::new();
+        for job in jobs {
+            let outcome = signoff_api::actions::deliver(&job, &opts);
+            done.push(blocking_lock(&session)?.finish_action(&job, &outcome)?);
+        }
+        Ok(done)
+    })
+    .await
+    .map_err(|e| task_failed("send", e))?
+}
+
 /// Cancel tokens of the drafts being written, by case id.
 #[derive(Default)]
 pub struct DraftRuns(pub Mutex<HashMap<String, signoff_api::draft::Cancel>>);

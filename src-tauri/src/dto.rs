@@ -968,6 +968,55 @@ impl DraftDto {
     }
 }
 
+/// An outbound action of a case (a reply posted upstream) and where it stands.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ActionDto {
+    /// Action sequence number.
+    #[ts(type = "number")]
+    pub seq: i64,
+    /// The case.
+    pub case_id: String,
+    /// The disposition that queued it.
+    #[ts(type = "number")]
+    pub disposition_seq: i64,
+    /// `post_reply`.
+    pub kind: String,
+    /// `queued`, `sent`, `failed`, `cancelled`, `compensating` or `compensated`.
+    pub state: String,
+    /// HTTP attempts so far.
+    #[ts(type = "number")]
+    pub attempts: i64,
+    /// The last HTTP status, if an answer came.
+    #[ts(type = "number | null")]
+    pub last_status: Option<i64>,
+    /// The last failure, for people.
+    pub last_error: Option<String>,
+    /// A request went out whose outcome is not recorded yet.
+    pub in_flight: bool,
+    /// The first 16 hex digits of the idempotency key.
+    pub key_prefix: String,
+    /// When its state last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+impl From<signoff_store::actions::ActionRecord> for ActionDto {
+    fn from(a: signoff_store::actions::ActionRecord) -> Self {
+        ActionDto {
+            seq: a.seq,
+            case_id: a.case_id,
+            disposition_seq: a.disposition_seq,
+            kind: a.kind,
+            state: a.state,
+            attempts: a.attempts,
+            last_status: a.last_status,
+            last_error: a.last_error,
+            in_flight: a.in_flight,
+            key_prefix: a.idempotency_key.chars().take(16).collect(),
+            updated_at: a.updated_at,
+        }
+    }
+}
+
 /// A piece of draft text as a remote model streams it (before the claim check).
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct DraftChunkDto {
@@ -1014,6 +1063,7 @@ pub fn typescript_bindings() -> String {
         DraftPassageDto::decl(),
         DraftDto::decl(),
         DraftChunkDto::decl(),
+        ActionDto::decl(),
     ];
     let mut s = String::from(
         "// Generated from src-tauri/src/dto.rs by ts-rs; do not edit.\n// Regenerate: SIGNOFF_BLESS=1 cargo test -p signoff-desktop bindings\n\n",

@@ -60,6 +60,8 @@ fn main() {
             commands::audit_actors,
             commands::audit_entry,
             commands::case_audit,
+            commands::case_actions,
+            commands::send_actions,
             commands::case_evidence,
             commands::case_draft,
             commands::case_draft_stream,

@@ -590,6 +590,57 @@ impl Session {
         self.corpus()
     }
 
+    /// A case's outbound actions, newest first.
+    pub fn case_actions(&self, case_id: &str) -> Result<Vec<ActionDto>, ErrorDto> {
+        let seq = self.ws.case_seq(case_id)?;
+        Ok(self
+            .ws
+            .actions(Some(seq))?
+            .into_iter()
+            .map(ActionDto::from)
+            .collect())
+    }
+
+    /// The requests to make for a case's actions, each marked in flight: the one failed
+    /// action `retry` names, or every due one (queued replies, pending compensations).
+    pub fn begin_actions(
+        &mut self,
+        case_id: &str,
+        retry: Option<i64>,
+    ) -> Result<Vec<signoff_store::actions::ActionJob>, ErrorDto> {
+        let case_seq = self.ws.case_seq(case_id)?;
+        let due = match retry {
+            Some(seq) if self.ws.action(seq)?.case_seq != case_seq => {
+                return Err(err(
+                    "request",
+                    format!("action #{seq} is not one of case {case_id}'s"),
+                ))
+            }
+            Some(seq) => vec![seq],
+            None => signoff_api::actions::due_of_case(&self.ws, case_seq)?,
+        };
+        let mut jobs = Vec::new();
+        for seq in due {
+            jobs.push(
+                self.ws
+                    .begin_action(seq, retry.is_some(), self.clock.as_ref())?,
+            );
+        }
+        Ok(jobs)
+    }
+
+    /// Records what came of a job sent by [`Session::begin_actions`].
+    pub fn finish_action(
+        &mut self,
+        job: &signoff_store::actions::ActionJob,
+        outcome: &signoff_store::actions::ActionOutcome,
+    ) -> Result<ActionDto, ErrorDto> {
+        Ok(self
+            .ws
+            .finish_action(job, outcome, self.clock.as_ref())?
+            .into())
+    }
+
     /// A case's audit timeline, newest first, each proof verified against the latest checkpoint.
     pub fn case_audit(&self, case_id: &str) -> Result<CaseAuditDto, ErrorDto> {
         Ok(self.ws.audit_history(case_id, None)?.into())

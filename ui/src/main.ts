@@ -3,13 +3,14 @@
 // round trip; the case's audit trail arrives after it, proofs checked.
 import { h, replace } from "./dom";
 import { count } from "./format";
-import { BackendError, tauriBackend, type Backend, type CaseDto, type DispositionDto, type DraftClaimDto, type DraftDto, type EvidenceDto, type FilterDto, type SessionDto, type StatusCountDto } from "./ipc";
+import { BackendError, tauriBackend, type ActionDto, type Backend, type CaseDto, type DispositionDto, type DraftClaimDto, type DraftDto, type EvidenceDto, type FilterDto, type SessionDto, type StatusCountDto } from "./ipc";
 import { actionFor, type Action } from "./keys";
 import { CaseCache, QueueModel } from "./queue";
 import { AuditView } from "./views/auditView";
 import { caseView, emptyCaseView, timelineView } from "./views/caseView";
 import { corpusDialog } from "./views/corpusView";
 import { evidencePanel } from "./views/evidencePanel";
+import { actionsPanel } from "./views/actionsPanel";
 import { citedChunks, draftPanel, streamingDraft, type ClaimAction } from "./views/draftPanel";
 import { intakePanel } from "./views/intakePanel";
 import { calibrationDialog } from "./views/calibration";
@@ -298,6 +299,7 @@ class App {
     void this.loadEvidence(c)
       .then(() => this.loadDraft(c, false))
       .then(() => this.loadTimeline(c));
+    if (c.history.length) void this.loadActions(c);
   }
 
   /** Fills the draft slot with the case's grounded draft (drafting it first if needed). */
@@ -404,6 +406,34 @@ class App {
     if (slot) replace(slot, content);
   }
 
+  /** Fills the case's outbound-actions panel (replies posted upstream), with retry on failures. */
+  private async loadActions(c: CaseDto, actions?: ActionDto[]): Promise<void> {
+    let content: HTMLElement;
+    try {
+      content = actionsPanel(actions ?? (await this.backend.caseActions(c.id)), (seq) => void this.sendActions(c, seq));
+    } catch (e) {
+      content = h("p", { class: "muted" }, `The outbound actions are unavailable: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (this.current?.seq !== c.seq) return;
+    const slot = this.casePane.querySelector<HTMLElement>("[data-testid=actions]");
+    if (slot) replace(slot, content);
+  }
+
+  /** Sends what a decision or undo queued for a case (or retries one failed action); says when it failed. */
+  private async sendActions(c: { id: string; seq: number }, retry: number | null): Promise<void> {
+    try {
+      const done = await this.backend.sendActions(c.id, retry);
+      const stuck = done.filter((a) => a.state === "failed" || a.state === "compensating");
+      if (stuck.length) this.notify(`${c.id}: outbound action #${stuck[0].seq} ${stuck[0].state === "failed" ? "failed" : "is not withdrawn yet"}: ${stuck[0].last_error ?? "no answer"}.`);
+      if (this.current?.seq === c.seq) {
+        await this.loadActions(this.current);
+        void this.loadTimeline(this.current);
+      }
+    } catch (e) {
+      this.showError(e);
+    }
+  }
+
   /** The team lead's audit view replaces the panes until Esc. */
   private async openAudit(): Promise<void> {
     if (this.mode === "audit") return;
@@ -445,6 +475,7 @@ class App {
         final_text: finalText,
       });
       this.undoStack.push({ disposition: d, caseId: c.id, at: Date.now() });
+      void this.sendActions(c, null);
       this.cache.invalidate(c.seq);
       this.advanceAfter(c.seq);
       this.notify(`${c.id}: ${kind === "edit" ? "approved with edits" : kind + "d"}. u to undo.`);
@@ -483,6 +514,7 @@ class App {
     this.busy = true;
     try {
       await this.backend.undo(last.disposition.seq);
+      void this.sendActions({ id: last.caseId, seq: last.disposition.case_seq }, null);
       this.cache.invalidate(last.disposition.case_seq);
       this.current = null;
       await this.reload(last.disposition.case_seq);

@@ -974,3 +974,49 @@ export type DraftChunkDto = {
  * The text that arrived.
  */
 text: string, };
+
+export type ActionDto = { 
+/**
+ * Action sequence number.
+ */
+seq: number, 
+/**
+ * The case.
+ */
+case_id: string, 
+/**
+ * The disposition that queued it.
+ */
+disposition_seq: number, 
+/**
+ * `post_reply`.
+ */
+kind: string, 
+/**
+ * `queued`, `sent`, `failed`, `cancelled`, `compensating` or `compensated`.
+ */
+state: string, 
+/**
+ * HTTP attempts so far.
+ */
+attempts: number, 
+/**
+ * The last HTTP status, if an answer came.
+ */
+last_status: number | null, 
+/**
+ * The last failure, for people.
+ */
+last_error: string | null, 
+/**
+ * A request went out whose outcome is not recorded yet.
+ */
+in_flight: boolean, 
+/**
+ * The first 16 hex digits of the idempotency key.
+ */
+key_prefix: string, 
+/**
+ * When its state last changed (RFC 3339).
+ */
+updated_at: string, };

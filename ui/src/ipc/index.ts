@@ -2,6 +2,7 @@
 // No other module imports @tauri-apps; tests use a fake Backend.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
+  ActionDto,
   AuditEntryDto,
   AuditFilterDto,
   AuditRowDto,
@@ -63,6 +64,10 @@ export interface Backend {
   auditEntry(index: number): Promise<AuditEntryDto>;
   /** A case's audit timeline, newest first, with verified proofs. */
   caseAudit(caseId: string): Promise<CaseAuditDto>;
+  /** A case's outbound actions (replies posted upstream), newest first. */
+  caseActions(caseId: string): Promise<ActionDto[]>;
+  /** Sends a case's due actions, or retries the failed action `retry`; returns them as recorded. */
+  sendActions(caseId: string, retry: number | null): Promise<ActionDto[]>;
   /** Verifies the whole log, reporting progress; a failure is a result, not an exception. */
   auditVerify(onProgress: (p: VerifyProgressDto) => void): Promise<VerifyReportDto>;
   /** Writes the entries matching a filter as CSV to a new file. */
@@ -127,6 +132,8 @@ export const tauriBackend: Backend = {
   auditActors: () => call("audit_actors"),
   auditEntry: (index) => call("audit_entry", { index }),
   caseAudit: (caseId) => call("case_audit", { caseId }),
+  caseActions: (caseId) => call("case_actions", { caseId }),
+  sendActions: (caseId, retry) => call("send_actions", { caseId, retry }),
   auditVerify(onProgress) {
     const channel = new Channel<VerifyProgressDto>();
     channel.onmessage = onProgress;

@@ -12,7 +12,12 @@ const ROW_HEIGHT = 34;
 const OVERSCAN = 8;
 const DISPOSITIONS = ["approve", "edit", "reject", "escalate", "undo"];
 const BANDS = ["high", "medium", "low"];
-const KINDS = ["import", "sync", "classification", "threshold_change", "intake_model", "intake_rules", "disposition", "undo", "reviewer_key", "key_rotation"];
+const KINDS = [
+  "import", "sync", "classification", "threshold_change", "intake_model", "intake_rules", "disposition", "undo", "reviewer_key", "key_rotation",
+  "claim_accept", "claim_edit", "claim_remove",
+  // Outbound actions (replies posted upstream) and where they go.
+  "upstream_set", "action_queued", "action_done", "action_failed", "action_cancelled", "action_compensation_queued", "action_compensated",
+];
 
 function select(label: string, testid: string, options: [string, string][]): HTMLSelectElement {
   const s = h("select", { class: "audit-input", "aria-label": label, "data-testid": testid });

@@ -62,6 +62,9 @@ export function caseView(c: CaseDto, now: number, onLabel: (label: string) => vo
     c.history.length
       ? h("section", { class: "history-section" }, h("h3", {}, decided ? "Decision" : "History"), h("ol", { class: "history" }, ...c.history.map(historyItem)))
       : null,
+    c.history.length
+      ? h("section", { class: "actions-section" }, h("h3", {}, "Outbound actions"), h("div", { class: "actions-slot", "data-testid": "actions" }, h("p", { class: "muted" }, "Reading the outbound actions…")))
+      : null,
     h("section", { class: "timeline-section" }, h("h3", {}, "Audit trail"), h("div", { class: "timeline-slot", "data-testid": "timeline" }, h("p", { class: "muted" }, "Checking the audit log…"))),
   );
 }
