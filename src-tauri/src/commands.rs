@@ -3,9 +3,9 @@
 
 use crate::dto::*;
 use crate::session::{DraftBegin, Session};
-use std::collections::HashMap;
 use signoff_core::{DispositionKind, QueueFilter, Reviewer};
 use signoff_store::Decision;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tauri::ipc::{Channel, InvokeBody, Request};
 use tauri::State;
@@ -292,7 +292,7 @@ pub async fn case_draft_stream(
     let result = tauri::async_runtime::spawn_blocking(move || {
         let begin = blocking_lock(&session)?.draft_begin(&id, regenerate)?;
         let (p, encoder) = match begin {
-            DraftBegin::Stored(d) => return Ok(d),
+            DraftBegin::Stored(d) => return Ok(*d),
             DraftBegin::Compose(p, e) => (p, e),
         };
         let t = std::time::Instant::now();

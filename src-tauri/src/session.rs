@@ -15,7 +15,7 @@ const REVIEWER_KEY: &str = "workstation_reviewer";
 /// What the first stage of a streamed draft found.
 pub enum DraftBegin {
     /// The newest stored draft (nothing to compose).
-    Stored(DraftDto),
+    Stored(Box<DraftDto>),
     /// A draft to compose: the prepared request and the claim check's encoder.
     Compose(
         Box<signoff_api::draft::Prepared>,
@@ -490,7 +490,9 @@ impl Session {
         let seq = self.ws.case_seq(case_id)?;
         if !regenerate {
             if let Some(r) = self.ws.latest_draft(seq)? {
-                return Ok(DraftBegin::Stored(DraftDto::from_record(case_id, r)));
+                return Ok(DraftBegin::Stored(Box::new(DraftDto::from_record(
+                    case_id, r,
+                ))));
             }
         }
         let encoder = self
