@@ -39,8 +39,19 @@ pub enum Reply {
     },
 }
 
+/// A latch a test opens to let a gated stream finish (a permit is kept if nobody waits yet).
+#[derive(Debug, Default)]
+pub struct Gate(tokio::sync::Notify);
+
+impl Gate {
+    /// Lets the stream waiting on this gate go on.
+    pub fn open(&self) {
+        self.0.notify_one();
+    }
+}
+
 /// How a stream ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum End {
     /// `data: [DONE]` and the closing chunk.
     Done,
@@ -48,6 +59,8 @@ pub enum End {
     Cut,
     /// Nothing more for this long, then the socket closes.
     Stall(Duration),
+    /// Nothing more until the gate opens (at most 120 s), then these deltas and `[DONE]`.
+    Gated(Arc<Gate>, Vec<String>),
 }
 
 /// A JSON reply with a status.
@@ -261,8 +274,18 @@ async fn serve(
                 sock.flush().await?;
                 flushed.lock().unwrap().push(Instant::now());
             }
+            if let End::Gated(gate, rest) = &end {
+                let _ = tokio::time::timeout(Duration::from_secs(120), gate.0.notified()).await;
+                for part in rest {
+                    let data = format!("data: {}\n\n", delta(part));
+                    sock.write_all(format!("{:x}\r\n{data}\r\n", data.len()).as_bytes())
+                        .await?;
+                    sock.flush().await?;
+                    flushed.lock().unwrap().push(Instant::now());
+                }
+            }
             match end {
-                End::Done => {
+                End::Done | End::Gated(..) => {
                     let data = "data: [DONE]\n\n";
                     sock.write_all(format!("{:x}\r\n{data}\r\n0\r\n\r\n", data.len()).as_bytes())
                         .await?;
