@@ -2,7 +2,13 @@
 //! WebKitWebDriver under Xvfb. Run by the test script as
 //! `xvfb-run cargo test --test e2e -- --ignored`; it needs a display, so it is ignored by a
 //! plain `cargo test`. After the reviewer's approval it opens the team lead's audit view,
-//! filters it, verifies the whole log, exports it as CSV and opens the entry with its proof.
+//! filters it, verifies the whole log, exports it as CSV and opens the entry with its proof;
+//! then undoes the approval, whose reply (posted to a test upstream) is withdrawn.
+
+#[path = "../../crates/signoff-action/tests/remote_server/mod.rs"]
+mod remote_server;
+#[path = "../../crates/signoff-sync/tests/support/upstream.rs"]
+mod upstream;
 
 use fantoccini::{key::Key, Client, ClientBuilder, Locator};
 use signoff_store::{Access, Workspace};
@@ -148,6 +154,21 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     let dir = tempfile::tempdir().expect("temp dir");
     let ws_dir = dir.path().join("ws");
     let key_file = dir.path().join("device.key");
+    // The upstream approved replies are posted to, storing them by idempotency key.
+    let up = upstream::Upstream::start();
+    // A remote OpenAI-compatible model on 127.0.0.1 that refund cases are routed to: it streams
+    // its first words, then holds the rest until the test opens the gate.
+    let gate = std::sync::Arc::new(remote_server::Gate::default());
+    let model = remote_server::start(vec![remote_server::Reply::Stream {
+        events: vec![(
+            Duration::from_millis(5),
+            remote_server::delta("A refund is issued "),
+        )],
+        end: remote_server::End::Gated(
+            gate.clone(),
+            vec!["within 5 days of the returned parcel arriving [1].".into()],
+        ),
+    }]);
     {
         let mut ws = Workspace::open(&ws_dir, Access::Write).expect("workspace");
         let key =
@@ -173,12 +194,26 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
             .expect("corpus add");
         ws.corpus_approve(&added.version, "Pat Policy", &clock)
             .expect("approve corpus");
+        ws.set_upstream(Some(&up.base), "lead", &clock)
+            .expect("upstream");
+        // Long enough to undo the approval at the end of the walk-through.
+        ws.set_setting("undo_grace_secs", "3600").expect("grace");
         // Intake: a rule and a small lexical model, so every case shows a band and its reason.
         std::fs::write(
             ws_dir.join(signoff_api::intake::RULES_FILE),
             "[[rule]]\nid = \"card-declined\"\nlabel = \"declined_card_payment\"\nband = \"high\"\nkeywords = [\"declined\"]\n",
         )
         .expect("rules file");
+        std::fs::write(
+            ws_dir.join("models.toml"),
+            format!(
+                "[models.remote]\nkind = \"openai\"\nbase_url = \"{}\"\nmodel = \"test-model\"\n\
+                 idle_timeout_ms = 150000\ntotal_timeout_ms = 200000\n\n\
+                 [[routes]]\nlabel = \"refund\"\nmodel = \"remote\"\n",
+                model.base_url()
+            ),
+        )
+        .expect("models.toml");
         let rows: String = [
             (
                 "refund",
@@ -299,6 +334,42 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     })
     .await;
 
+    // E2E-2 (a refund) is routed to the remote model: its first words show as they stream,
+    // not yet checked, with a cancel button; opening the gate lets it finish into the checked
+    // draft with citations (below).
+    wait_for(
+        "the remote model's words streaming into the draft panel",
+        || async {
+            text_of(&c, "[data-testid=draft-stream-text]")
+                .await
+                .filter(|t| t.contains("A refund is issued"))
+        },
+    )
+    .await;
+    c.find(Locator::Css("[data-testid=cancel-draft]"))
+        .await
+        .expect("a cancel button while the model writes");
+    // Stream latency end to end: the server flushed the first chunk → the webview showed it
+    // (reqwest, the SSE parser, the Tauri channel and the DOM; both clocks are this machine's).
+    let shown_ms: u128 = c
+        .find(Locator::Css("[data-testid=draft-stream]"))
+        .await
+        .expect("the streaming draft")
+        .attr("data-first-chunk-at")
+        .await
+        .expect("attribute")
+        .expect("the time the first words were shown")
+        .parse()
+        .expect("epoch ms");
+    let flushed_ms = model.flushed_ms.lock().expect("flush times")[0];
+    println!(
+        "first streamed chunk: flushed by the server -> shown in the draft panel: {} ms",
+        shown_ms.saturating_sub(flushed_ms)
+    );
+    assert!(shown_ms + 5 >= flushed_ms, "shown before it was sent?");
+    screenshot_root(&artifacts().join("e2e-draft-streaming.png"));
+    gate.open();
+
     // WebKitWebDriver's own screenshot can hang or be stale; the X screen is the truth.
     screenshot_root(&artifacts().join("e2e-after-approve.png"));
 
@@ -314,6 +385,14 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
         ws.case(seq).expect("case").status,
         signoff_core::CaseStatus::Approved
     );
+    // The approval posted its reply upstream once, under the action's idempotency key.
+    let key = wait_for("the reply to be posted upstream", || async {
+        let ws = Workspace::open(&ws_dir, Access::Read).ok()?;
+        let a = ws.actions(Some(seq)).ok()?.pop()?;
+        (a.state == "sent").then_some(a.idempotency_key)
+    })
+    .await;
+    assert_eq!(up.replies().keys().collect::<Vec<_>>(), [&key]);
 
     drop(ws);
 
@@ -434,6 +513,16 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     })
     .await;
     screenshot_root(&artifacts().join("e2e-draft.png"));
+    let summary = text_of(&c, "[data-testid=grounded-draft] .evidence-summary")
+        .await
+        .expect("draft summary");
+    assert!(summary.contains("test-model test-model-2026"), "{summary}");
+    let asked = model.requests();
+    assert_eq!(asked.len(), 1, "one remote call for the refund case");
+    assert!(
+        asked[0].body.contains("no refund yet"),
+        "the prompt carries the case text"
+    );
     {
         let ws = Workspace::open(&ws_dir, Access::Read).expect("read workspace");
         let n: i64 = ws
@@ -583,6 +672,38 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
         (audit_hidden && queue).then_some(())
     })
     .await;
+
+    // `u` undoes the approval: E2E-1 reopens, its reply is withdrawn upstream (DELETE by
+    // key) and the case view's outbound-actions panel says so.
+    press(&c, "u").await;
+    wait_for("E2E-1 to reopen", || async {
+        text_of(&c, "[data-testid=case-id]")
+            .await
+            .filter(|t| t == "E2E-1")
+    })
+    .await;
+    let state = wait_for("the action panel to show the reply withdrawn", || async {
+        text_of(&c, "[data-testid=action-state]")
+            .await
+            .filter(|t| t.starts_with("Withdrawn"))
+    })
+    .await;
+    assert!(state.contains("HTTP 204"), "{state}");
+    assert!(up.replies().is_empty(), "the reply was removed upstream");
+    // Bring the panel into view and let WebKit paint it before the X screen is captured.
+    c.execute(
+        "document.querySelector('[data-testid=actions]').scrollIntoView({block: 'center'})",
+        vec![],
+    )
+    .await
+    .expect("scroll to the actions");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    screenshot_root(&artifacts().join("e2e-actions.png"));
+    {
+        let ws = Workspace::open(&ws_dir, Access::Read).expect("read workspace");
+        ws.audit_verify(None, &mut |_, _| {})
+            .expect("the log verifies");
+    }
 
     let _ = tokio::time::timeout(Duration::from_secs(10), c.close()).await;
 }
