@@ -92,6 +92,7 @@ describe("streamingDraft", () => {
     const text = live.el.querySelector("[data-testid=draft-stream-text]")!;
     expect(text.textContent).toBe("Parking is <b>free</b> [1].");
     expect(text.querySelector("b")).toBeNull();
+    expect(Number(live.el.dataset.firstChunkAt)).toBeGreaterThan(0);
     live.el.querySelector<HTMLButtonElement>("[data-testid=cancel-draft]")!.click();
     expect(cancels).toBe(1);
     live.cancelled();

@@ -151,7 +151,11 @@ export function streamingDraft(onCancel: () => void): { el: HTMLElement; push(te
   );
   return {
     el,
-    push: (t: string) => text.appendData(t),
+    push: (t: string) => {
+      // When the first words were shown (epoch ms), for measuring stream latency end to end.
+      if (!el.dataset.firstChunkAt) el.dataset.firstChunkAt = String(Date.now());
+      text.appendData(t);
+    },
     cancelled: () => {
       status.textContent = "Drafting cancelled: no draft was stored.";
       cancel.remove();

@@ -120,6 +120,9 @@ pub struct Server {
     pub seen: Arc<Mutex<Vec<Seen>>>,
     /// When each stream chunk was written and flushed.
     pub flushed: Arc<Mutex<Vec<Instant>>>,
+    /// The same moments as wall-clock milliseconds since the Unix epoch (to compare with a
+    /// timestamp taken in another process, e.g. the webview's `Date.now()`).
+    pub flushed_ms: Arc<Mutex<Vec<u128>>>,
 }
 
 impl Server {
@@ -139,8 +142,9 @@ impl Server {
 pub fn start(script: Vec<Reply>) -> Server {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let flushed = Arc::new(Mutex::new(Vec::new()));
+    let flushed_ms = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = std::sync::mpsc::channel();
-    let (s2, f2) = (seen.clone(), flushed.clone());
+    let (s2, f2, m2) = (seen.clone(), flushed.clone(), flushed_ms.clone());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -161,9 +165,9 @@ pub fn start(script: Vec<Reply>) -> Server {
                 let reply = script
                     .next()
                     .unwrap_or_else(|| json(500, "{\"error\":{\"message\":\"script exhausted\"}}"));
-                let (s, f) = (s2.clone(), f2.clone());
+                let (s, f, m) = (s2.clone(), f2.clone(), m2.clone());
                 tasks.push(tokio::spawn(async move {
-                    let _ = serve(sock, reply, s, f).await;
+                    let _ = serve(sock, reply, s, (f, m)).await;
                 }));
             }
             for t in tasks {
@@ -176,6 +180,7 @@ pub fn start(script: Vec<Reply>) -> Server {
         addr,
         seen,
         flushed,
+        flushed_ms,
     }
 }
 
@@ -234,8 +239,16 @@ async fn serve(
     mut sock: TcpStream,
     reply: Reply,
     seen: Arc<Mutex<Vec<Seen>>>,
-    flushed: Arc<Mutex<Vec<Instant>>>,
+    flushed: (Arc<Mutex<Vec<Instant>>>, Arc<Mutex<Vec<u128>>>),
 ) -> std::io::Result<()> {
+    let mark = || {
+        flushed.0.lock().unwrap().push(Instant::now());
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        flushed.1.lock().unwrap().push(wall);
+    };
     let req = read_request(&mut sock).await?;
     seen.lock().unwrap().push(req);
     match reply {
@@ -272,7 +285,7 @@ async fn serve(
                 sock.write_all(format!("{:x}\r\n{data}\r\n", data.len()).as_bytes())
                     .await?;
                 sock.flush().await?;
-                flushed.lock().unwrap().push(Instant::now());
+                mark();
             }
             if let End::Gated(gate, rest) = &end {
                 let _ = tokio::time::timeout(Duration::from_secs(120), gate.0.notified()).await;
@@ -281,7 +294,7 @@ async fn serve(
                     sock.write_all(format!("{:x}\r\n{data}\r\n", data.len()).as_bytes())
                         .await?;
                     sock.flush().await?;
-                    flushed.lock().unwrap().push(Instant::now());
+                    mark();
                 }
             }
             match end {
