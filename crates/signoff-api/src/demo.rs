@@ -2,6 +2,7 @@
 //! embedded in the binary so the app opens on something real without any set-up.
 
 use signoff_core::Clock;
+use signoff_intake::bundled::EmbeddingTable;
 use signoff_store::{Access, ImportReport, Workspace};
 use std::path::Path;
 
@@ -12,6 +13,13 @@ pub const DEMO_ATTRIBUTION: &str = include_str!("../../../assets/demo/ATTRIBUTIO
 /// Labelled rows the demo trains its intake model on (BANKING77 and CLINC150 rows that are
 /// not demo cases; built by `scripts/build-demo-intake.py`).
 pub const DEMO_TRAIN: &str = include_str!("../../../assets/demo/intake-train.jsonl");
+/// Sentence vectors of the training rows and the demo cases, computed ahead of time (header:
+/// encoder version, pooling, SHA-256 of the records, checked on read; see
+/// `signoff_intake::bundled`), so seeding does not run the encoder over them. Rebuilt by
+/// `SIGNOFF_BLESS=1 cargo test --release -p signoff-api --test demo_embeddings -- --ignored`.
+pub const DEMO_EMBEDDINGS: &[u8] = include_bytes!("../../../assets/demo/intake-embeddings.bin");
+/// Where [`DEMO_EMBEDDINGS`] comes from, named in its errors.
+const DEMO_EMBEDDINGS_PATH: &str = "assets/demo/intake-embeddings.bin";
 /// The demo's intake rules, copied into the workspace as its rules file.
 pub const DEMO_RULES: &str = include_str!("../../../assets/demo/intake-rules.toml");
 /// Settings key marking a workspace as seeded with the demo.
@@ -68,6 +76,16 @@ pub fn seed(
     Ok(Some(report))
 }
 
+/// The labelled rows the demo trains on ([`DEMO_TRAIN`]).
+pub fn training_rows() -> Result<Vec<signoff_intake::Example>, crate::ApiError> {
+    DEMO_TRAIN
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .map_err(|e| crate::ApiError::Request(format!("demo training rows: {e}")))
+}
+
 /// Gives the demo its intake: the rules file, a model trained on the bundled labelled rows
 /// (MiniLM + lexical when the encoder is installed, else the lexical model), and a
 /// classification of every demo case.
@@ -81,27 +99,52 @@ pub fn seed_intake(
         std::fs::write(&rules, DEMO_RULES)
             .map_err(|e| crate::ApiError::Request(format!("{}: {e}", rules.display())))?;
     }
-    let rows: Vec<signoff_intake::Example> = DEMO_TRAIN
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()
-        .map_err(|e| crate::ApiError::Request(format!("demo training rows: {e}")))?;
+    let rows = training_rows()?;
     let config = signoff_intake::Config::parse("ensemble").map_err(crate::ApiError::Request)?;
     let encoder = crate::intake::embedder(encoder_dir).ok();
     let pooling = config.pooling;
+    let mut warnings = Vec::new();
+    // The bundled vectors serve only the encoder version they were computed with; with any
+    // other (or when the table does not read) the encoder embeds the rows now, as before.
+    let known = match (&encoder, demo_embeddings()) {
+        (None, _) => None,
+        (Some(_), Err(e)) => {
+            warnings.push(format!("{e}; embedding the demo rows now"));
+            None
+        }
+        (Some(enc), Ok(t)) => {
+            if t.encoder != enc.version() {
+                warnings.push(format!(
+                    "{DEMO_EMBEDDINGS_PATH} holds vectors of encoder {} but encoder {} is installed; embedding the demo rows now",
+                    t.encoder,
+                    enc.version()
+                ));
+            }
+            Some(t)
+        }
+    };
     let (bytes, _) =
         crate::intake::train_artefact(&rows, &config, encoder.as_deref(), &mut |e, texts| {
-            e.embed_with(texts, pooling)
-                .map_err(|e| signoff_intake::IntakeError::from(e).into())
+            crate::intake::embed_known(e, texts, pooling, known.as_ref())
         })?;
     crate::intake::install(ws, &bytes, "device", clock)?;
-    crate::intake::classify(
+    let mut report = crate::intake::classify_with(
         ws,
         &signoff_store::intake::Scope::Unclassified,
         encoder_dir,
+        known.as_ref(),
         clock,
-    )
+    )?;
+    report.warnings.extend(warnings);
+    Ok(report)
+}
+
+/// The bundled demo vectors ([`DEMO_EMBEDDINGS`]), checked against their checksum.
+pub fn demo_embeddings() -> Result<EmbeddingTable, crate::ApiError> {
+    Ok(EmbeddingTable::decode(
+        DEMO_EMBEDDINGS,
+        DEMO_EMBEDDINGS_PATH,
+    )?)
 }
 
 /// The newest `received_at` in the demo file: seeding moves every time by `now - DEMO_ANCHOR`,

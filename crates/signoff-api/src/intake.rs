@@ -8,6 +8,7 @@ use crate::ApiError;
 use serde::Serialize;
 use signoff_core::{Band, Clock};
 use signoff_intake::artefact::{self, Artefact, Exemplars};
+use signoff_intake::bundled::EmbeddingTable;
 use signoff_intake::classifier::{threshold_for_precision, Input, Thresholds};
 use signoff_intake::embed::{model_dir, Embedder, Pooling, DIM, MODEL_DIR_ENV};
 use signoff_intake::explain::{self, nearest_exemplars, Explanation};
@@ -169,7 +170,7 @@ fn load_model(ws: &Workspace) -> Result<Result<LoadedModel, String>, ApiError> {
 }
 
 /// The text the model reads: subject and body.
-fn model_text(subject: &str, body: &str) -> String {
+pub fn model_text(subject: &str, body: &str) -> String {
     if subject.is_empty() {
         body.to_string()
     } else {
@@ -203,12 +204,52 @@ pub fn core_band(b: signoff_intake::Band) -> (Band, bool) {
     }
 }
 
+/// Sentence vectors of `texts`: those `known` holds for this encoder and pooling (vectors
+/// computed ahead of time for exactly these texts and weights), the encoder for the rest.
+pub fn embed_known(
+    e: &Embedder,
+    texts: &[&str],
+    pooling: Pooling,
+    known: Option<&EmbeddingTable>,
+) -> Result<Vec<Vec<f32>>, ApiError> {
+    let mut out: Vec<Option<Vec<f32>>> = texts
+        .iter()
+        .map(|t| known.and_then(|k| k.get(e.version(), pooling, t).map(<[f32]>::to_vec)))
+        .collect();
+    let missing: Vec<usize> = (0..texts.len()).filter(|&i| out[i].is_none()).collect();
+    if !missing.is_empty() {
+        let batch: Vec<&str> = missing.iter().map(|&i| texts[i]).collect();
+        let vecs = e
+            .embed_with(&batch, pooling)
+            .map_err(signoff_intake::IntakeError::from)?;
+        for (i, v) in missing.into_iter().zip(vecs) {
+            out[i] = Some(v);
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|v| v.expect("every text embedded"))
+        .collect())
+}
+
 /// Classifies the cases in `scope`: rules first, then the model, in batches of [`BATCH`]
 /// (one embedding batch and one transaction each).
 pub fn classify(
     ws: &mut Workspace,
     scope: &Scope,
     encoder_dir: &Path,
+    clock: &dyn Clock,
+) -> Result<ClassifyReport, ApiError> {
+    classify_with(ws, scope, encoder_dir, None, clock)
+}
+
+/// [`classify`], taking sentence vectors from `known` where it has them (see
+/// [`embed_known`]).
+pub fn classify_with(
+    ws: &mut Workspace,
+    scope: &Scope,
+    encoder_dir: &Path,
+    known: Option<&EmbeddingTable>,
     clock: &dyn Clock,
 ) -> Result<ClassifyReport, ApiError> {
     let t0 = Instant::now();
@@ -288,10 +329,7 @@ pub fn classify(
         let embeddings: Option<Vec<Vec<f32>>> = match &encoder {
             Some(e) => {
                 let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                Some(
-                    e.embed_with(&refs, pooling)
-                        .map_err(signoff_intake::IntakeError::from)?,
-                )
+                Some(embed_known(e, &refs, pooling, known)?)
             }
             None => None,
         };

@@ -61,7 +61,9 @@ pub fn intake(data: &Path, rows: usize, cases: usize, model: &str, out: &Out) ->
         .take(cases)
         .map(|e| e.text.as_str())
         .collect();
-    let classify_all = |texts: &[&str]| -> Result<usize> {
+    // Returns the cases classified and the seconds spent in the encoder.
+    let classify_all = |texts: &[&str]| -> Result<(usize, f64)> {
+        let t = Instant::now();
         let emb = match (&encoder, clf.dense.is_some() || a.exemplars.is_some()) {
             (Some(e), true) => Some(
                 e.embed_with(texts, clf.config.pooling)
@@ -69,6 +71,7 @@ pub fn intake(data: &Path, rows: usize, cases: usize, model: &str, out: &Out) ->
             ),
             _ => None,
         };
+        let encoder_s = t.elapsed().as_secs_f64();
         let mut n = 0;
         for (i, text) in texts.iter().enumerate() {
             let emb_i = emb.as_ref().map(|e| e[i].as_slice());
@@ -82,11 +85,16 @@ pub fn intake(data: &Path, rows: usize, cases: usize, model: &str, out: &Out) ->
             }
             n += !v.label.is_empty() as usize;
         }
-        Ok(n)
+        Ok((n, encoder_s))
     };
     let t = Instant::now();
-    let done = classify_all(&texts)?;
+    let (done, batch_encoder_s) = classify_all(&texts)?;
     let batch_s = t.elapsed().as_secs_f64();
+    let per_case_ms = |s: f64| s * 1000.0 / done.max(1) as f64;
+    let (encoder_ms, heads_ms) = (
+        per_case_ms(batch_encoder_s),
+        per_case_ms(batch_s - batch_encoder_s),
+    );
     let per_s = done as f64 / batch_s.max(1e-9);
     let mut single: Vec<f64> = Vec::new();
     for text in texts.iter().take(50) {
@@ -116,7 +124,7 @@ pub fn intake(data: &Path, rows: usize, cases: usize, model: &str, out: &Out) ->
         bytes.len()
     ));
     out.line(&format!(
-        "  throughput        {per_s:>9.1} cases/s  (batch of {done})"
+        "  throughput        {per_s:>9.1} cases/s  (batch of {done}: encoder {encoder_ms:.2} ms + heads and nearest examples {heads_ms:.2} ms per case)"
     ));
     out.line(&format!("  one case (p50)    {p50:>9.1} ms"));
     if let Some(m) = peak {
@@ -135,6 +143,8 @@ pub fn intake(data: &Path, rows: usize, cases: usize, model: &str, out: &Out) ->
         "artefact_bytes": bytes.len(),
         "cases": done,
         "cases_per_s": per_s,
+        "encoder_ms_per_case": encoder_ms,
+        "heads_ms_per_case": heads_ms,
         "one_case_p50_ms": p50,
         "peak_mib": peak,
     }));

@@ -7,6 +7,7 @@
 //! written only by [`data`], [`embed`] and [`cache`] (both from `signoff-embed`).
 
 pub mod artefact;
+pub mod bundled;
 pub mod calibrate;
 pub mod classifier;
 pub mod data;

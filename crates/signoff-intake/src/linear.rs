@@ -131,10 +131,7 @@ pub fn train_dense(
         let z = xt.matmul(&w)?.broadcast_add(&b)?;
         let logp = candle_nn::ops::log_softmax(&z, D::Minus1)?;
         let nll = -(logp.mul(&yt)?.sum_all()?.to_scalar::<f32>()? as f64) / n as f64;
-        let reg: f64 = p[..nw]
-            .iter()
-            .map(|v| (*v as f64) * (*v as f64))
-            .sum::<f64>();
+        let reg = dot(&p[..nw], &p[..nw]);
         let d = ((logp.exp()? - &yt)? / n as f64)?;
         let gw = xt_t.matmul(&d)?.flatten_all()?.to_vec1::<f32>()?;
         let gb = d.sum(0)?.to_vec1::<f32>()?;
@@ -201,20 +198,14 @@ pub fn train_sparse(
             (a.join().expect("training thread"), b)
         });
         let inv_n = 1.0 / n as f32;
-        let mut reg = 0f64;
-        let g: Vec<f32> = g1
-            .iter()
-            .zip(&g2)
-            .enumerate()
-            .map(|(i, (a, b))| {
-                let mut v = (a + b) * inv_n;
-                if i < nw {
-                    v += lambda as f32 * p[i];
-                    reg += (p[i] as f64) * (p[i] as f64);
-                }
-                v
-            })
-            .collect();
+        let reg = dot(&p[..nw], &p[..nw]);
+        let mut g = g1;
+        for (a, b) in g.iter_mut().zip(&g2) {
+            *a = (*a + b) * inv_n;
+        }
+        for (a, w) in g[..nw].iter_mut().zip(&p[..nw]) {
+            *a += lambda as f32 * w;
+        }
         Ok(((l1 + l2) / n as f64 + 0.5 * lambda * reg, g))
     };
     let p = lbfgs(start(init, dim, classes), eval, opts.max_iter)?;
@@ -226,8 +217,24 @@ pub fn train_sparse(
     })
 }
 
+/// Dot product in f64 over 8 independent partial sums, so it vectorises instead of waiting
+/// on one long chain of dependent additions (L-BFGS takes ~20 of these per iteration over
+/// every weight).
 fn dot(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum()
+    let mut acc = [0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| *x as f64 * *y as f64)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] as f64 * y[i] as f64;
+        }
+    }
+    acc.iter().sum::<f64>() + tail
 }
 
 /// Minimises a smooth function by L-BFGS (memory 8) with a backtracking Armijo line search.
