@@ -1,6 +1,6 @@
 //! Embedding throughput on a BEIR corpus, against the previous path (candle's own BERT in
 //! batches of 32 texts sorted by length) on the same texts: `cargo run --release -p
-//! signoff-embed --example embed_rate -- CORPUS.jsonl [N [BATCH_TOKENS]]` prints passages per
+//! signoff-embed --example embed_rate -- CORPUS.jsonl [N [BATCH_TOKENS [QUERIES.jsonl]]]` prints passages per
 //! second and CPU seconds for both, and the lowest cosine between their vectors.
 
 use signoff_embed::embed::{model_dir, Embedder};
@@ -55,6 +55,34 @@ fn main() {
         v.len() as f64 / s,
         cs * 1000.0 / v.len() as f64
     );
+    if let Some(q) = args.get(4) {
+        // One query at a time, as search embeds them: the last line of each query.
+        let text = std::fs::read_to_string(q).expect("read queries");
+        let mut ms: Vec<f64> = text
+            .lines()
+            .take(300)
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("json");
+                let q = v["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .to_string();
+                let t = Instant::now();
+                e.embed(&[q.as_str()]).expect("embed");
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "single queries: p50 {:.2} ms, p95 {:.2} ms over {}",
+            ms[ms.len() / 2],
+            ms[ms.len() * 95 / 100],
+            ms.len()
+        );
+    }
     if std::env::var("SKIP_REFERENCE").is_ok() {
         return;
     }

@@ -4,7 +4,7 @@
 
 use crate::bert::Bert;
 use crate::error::{EmbedError, Result};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::Config;
 use sha2::{Digest, Sha256};
@@ -17,10 +17,8 @@ pub const MODEL_ID: &str = "all-MiniLM-L6-v2";
 pub const DIM: usize = 384;
 /// Longest input in word pieces (the model's `max_seq_length`); longer texts are truncated.
 pub const MAX_TOKENS: usize = 256;
-/// Default budget of padded tokens per forward pass (see [`Embedder::embed_with`]).
+/// Default budget of tokens per forward pass (see [`Embedder::embed_with`]).
 pub const BATCH_TOKENS: usize = 2048;
-/// Most texts per forward pass, however short they are.
-const MAX_BATCH_ROWS: usize = 256;
 /// Environment variable naming the directory that holds `all-minilm-l6-v2/`.
 pub const MODEL_DIR_ENV: &str = "SIGNOFF_MODEL_DIR";
 /// Where `scripts/setup.sh` puts the model when `SIGNOFF_MODEL_DIR` is not set.
@@ -67,7 +65,6 @@ pub struct Embedder {
     model: Bert,
     /// The tokenizer, truncating at [`MAX_TOKENS`] and never padding.
     unpadded: Tokenizer,
-    device: Device,
     version: String,
     batch_tokens: usize,
 }
@@ -107,8 +104,7 @@ impl Embedder {
             .map_err(|e| EmbedError::Model(format!("{}: {e}", cfg_path.display())))?;
         let weights = read(&weights_path)?;
         let version = hex::encode(&Sha256::digest(&weights)[..8]);
-        let device = Device::Cpu;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)?;
         let model = Bert::load(vb, &config)?;
         let mut tokenizer = Tokenizer::from_file(&tok_path)
             .map_err(|e| EmbedError::Model(format!("{}: {e}", tok_path.display())))?;
@@ -123,7 +119,6 @@ impl Embedder {
         Ok(Embedder {
             model,
             unpadded: tokenizer,
-            device,
             version,
             batch_tokens: BATCH_TOKENS,
         })
@@ -134,12 +129,12 @@ impl Embedder {
         &self.version
     }
 
-    /// The most padded tokens (rows × longest row) one forward pass takes.
+    /// The most tokens one forward pass takes.
     pub fn batch_tokens(&self) -> usize {
         self.batch_tokens
     }
 
-    /// Sets the most padded tokens per forward pass (at least [`MAX_TOKENS`], so the longest
+    /// Sets the most tokens per forward pass (at least [`MAX_TOKENS`], so the longest
     /// text fits); for throughput experiments.
     pub fn set_batch_tokens(&mut self, tokens: usize) {
         self.batch_tokens = tokens.max(MAX_TOKENS);
@@ -153,9 +148,8 @@ impl Embedder {
 
     /// Embeds texts with the given pooling (see [`Pooling`]). Outputs keep the input order.
     ///
-    /// All texts are tokenised first (in parallel), then run through the model in batches of
-    /// similar token counts (at most [`Embedder::batch_tokens`] padded tokens each), so
-    /// padding stays small whatever order the texts come in.
+    /// All texts are tokenised first (in parallel), then run through the encoder packed end
+    /// to end (no padding) in batches of at most [`Embedder::batch_tokens`] tokens.
     pub fn embed_with(&self, texts: &[&str], pooling: Pooling) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());
@@ -164,85 +158,57 @@ impl Embedder {
             .unpadded
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| EmbedError::Model(e.to_string()))?;
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| (enc[i].get_ids().len(), i));
-        let mut slots: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
-        let mut start = 0;
-        while start < order.len() {
-            // Sorted by length, so the last row of a batch is its longest.
-            let mut end = start + 1;
-            while end < order.len() {
-                let len = enc[order[end]].get_ids().len().max(1);
-                if (end + 1 - start) * len > self.batch_tokens || end - start >= MAX_BATCH_ROWS {
-                    break;
+        let mut out = Vec::with_capacity(texts.len());
+        let mut batch: Vec<&[u32]> = Vec::new();
+        let mut tokens = 0;
+        for e in &enc {
+            let ids = e.get_ids();
+            if !batch.is_empty() && tokens + ids.len() > self.batch_tokens {
+                out.extend(self.embed_ids(&batch, pooling)?);
+                batch.clear();
+                tokens = 0;
+            }
+            tokens += ids.len();
+            batch.push(ids);
+        }
+        out.extend(self.embed_ids(&batch, pooling)?);
+        Ok(out)
+    }
+
+    /// Pooled, unit-length vectors of tokenised texts run through the encoder together.
+    fn embed_ids(&self, texts: &[&[u32]], pooling: Pooling) -> Result<Vec<Vec<f32>>> {
+        let (hidden, offsets) = self.model.forward(texts)?;
+        let h = self.model.hidden();
+        let unit = |mut v: Vec<f32>| {
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if n > 0.0 {
+                v.iter_mut().for_each(|x| *x /= n);
+            }
+            v
+        };
+        Ok(offsets
+            .windows(2)
+            .map(|w| {
+                let rows = &hidden[w[0] * h..w[1] * h];
+                let count = (w[1] - w[0]).max(1) as f32;
+                let mut mean = vec![0f32; h];
+                for row in rows.chunks_exact(h) {
+                    mean.iter_mut().zip(row).for_each(|(m, x)| *m += x);
                 }
-                end += 1;
-            }
-            let rows: Vec<&tokenizers::Encoding> =
-                order[start..end].iter().map(|&i| &enc[i]).collect();
-            for (&i, v) in order[start..end]
-                .iter()
-                .zip(self.embed_encoded(&rows, pooling)?)
-            {
-                slots[i] = Some(v);
-            }
-            start = end;
-        }
-        Ok(slots
-            .into_iter()
-            .map(|s| s.expect("every slot filled"))
+                mean.iter_mut().for_each(|m| *m /= count);
+                let mut v = unit(mean);
+                if pooling == Pooling::MeanMax {
+                    let mut max = vec![f32::NEG_INFINITY; h];
+                    for row in rows.chunks_exact(h) {
+                        max.iter_mut().zip(row).for_each(|(m, x)| *m = m.max(*x));
+                    }
+                    if rows.is_empty() {
+                        max = vec![0.0; h];
+                    }
+                    v.extend(unit(max));
+                }
+                v
+            })
             .collect())
-    }
-
-    /// Embeds one batch of tokenised texts (padded here to the longest).
-    fn embed_encoded(
-        &self,
-        rows: &[&tokenizers::Encoding],
-        pooling: Pooling,
-    ) -> Result<Vec<Vec<f32>>> {
-        let n = rows.len();
-        let len = rows.iter().map(|e| e.get_ids().len()).max().unwrap_or(0);
-        let mut ids = vec![0u32; n * len];
-        let mut mask = vec![0u32; n * len];
-        let mut lens = Vec::with_capacity(n);
-        for (r, e) in rows.iter().enumerate() {
-            let k = e.get_ids().len();
-            ids[r * len..r * len + k].copy_from_slice(e.get_ids());
-            mask[r * len..r * len + k].copy_from_slice(e.get_attention_mask());
-            lens.push(k);
-        }
-        self.forward_pool(ids, mask, &lens, len, pooling)
-    }
-
-    /// The model over `n` rows of `len` token ids and their attention mask, pooled.
-    fn forward_pool(
-        &self,
-        ids: Vec<u32>,
-        mask: Vec<u32>,
-        lens: &[usize],
-        len: usize,
-        pooling: Pooling,
-    ) -> Result<Vec<Vec<f32>>> {
-        let n = lens.len();
-        let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
-        let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
-        let hidden = self.model.forward(&ids, lens)?; // (n, len, 384)
-        let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&m)?.sum(1)?;
-        let counts = m.sum(1)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
-        let unit = mean.broadcast_div(&norm)?;
-        match pooling {
-            Pooling::Mean => Ok(unit.to_vec2::<f32>()?),
-            Pooling::MeanMax => {
-                // Padding positions get a large negative value so they never win the max.
-                let neg = ((m.ones_like()? - &m)? * -1e4f64)?;
-                let max = hidden.broadcast_add(&neg)?.max(1)?;
-                let mnorm = max.sqr()?.sum_keepdim(1)?.sqrt()?;
-                let max_unit = max.broadcast_div(&mnorm)?;
-                Ok(Tensor::cat(&[&unit, &max_unit], 1)?.to_vec2::<f32>()?)
-            }
-        }
     }
 }
