@@ -492,7 +492,7 @@ impl RemoteClient {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+            .and_then(|v| retry_after_secs(v, chrono::Utc::now()));
         let next_chunk = async |resp: &mut reqwest::Response, phase| {
             tokio::select! {
                 r = tokio::time::timeout(idle, resp.chunk()) => match r {
@@ -688,6 +688,19 @@ fn connect_error(url: &str, e: &reqwest::Error) -> RemoteError {
     }
 }
 
+/// `Retry-After` in seconds: delay-seconds, or an HTTP date (a date in the past is 0).
+fn retry_after_secs(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
+    let v = value.trim();
+    if let Ok(s) = v.parse::<u64>() {
+        return Some(s);
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let ms = (at.with_timezone(&chrono::Utc) - now)
+        .num_milliseconds()
+        .max(0) as u64;
+    Some(ms.div_ceil(1000))
+}
+
 fn looks_like_html(ctype: &str, body: &str) -> bool {
     let head = body.trim_start().get(..64).unwrap_or(body.trim_start());
     let head = head.to_ascii_lowercase();
@@ -805,6 +818,23 @@ mod tests {
         });
         assert!(!e.to_string().contains("sk-secret"), "{e}");
         assert!(!format!("{:?}", c.request_body(&[])).contains("sk-secret"));
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-26T08:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(retry_after_secs(" 7 ", now), Some(7));
+        assert_eq!(
+            retry_after_secs("Thu, 26 Nov 2026 08:00:03 GMT", now),
+            Some(3)
+        );
+        assert_eq!(
+            retry_after_secs("Thu, 26 Nov 2026 07:59:00 GMT", now),
+            Some(0)
+        );
+        assert_eq!(retry_after_secs("soon", now), None);
     }
 
     #[test]

@@ -188,6 +188,29 @@ fn too_many_requests_waits_for_retry_after_then_succeeds() {
 }
 
 #[test]
+fn a_503_with_an_http_date_retry_after_waits_until_then() {
+    let at =
+        (chrono::Utc::now() + chrono::Duration::seconds(2)).format("%a, %d %b %Y %H:%M:%S GMT");
+    let busy = Reply::Body {
+        status: 503,
+        ctype: "application/json",
+        headers: vec![("retry-after", at.to_string())],
+        body: "{}".into(),
+        delay: Duration::ZERO,
+    };
+    let srv = start(vec![busy, stream(&["Parking is free [1]."], MS, End::Done)]);
+    let t = Instant::now();
+    let (r, _) = call(cfg(&srv.base_url()));
+    assert_eq!(r.unwrap().attempts, 2);
+    // The date has one-second resolution: at least one second away, at most about two.
+    let waited = t.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "{waited:?}"
+    );
+}
+
+#[test]
 fn a_retry_after_beyond_the_deadline_gives_up_at_once() {
     let busy = Reply::Body {
         status: 429,

@@ -235,11 +235,14 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// Where flush moments go: monotonic instants and wall-clock epoch milliseconds.
+type Stamps = (Arc<Mutex<Vec<Instant>>>, Arc<Mutex<Vec<u128>>>);
+
 async fn serve(
     mut sock: TcpStream,
     reply: Reply,
     seen: Arc<Mutex<Vec<Seen>>>,
-    flushed: (Arc<Mutex<Vec<Instant>>>, Arc<Mutex<Vec<u128>>>),
+    flushed: Stamps,
 ) -> std::io::Result<()> {
     let mark = || {
         flushed.0.lock().unwrap().push(Instant::now());
