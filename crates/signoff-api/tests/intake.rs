@@ -75,6 +75,8 @@ fn without_a_model_cases_stay_unclassified_with_the_reason_and_rules_still_decid
 fn seeded_demo_classifies_every_case(dir: &Path, encoder_dir: &Path, heads: &str) -> Workspace {
     let mut w = demo_workspace(dir);
     let r = signoff_api::demo::seed_intake(&mut w, encoder_dir, &clock()).unwrap();
+    // With the encoder installed, its version matches the bundled vectors' (else a warning).
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     let cases = count(&w, "SELECT count(*) FROM cases");
     assert_eq!(r.classified as i64, cases, "{r:?}");
     assert_eq!(r.heads.as_deref(), Some(heads));
@@ -162,7 +164,7 @@ fn the_demo_without_the_encoder_trains_the_lexical_model_and_classifies_every_ca
 }
 
 #[test]
-#[ignore = "embeds ~2,300 texts with MiniLM (a minute on 2 cores); run with --ignored"]
+#[ignore = "loads MiniLM and embeds the 217 demo cases again on reclassifying; run with --ignored"]
 fn the_demo_with_the_encoder_lists_nearest_examples_and_comparable_cases() {
     let dir = intake::model_dir_from_env();
     if !dir.join("model.safetensors").exists() {
