@@ -381,3 +381,35 @@ fn undoing_after_a_crash_mid_send_compensates_rather_than_cancels() {
     assert!(up.replies().is_empty());
     verify(&w);
 }
+
+#[test]
+fn a_post_that_lands_after_its_withdrawal_is_withdrawn_again() {
+    let t = tempfile::tempdir().unwrap();
+    let up = Upstream::start();
+    let (mut w, c) = setup(t.path(), Some(&up));
+    let d = decide(&mut w, c, DispositionKind::Approve);
+    let seq = w.due_actions().unwrap()[0];
+    // The post is taken; before it goes out the reviewer undoes, and the DELETE runs first.
+    let post = w.begin_action(seq, false, &clock()).unwrap();
+    w.undo("r1", d, 10, &clock()).unwrap();
+    let del = w.begin_action(seq, false, &clock()).unwrap();
+    let gone = signoff_api::actions::deliver(&del, &fast());
+    assert_eq!(gone.status, Some(404), "nothing there yet");
+    assert_eq!(
+        w.finish_action(&del, &gone, &clock()).unwrap().state,
+        "compensated"
+    );
+    // Then the post lands.
+    let landed = signoff_api::actions::deliver(&post, &fast());
+    assert_eq!(landed.status, Some(201));
+    let a = w.finish_action(&post, &landed, &clock()).unwrap();
+    assert_eq!(a.state, "compensating", "withdrawn again, not left sent");
+    assert_eq!(up.replies().len(), 1);
+    let a = send_due(&mut w, None, &fast(), &clock()).unwrap().remove(0);
+    assert_eq!(
+        (a.state.as_str(), a.last_status),
+        ("compensated", Some(204))
+    );
+    assert!(up.replies().is_empty());
+    verify(&w);
+}

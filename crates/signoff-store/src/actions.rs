@@ -489,14 +489,16 @@ impl Workspace {
         let tx = self.writable()?.transaction()?;
         let a = read(&tx, job.seq)?;
         let (state, kind) = match (job.method, outcome.ok, a.state.as_str()) {
-            // An undo may have asked for compensation while the post was out.
-            (ActionMethod::Post, true, "compensating") => ("compensating", "action_done"),
-            (ActionMethod::Post, true, _) => ("sent", "action_done"),
-            (ActionMethod::Post, false, "compensating") => ("compensating", "action_failed"),
-            (ActionMethod::Post, false, _) => ("failed", "action_failed"),
+            (ActionMethod::Post, true, "queued" | "failed" | "sent") => ("sent", "action_done"),
+            // Withdrawn while the post was out: the reply may have landed after the DELETE,
+            // so compensation is asked for (again).
+            (ActionMethod::Post, true, _) => ("compensating", "action_done"),
+            (ActionMethod::Post, false, "queued" | "failed") => ("failed", "action_failed"),
+            (ActionMethod::Post, false, other) => (other, "action_failed"),
             (ActionMethod::Delete, true, _) => ("compensated", "action_compensated"),
             (ActionMethod::Delete, false, _) => ("compensating", "action_failed"),
         };
+        let state = state.to_string();
         tx.execute(
             "UPDATE actions SET state = ?1, attempts = attempts + ?2, last_status = ?3,
                                 last_error = ?4, in_flight_ms = NULL, updated_ms = ?5
