@@ -7,7 +7,13 @@ another entity's snippets, the entity name swapped, a number changed, a yes/no f
 Rows are split into two disjoint parts by entity (every row of an entity lands on one side),
 so a scorer trained on one part is measured on entities and responses it never saw.
 
-usage: citation_pairs.py DSTC11_DIR OUT_DIR [--seed N]
+With `--augment K` it also writes citations_train_aug.jsonl: the train part plus, for the
+train entities only, K more mutations of each response and every FAQ (not three) with its
+mutations, drawn from a second random stream so the three files above stay the same. More
+number changes and yes/no flips give the model enough of the rare kinds to weigh them; the
+test part is untouched.
+
+usage: citation_pairs.py DSTC11_DIR OUT_DIR [--seed N] [--augment K]
 writes OUT_DIR/citations_train.jsonl, citations_test.jsonl, citations_all.jsonl
 """
 import hashlib
@@ -120,12 +126,66 @@ def fold(key):
     return "train" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0 else "test"
 
 
+def augmented(know, insts, by_entity, names, k, seed):
+    """More training rows for the train entities only: k extra mutations per response (other
+    snippets, swapped name, changed number, flipped yes/no) and every FAQ with its own."""
+    rng = random.Random(seed * 1000 + 1)
+    rows = []
+
+    def add(claim, passage, supported, kind, ent):
+        rows.append({"claim": claim, "passage": passage, "supported": supported, "kind": kind,
+                     "entity": ent, "split": "train", "augmented": True})
+
+    def mutate(text, passage, name, others, ent):
+        for _ in range(k):
+            sw = swap_name(text, name, others, rng)
+            if sw:
+                add(sw, passage, False, "entity_swap", ent)
+            nc = change_number(text, rng)
+            if nc:
+                add(nc, passage, False, "number_change", ent)
+            fl = flip_yes_no(text, rng)
+            if fl:
+                add(fl, passage, False, "yesno_flip", ent)
+
+    for x in insts:
+        r0 = x["knowledge"][0]
+        dom, key = r0["domain"], f'{r0["domain"]}:{r0["entity_id"]}'
+        if fold(key) != "train":
+            continue
+        name = know[dom][str(r0["entity_id"])]["name"]
+        resp = x["response"].strip()
+        passage = passage_of(know, x["knowledge"])
+        pool = [e for e in by_entity if e != key and e.startswith(dom) and fold(e) == "train"]
+        for _ in range(k if pool else 0):
+            other = rng.choice(by_entity[rng.choice(pool)])
+            add(resp, passage_of(know, other["knowledge"]), False, "other_entity", key)
+        own = {know[r["domain"]][str(r["entity_id"])]["name"] for r in x["knowledge"]}
+        mutate(resp, passage, name, [n for n in names[dom] if n not in own], key)
+    for dom in sorted(know):
+        for eid in sorted(know[dom], key=int):
+            ent, key = know[dom][eid], f"{dom}:{eid}"
+            if fold(key) != "train":
+                continue
+            for _, faq in sorted(ent["faqs"].items(), key=lambda kv: int(kv[0])):
+                ans = faq["answer"].strip()
+                passage = f'{title(ent["name"])}: {faq["question"]} {ans}'
+                add(ans, passage, True, "supported_faq", key)
+                mutate(ans, passage, ent["name"], [n for n in names[dom] if n != ent["name"]], key)
+    return rows
+
+
 def main():
     args = sys.argv[1:]
     seed = 7
     if "--seed" in args:
         i = args.index("--seed")
         seed = int(args[i + 1])
+        del args[i: i + 2]
+    augment = 0
+    if "--augment" in args:
+        i = args.index("--augment")
+        augment = int(args[i + 1])
         del args[i: i + 2]
     if len(args) != 2:
         sys.exit(__doc__)
@@ -189,7 +249,13 @@ def main():
                 fl = flip_yes_no(ans, rng)
                 if fl:
                     add(fl, passage, False, "yesno_flip", key)
+    extra = augmented(know, insts, by_entity, names, augment, seed) if augment else []
     out.mkdir(parents=True, exist_ok=True)
+    if augment:
+        with open(out / "citations_train_aug.jsonl", "w") as f:
+            for r in [r for r in rows if r["split"] == "train"] + extra:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        print("train_aug", sum(r["split"] == "train" for r in rows) + len(extra))
     for part in ("train", "test", "all"):
         sel = [r for r in rows if part == "all" or r["split"] == part]
         with open(out / f"citations_{part}.jsonl", "w") as f:

@@ -3,9 +3,7 @@
 //! positive class, flag rates per kind, and training a model file from pairs.
 
 use crate::error::{ActionError, Result};
-use crate::support::{
-    self, Gazetteer, SupportModel, WeightSet, EMBED_FEATURES, FEATURES, MODEL_VERSION,
-};
+use crate::support::{self, Gazetteer, SupportModel, WeightSet, EMBED_FEATURES, FEATURES};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +21,10 @@ pub struct Pair {
     /// What kind of pair this is (e.g. `number_change`), for per-kind flag rates.
     #[serde(default)]
     pub kind: Option<String>,
+    /// The entity (or dialogue) the pair comes from: training keeps each one inside a single
+    /// fold when it picks the threshold on held-out scores.
+    #[serde(default)]
+    pub entity: Option<String>,
 }
 
 /// Reads a JSONL pair file; a bad row is an error naming file:line and the field.
@@ -152,11 +154,10 @@ pub fn evaluate(
     vecs: Option<&HashMap<String, Vec<f32>>>,
 ) -> CitationReport {
     let w = model.weights(vecs.is_some());
-    let scores: Vec<f64> = feature_rows(rows, gazetteer, vecs)
+    let (scores, flagged): (Vec<f64>, Vec<bool>) = feature_rows(rows, gazetteer, vecs)
         .iter()
-        .map(|f| support::score(w, f))
-        .collect();
-    let flagged: Vec<bool> = scores.iter().map(|s| *s > w.threshold).collect();
+        .map(|f| model.score_full(f))
+        .unzip();
     report(rows, &scores, &flagged, vecs.is_some(), w.threshold)
 }
 
@@ -177,15 +178,95 @@ pub fn feature_rows(
         .collect()
 }
 
-/// The share of supported training rows the trained threshold may flag.
-pub const TRAIN_SUPPORTED_FLAG_CAP: f64 = 0.025;
+/// The share of supported training rows the trained threshold may flag (of the human-written
+/// responses when the rows say which those are: the strictest supported kind).
+pub const TRAIN_SUPPORTED_FLAG_CAP: f64 = 0.035;
 
-/// Trains both weight sets (with embedding features when `vecs` is given; otherwise the
-/// embedding set copies zero weights for them) on rows.
+/// The kind of supported row the flag cap is checked on when present.
+pub const HUMAN_RESPONSE_KIND: &str = "supported_response";
+
+/// Row weights for training: supported and unsupported rows weigh the same in total, and
+/// within each side every kind weighs the same (so 80 changed numbers count as much as 400
+/// swapped names). Rows without a kind share their side's weight equally.
+pub fn kind_weights(rows: &[Pair]) -> Vec<f64> {
+    let mut count: HashMap<(bool, Option<&str>), usize> = HashMap::new();
+    for r in rows {
+        *count.entry((r.supported, r.kind.as_deref())).or_default() += 1;
+    }
+    let kinds_on = |side: bool| count.keys().filter(|(s, _)| *s == side).count() as f64;
+    let n = rows.len() as f64;
+    rows.iter()
+        .map(|r| {
+            let k = count[&(r.supported, r.kind.as_deref())] as f64;
+            n / 2.0 / kinds_on(r.supported) / k
+        })
+        .collect()
+}
+
+/// How a model is trained.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainOptions {
+    /// Boosted trees on top of the logistic regression (None = the regression alone).
+    pub boost: Option<crate::boost::BoostParams>,
+    /// Share of supported (human-written) rows the threshold may flag.
+    pub cap: f64,
+    /// Folds (by entity) whose held-out scores choose the threshold; below 2, the training
+    /// scores themselves do.
+    pub folds: usize,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            boost: Some(crate::boost::BoostParams::default()),
+            cap: TRAIN_SUPPORTED_FLAG_CAP,
+            folds: 4,
+        }
+    }
+}
+
+/// The fold of a row: a hash of its entity (or of its claim when it names none).
+fn fold_of(r: &Pair, folds: usize) -> usize {
+    let key = r.entity.as_deref().unwrap_or(&r.claim);
+    let h = Sha256::digest(key.as_bytes());
+    (u64::from_le_bytes(h[..8].try_into().expect("8 bytes")) % folds as u64) as usize
+}
+
+/// Fits a weight set (threshold left at 0.5): weighted logistic regression, then trees on
+/// its margin.
+fn fit_weights(x: &[Vec<f64>], y: &[bool], w: &[f64], o: &TrainOptions) -> WeightSet {
+    let (weights, bias) = support::fit_weighted(x, y, w, 1e-4);
+    let mut ws = WeightSet {
+        weights,
+        bias,
+        threshold: 0.5,
+        trees: Vec::new(),
+    };
+    if let Some(p) = o.boost {
+        let base: Vec<f64> = x.iter().map(|f| ws.margin(f)).collect();
+        ws.trees = crate::boost::fit(x, y, w, &base, p);
+    }
+    ws
+}
+
+/// Trains both weight sets with [`TrainOptions::default`].
 pub fn train(
     rows: &[Pair],
     gazetteer: &Gazetteer,
     vecs: Option<&HashMap<String, Vec<f32>>>,
+) -> Result<SupportModel> {
+    train_with(rows, gazetteer, vecs, &TrainOptions::default())
+}
+
+/// Trains both weight sets (with embedding features when `vecs` is given; otherwise the
+/// embedding set copies zero weights for them) on rows. The threshold is chosen on scores the
+/// model did not train on (each fold of entities scored by a model fitted on the others), so
+/// the supported-flag cap holds on new entities rather than only on memorised ones.
+pub fn train_with(
+    rows: &[Pair],
+    gazetteer: &Gazetteer,
+    vecs: Option<&HashMap<String, Vec<f32>>>,
+    o: &TrainOptions,
 ) -> Result<SupportModel> {
     let y: Vec<bool> = rows.iter().map(|r| !r.supported).collect();
     if y.iter().all(|v| *v) || y.iter().all(|v| !*v) {
@@ -194,15 +275,47 @@ pub fn train(
         ));
     }
     let lexical_x = feature_rows(rows, gazetteer, None);
+    let row_w = kind_weights(rows);
+    // The cap is checked on the human-written responses when the rows mark them.
+    let human: Vec<bool> = if rows
+        .iter()
+        .any(|r| r.kind.as_deref() == Some(HUMAN_RESPONSE_KIND))
+    {
+        rows.iter()
+            .map(|r| r.supported && r.kind.as_deref() != Some(HUMAN_RESPONSE_KIND))
+            .collect()
+    } else {
+        vec![false; rows.len()]
+    };
     let fit_set = |x: &[Vec<f64>]| {
-        let (weights, bias) = support::fit(x, &y, 1e-4);
-        let mut ws = WeightSet {
-            weights,
-            bias,
-            threshold: 0.5,
+        let mut ws = fit_weights(x, &y, &row_w, o);
+        let mut held_out = vec![f64::NAN; x.len()];
+        let fold: Vec<usize> = rows.iter().map(|r| fold_of(r, o.folds.max(1))).collect();
+        for k in 0..o.folds {
+            let (inside, outside): (Vec<usize>, Vec<usize>) =
+                (0..x.len()).partition(|i| fold[*i] != k);
+            let pick = |idx: &[usize]| -> (Vec<Vec<f64>>, Vec<bool>, Vec<f64>) {
+                (
+                    idx.iter().map(|i| x[*i].clone()).collect(),
+                    idx.iter().map(|i| y[*i]).collect(),
+                    idx.iter().map(|i| row_w[*i]).collect(),
+                )
+            };
+            let (fx, fy, fw) = pick(&inside);
+            if outside.is_empty() || fy.iter().all(|v| *v) || fy.iter().all(|v| !*v) {
+                continue;
+            }
+            let part = fit_weights(&fx, &fy, &fw, o);
+            for i in outside {
+                held_out[i] = support::score(&part, &x[i]);
+            }
+        }
+        let s: Vec<f64> = if o.folds >= 2 && held_out.iter().all(|v| v.is_finite()) {
+            held_out
+        } else {
+            x.iter().map(|f| support::score(&ws, f)).collect()
         };
-        let s: Vec<f64> = x.iter().map(|f| support::score(&ws, f)).collect();
-        ws.threshold = support::pick_threshold(&s, &y, TRAIN_SUPPORTED_FLAG_CAP);
+        ws.threshold = support::pick_threshold_excluding(&s, &y, &human, o.cap);
         ws
     };
     let lexical = fit_set(&lexical_x);
@@ -221,14 +334,13 @@ pub fn train(
         h.update(r.passage.as_bytes());
         h.update([u8::from(r.supported)]);
     }
-    Ok(SupportModel {
-        version: MODEL_VERSION,
-        features: FEATURES.iter().map(|s| s.to_string()).collect(),
+    debug_assert_eq!(with_embedding.weights.len(), FEATURES.len());
+    Ok(SupportModel::new_full(
         with_embedding,
         lexical,
-        trained_on: hex::encode(h.finalize()),
-        rows: rows.len(),
-    })
+        hex::encode(h.finalize()),
+        rows.len(),
+    ))
 }
 
 /// Embeddings of every text the features of `rows` need, through an on-disk cache.
@@ -255,17 +367,16 @@ pub fn dump_rows(
     gazetteer: &Gazetteer,
     vecs: Option<&HashMap<String, Vec<f32>>>,
 ) -> String {
-    let w = model.weights(vecs.is_some());
     let mut text = String::new();
     for (r, f) in rows.iter().zip(feature_rows(rows, gazetteer, vecs)) {
-        let s = support::score(w, &f);
+        let (s, flagged) = model.score_full(&f);
         let named: serde_json::Map<String, serde_json::Value> = FEATURES
             .iter()
             .zip(&f)
             .map(|(n, v)| (n.to_string(), (*v).into()))
             .collect();
         let row = serde_json::json!({
-            "kind": r.kind, "supported": r.supported, "score": s, "flagged": s > w.threshold,
+            "kind": r.kind, "supported": r.supported, "score": s, "flagged": flagged,
             "claim": r.claim, "passage": r.passage, "features": named,
         });
         text += &row.to_string();
@@ -274,9 +385,142 @@ pub fn dump_rows(
     text
 }
 
+/// One query of `signoff eval drafts`: what its draft cited and how its claims fared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftOutcome {
+    /// Distinct passages the draft cites.
+    pub cited: usize,
+    /// Of those, the ones judged relevant (gain > 0) for the query.
+    pub cited_relevant: usize,
+    /// Claims the check found.
+    pub claims: usize,
+    /// Claims it found supported.
+    pub supported: usize,
+    /// Whether the draft is grounded (it had evidence and cites some).
+    pub grounded: bool,
+    /// Time to draft it (redaction, retrieval, composition, claim check), milliseconds.
+    pub ms: f64,
+}
+
+impl DraftOutcome {
+    /// The outcome of one checked draft: `relevant` says whether a chunk id is gold-relevant.
+    pub fn of(
+        citations: &[crate::draft::Citation],
+        claims: &[crate::draft::Claim],
+        relevant: &dyn Fn(&str) -> bool,
+        ms: f64,
+    ) -> Self {
+        let mut ids: Vec<&str> = citations.iter().map(|c| c.chunk_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        DraftOutcome {
+            cited: ids.len(),
+            cited_relevant: ids.iter().filter(|id| relevant(id)).count(),
+            claims: claims.len(),
+            supported: claims
+                .iter()
+                .filter(|c| c.status == crate::draft::ClaimStatus::Supported)
+                .count(),
+            grounded: !ids.is_empty(),
+            ms,
+        }
+    }
+}
+
+/// What `signoff eval drafts` prints.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DraftsReport {
+    /// Queries drafted (the judged ones).
+    pub queries: usize,
+    /// Passages cited, summed over drafts (each passage once per draft).
+    pub cited: usize,
+    /// Of the cited passages, the share judged relevant (micro-averaged).
+    pub citation_precision: f64,
+    /// Claims checked, over all drafts.
+    pub claims: usize,
+    /// Of the claims, the share found supported.
+    pub claims_supported: f64,
+    /// Share of drafts with no grounding (no evidence, or nothing cited).
+    pub no_grounding: f64,
+    /// Median draft time, milliseconds.
+    pub p50_ms: f64,
+    /// 95th percentile draft time, milliseconds.
+    pub p95_ms: f64,
+}
+
+/// Nearest-rank percentile `q` (0..1] of values (0 when empty).
+pub fn percentile(values: &[f64], q: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v[rank - 1]
+}
+
+/// Sums the outcomes of every drafted query.
+pub fn drafts_report(outcomes: &[DraftOutcome]) -> DraftsReport {
+    let sum = |f: fn(&DraftOutcome) -> usize| outcomes.iter().map(f).sum::<usize>();
+    let ratio = |a: usize, b: usize| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    let (cited, claims) = (sum(|o| o.cited), sum(|o| o.claims));
+    let ms: Vec<f64> = outcomes.iter().map(|o| o.ms).collect();
+    DraftsReport {
+        queries: outcomes.len(),
+        cited,
+        citation_precision: ratio(sum(|o| o.cited_relevant), cited),
+        claims,
+        claims_supported: ratio(sum(|o| o.supported), claims),
+        no_grounding: ratio(
+            outcomes.iter().filter(|o| !o.grounded).count(),
+            outcomes.len(),
+        ),
+        p50_ms: percentile(&ms, 0.5),
+        p95_ms: percentile(&ms, 0.95),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drafts_report_micro_averages_citations_and_claims() {
+        let o = |cited, rel, claims, sup, ms| DraftOutcome {
+            cited,
+            cited_relevant: rel,
+            claims,
+            supported: sup,
+            grounded: cited > 0,
+            ms,
+        };
+        let r = drafts_report(&[
+            o(1, 1, 1, 1, 10.0),
+            o(2, 1, 2, 1, 30.0),
+            o(0, 0, 0, 0, 20.0),
+        ]);
+        assert_eq!((r.queries, r.cited, r.claims), (3, 3, 3));
+        assert!((r.citation_precision - 2.0 / 3.0).abs() < 1e-12);
+        assert!((r.claims_supported - 2.0 / 3.0).abs() < 1e-12);
+        assert!((r.no_grounding - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!((r.p50_ms, r.p95_ms), (20.0, 30.0));
+        assert_eq!(drafts_report(&[]).citation_precision, 0.0);
+    }
+
+    #[test]
+    fn an_outcome_counts_each_cited_passage_once() {
+        let c = |m: u32, id: &str| crate::draft::Citation {
+            marker: m,
+            chunk_id: id.into(),
+            chunk_hash: String::new(),
+            start: 0,
+            end: 1,
+        };
+        let cites = [c(1, "a"), c(2, "a"), c(3, "b")];
+        let o = DraftOutcome::of(&cites, &[], &|id| id == "a", 5.0);
+        assert_eq!((o.cited, o.cited_relevant, o.grounded), (2, 1, true));
+        assert!(!DraftOutcome::of(&[], &[], &|_| true, 1.0).grounded);
+    }
 
     #[test]
     fn auroc_counts_ties_half() {
@@ -304,6 +548,7 @@ mod tests {
             passage: String::new(),
             supported: s,
             kind: Some(k.into()),
+            entity: None,
         };
         let rows = [row(true, "ok"), row(false, "num"), row(false, "num")];
         let r = report(&rows, &[0.1, 0.9, 0.2], &[false, true, false], false, 0.5);

@@ -1,10 +1,12 @@
-//! Signoff action layer (issue 7): the claim support scorer ([`support`]) and its evaluation
+//! Signoff action layer (issue 7): the claim support scorer ([`support`], with boosted trees
+//! from [`boost`]) and its evaluation
 //! ([`eval`]); drafters, citations and the claim check ([`draft`]) over retrieved
 //! [`evidence`]; the prompt repository ([`prompt`]); the text helpers they share ([`text`]);
 //! the OpenAI-compatible client ([`remote`], streaming via [`sse`]), the binding of a model's
 //! markers to evidence ([`bind`]) and the model router ([`router`]).
 
 pub mod bind;
+pub mod boost;
 pub mod draft;
 pub mod error;
 pub mod eval;

@@ -5,14 +5,21 @@
 //!
 //! Two weight sets live in one file: one with the embedding features, one lexical-only for
 //! workstations where the MiniLM model is absent (the scorer says which one it used).
+//!
+//! A model file names the features its weights belong to; [`features`] computes every
+//! feature this Signoff knows and the model picks its own by name, so a version-1 file (a
+//! subset of today's features) still loads and scores.
 
 use crate::error::{ActionError, Result};
 use crate::text;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
-/// Version of the model file layout and feature set.
-pub const MODEL_VERSION: u32 = 1;
+/// Version of the model file layout and feature set written today.
+pub const MODEL_VERSION: u32 = 2;
+
+/// Model file versions this Signoff reads.
+pub const READABLE_VERSIONS: &[u32] = &[1, 2];
 
 /// Feature names, in order; the embedding features are the last [`EMBED_FEATURES`].
 pub const FEATURES: &[&str] = &[
@@ -42,6 +49,10 @@ pub const FEATURES: &[&str] = &[
     "no_vs_implied_yes",
     "unmatched_name_span",
     "unmatched_namelike_word",
+    "number_substituted",
+    "lead_vs_best_line",
+    "body_vs_best_line",
+    "no_with_plain_body",
     "cosine_passage",
     "cosine_mean_best_line",
     "cosine_min_best_line",
@@ -52,7 +63,7 @@ pub const EMBED_FEATURES: usize = 3;
 
 /// The default weights, trained by `signoff eval citations --train` on the DSTC11 dev part
 /// (see `scripts/citation_pairs.py`) and checked in.
-pub const DEFAULT_MODEL: &str = include_str!("../models/support-v1.json");
+pub const DEFAULT_MODEL: &str = include_str!("../models/support-v2.json");
 
 /// One trained weight set.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -63,6 +74,34 @@ pub struct WeightSet {
     pub bias: f64,
     /// Scores above this are flagged as unsupported.
     pub threshold: f64,
+    /// Boosted trees added to the linear margin (version 2; none in version-1 files). They
+    /// read the same feature vector as the weights.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trees: Vec<crate::boost::Tree>,
+}
+
+impl WeightSet {
+    /// The log-odds of "unsupported" for a feature vector.
+    pub fn margin(&self, f: &[f64]) -> f64 {
+        self.bias
+            + self.weights.iter().zip(f).map(|(a, b)| a * b).sum::<f64>()
+            + self.trees.iter().map(|t| t.eval(f)).sum::<f64>()
+    }
+
+    fn check(&self, field: &str) -> Result<()> {
+        for (i, t) in self.trees.iter().enumerate() {
+            if !t.is_well_formed()
+                || t.nodes
+                    .iter()
+                    .any(|n| n.left != 0 && n.feature >= self.weights.len())
+            {
+                return Err(ActionError::Model(format!(
+                    "{field}.trees[{i}]: child indices or feature out of range"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The support model file.
@@ -70,7 +109,8 @@ pub struct WeightSet {
 pub struct SupportModel {
     /// [`MODEL_VERSION`] when written.
     pub version: u32,
-    /// Feature names the weights belong to.
+    /// Feature names the weights belong to (a subset of [`FEATURES`], in its order; the
+    /// embedding features last).
     pub features: Vec<String>,
     /// Weights over every feature (embedding model present).
     pub with_embedding: WeightSet,
@@ -80,31 +120,93 @@ pub struct SupportModel {
     pub trained_on: String,
     /// Training rows.
     pub rows: usize,
+    /// Column of each model feature in the full [`features`] vector (filled on load).
+    #[serde(skip)]
+    columns: Vec<usize>,
 }
 
 impl SupportModel {
     /// Parses and checks a model file's text.
     pub fn from_json(s: &str) -> Result<Self> {
-        let m: SupportModel = serde_json::from_str(s)
+        let mut m: SupportModel = serde_json::from_str(s)
             .map_err(|e| ActionError::Model(format!("not a support model: {e}")))?;
-        if m.version != MODEL_VERSION {
+        if !READABLE_VERSIONS.contains(&m.version) {
             return Err(ActionError::Model(format!(
-                "file version {} but this Signoff reads version {MODEL_VERSION}",
+                "file version {} but this Signoff reads versions {READABLE_VERSIONS:?}",
                 m.version
             )));
         }
-        if m.features != FEATURES
-            || m.with_embedding.weights.len() != FEATURES.len()
-            || m.lexical.weights.len() != FEATURES.len() - EMBED_FEATURES
-        {
-            return Err(ActionError::Model(
-                "feature list does not match this Signoff".into(),
-            ));
+        let mut columns = Vec::with_capacity(m.features.len());
+        for (i, name) in m.features.iter().enumerate() {
+            let Some(col) = FEATURES.iter().position(|f| f == name) else {
+                return Err(ActionError::Model(format!(
+                    "features[{i}]: unknown feature \"{name}\""
+                )));
+            };
+            if columns.last().is_some_and(|last| *last >= col) {
+                return Err(ActionError::Model(format!(
+                    "features[{i}]: \"{name}\" is out of order"
+                )));
+            }
+            columns.push(col);
         }
+        let embed_start = FEATURES.len() - EMBED_FEATURES;
+        let lexical = columns.iter().filter(|c| **c < embed_start).count();
+        if m.with_embedding.weights.len() != columns.len() {
+            return Err(ActionError::Model(format!(
+                "with_embedding.weights: {} weights for {} features",
+                m.with_embedding.weights.len(),
+                columns.len()
+            )));
+        }
+        if m.lexical.weights.len() != lexical {
+            return Err(ActionError::Model(format!(
+                "lexical.weights: {} weights for {lexical} lexical features",
+                m.lexical.weights.len()
+            )));
+        }
+        m.with_embedding.check("with_embedding")?;
+        m.lexical.check("lexical")?;
+        m.columns = columns;
         Ok(m)
     }
 
-    /// The checked-in default model.
+    /// A model over every feature of this Signoff (what [`train`](crate::eval::train) writes).
+    pub fn new_full(
+        with_embedding: WeightSet,
+        lexical: WeightSet,
+        trained_on: String,
+        rows: usize,
+    ) -> Self {
+        SupportModel {
+            version: MODEL_VERSION,
+            features: FEATURES.iter().map(|s| s.to_string()).collect(),
+            with_embedding,
+            lexical,
+            trained_on,
+            rows,
+            columns: (0..FEATURES.len()).collect(),
+        }
+    }
+
+    /// The model's own features picked from a full [`features`] vector (lexical-only when
+    /// the vector has no embedding features).
+    pub fn select(&self, full: &[f64]) -> Vec<f64> {
+        self.columns
+            .iter()
+            .filter_map(|c| full.get(*c).copied())
+            .collect()
+    }
+
+    /// The probability of "unsupported" for a full feature vector, and whether it is flagged.
+    pub fn score_full(&self, full: &[f64]) -> (f64, bool) {
+        let embedding = full.len() == FEATURES.len();
+        let w = self.weights(embedding);
+        let s = score(w, &self.select(full));
+        (s, s > w.threshold)
+    }
+
+    /// The checked-in default model (version 2).
     pub fn default_model() -> Self {
         Self::from_json(DEFAULT_MODEL).expect("the checked-in support model parses")
     }
@@ -432,6 +534,30 @@ pub fn features(
     }
     let caps = capitalised_unmatched(&a, &ppad);
 
+    let substituted =
+        text::number_substituted(&text::number_mentions(&a), &text::number_mentions(passage));
+    // The answered (first) sentence against the passage line that matches it best: a yes/no
+    // must agree with that line's stance, and so must the statement after it.
+    let first_toks = text::token_set(&first_body);
+    let first_line = lines
+        .iter()
+        .map(|l| (l.as_str(), recall(&first_toks, &text::token_set(l))))
+        .fold(("", -1.0), |acc, x| if x.1 > acc.1 { x } else { acc })
+        .0;
+    let line_neg = text::negations(answer_part(first_line)) % 2 == 1
+        || text::lead_polarity(answer_part(first_line)) == Some(false);
+    let body_neg = text::negations(&first_body) % 2 == 1;
+    let lead_vs_line = claim_lead.is_some_and(|yes| yes == line_neg);
+    let body_vs_line = claim_lead.is_some() && body_neg != line_neg;
+    // "No, but …", "No, sorry …" answer no and go on; "No, the view is great." contradicts itself.
+    let contrast = text::words(&first_body).first().is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "but" | "however" | "although" | "though" | "sorry" | "unfortunately" | "i"
+        )
+    });
+    let plain_no = claim_lead == Some(false) && !first_neg && !contrast;
+
     let b = |x: bool| if x { 1.0 } else { 0.0 };
     let mut f = vec![
         tok_recall,
@@ -466,6 +592,10 @@ pub fn features(
         b(claim_lead == Some(false) && implied_yes && !p_no),
         b(name_span_unmatched(claim, &ppad)),
         b(namelike_unmatched(claim, &ppad, &gazetteer.common)),
+        b(substituted),
+        b(lead_vs_line),
+        b(body_vs_line),
+        b(plain_no),
     ];
     if let Some(embed) = embed {
         let va = embed(&a);
@@ -503,23 +633,29 @@ pub fn sigmoid(z: f64) -> f64 {
 
 /// The probability a weight set gives to "unsupported".
 pub fn score(w: &WeightSet, f: &[f64]) -> f64 {
-    sigmoid(w.bias + w.weights.iter().zip(f).map(|(a, b)| a * b).sum::<f64>())
+    sigmoid(w.margin(f))
 }
 
 /// Fits a logistic regression (full-batch gradient descent with momentum, L2 penalty `l2`,
 /// fixed iteration count: deterministic) on rows of features with labels (true = unsupported).
 pub fn fit(x: &[Vec<f64>], y: &[bool], l2: f64) -> (Vec<f64>, f64) {
+    fit_weighted(x, y, &vec![1.0; x.len()], l2)
+}
+
+/// [`fit`] with a weight per row (e.g. so each kind of unsupported pair counts as much as
+/// another however many rows it has).
+pub fn fit_weighted(x: &[Vec<f64>], y: &[bool], row_w: &[f64], l2: f64) -> (Vec<f64>, f64) {
     let d = x.first().map_or(0, Vec::len);
-    let n = x.len().max(1) as f64;
+    let n = row_w.iter().sum::<f64>().max(1e-9);
     let (mut w, mut b) = (vec![0.0; d], 0.0);
     let (mut vw, mut vb) = (vec![0.0; d], 0.0);
     let (lr, mom) = (0.5, 0.9);
     for _ in 0..4000 {
         let mut gw = vec![0.0; d];
         let mut gb = 0.0;
-        for (xi, &yi) in x.iter().zip(y) {
+        for ((xi, &yi), &ri) in x.iter().zip(y).zip(row_w) {
             let p = sigmoid(b + w.iter().zip(xi).map(|(a, c)| a * c).sum::<f64>());
-            let e = p - if yi { 1.0 } else { 0.0 };
+            let e = ri * (p - if yi { 1.0 } else { 0.0 });
             for (g, v) in gw.iter_mut().zip(xi) {
                 *g += e * v;
             }
@@ -539,22 +675,45 @@ pub fn fit(x: &[Vec<f64>], y: &[bool], l2: f64) -> (Vec<f64>, f64) {
 /// The threshold that maximises F1 (positive = unsupported) on the given scores while flagging
 /// at most `max_supported_flagged` of the supported rows.
 pub fn pick_threshold(scores: &[f64], unsupported: &[bool], max_supported_flagged: f64) -> f64 {
+    pick_threshold_excluding(
+        scores,
+        unsupported,
+        &vec![false; scores.len()],
+        max_supported_flagged,
+    )
+}
+
+/// [`pick_threshold`] where the cap is checked only on the supported rows not marked in
+/// `uncapped` (e.g. checked on human-written responses, not on FAQ answers); every row still
+/// counts towards F1.
+pub fn pick_threshold_excluding(
+    scores: &[f64],
+    unsupported: &[bool],
+    uncapped: &[bool],
+    max_supported_flagged: f64,
+) -> f64 {
     let mut cands: Vec<f64> = scores.to_vec();
     cands.sort_by(f64::total_cmp);
     cands.dedup();
-    let n_sup = unsupported.iter().filter(|u| !**u).count().max(1) as f64;
+    let capped = |i: usize| !unsupported[i] && !uncapped.get(i).copied().unwrap_or(false);
+    let n_sup = (0..scores.len()).filter(|&i| capped(i)).count().max(1) as f64;
     let mut best = (f64::NEG_INFINITY, 0.5);
     for &t in &cands {
-        let (mut tp, mut fp, mut fneg) = (0.0, 0.0, 0.0);
-        for (&s, &u) in scores.iter().zip(unsupported) {
+        let (mut tp, mut fp, mut fneg, mut fp_capped) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for (i, (&s, &u)) in scores.iter().zip(unsupported).enumerate() {
             match (s > t, u) {
                 (true, true) => tp += 1.0,
-                (true, false) => fp += 1.0,
+                (true, false) => {
+                    fp += 1.0;
+                    if capped(i) {
+                        fp_capped += 1.0;
+                    }
+                }
                 (false, true) => fneg += 1.0,
                 _ => {}
             }
         }
-        if fp / n_sup > max_supported_flagged {
+        if fp_capped / n_sup > max_supported_flagged {
             continue;
         }
         let f1 = 2.0 * tp / (2.0 * tp + fp + fneg).max(1.0);
@@ -615,7 +774,6 @@ impl SupportScorer {
             Some(e) => Some(embed_all(e, pairs)?),
             None => None,
         };
-        let w = self.model.weights(vecs.is_some());
         Ok(pairs
             .iter()
             .map(|(c, p)| {
@@ -626,11 +784,8 @@ impl SupportScorer {
                     }
                     None => features(c, p, &self.gazetteer, None),
                 };
-                let s = score(w, &f);
-                Support {
-                    score: s,
-                    flagged: s > w.threshold,
-                }
+                let (score, flagged) = self.model.score_full(&f);
+                Support { score, flagged }
             })
             .collect())
     }
@@ -704,6 +859,7 @@ mod tests {
             weights: w,
             bias: b,
             threshold: 0.5,
+            trees: Vec::new(),
         };
         assert!(score(&ws, &[1.0, 0.5]) > 0.9 && score(&ws, &[0.0, 0.5]) < 0.1);
         let s: Vec<f64> = x.iter().map(|f| score(&ws, f)).collect();
@@ -714,6 +870,61 @@ mod tests {
     #[test]
     fn default_model_loads() {
         let m = SupportModel::default_model();
+        assert_eq!(m.version, MODEL_VERSION);
         assert_eq!(m.features.len(), FEATURES.len());
+    }
+
+    #[test]
+    fn a_version_1_model_still_loads_and_scores_its_own_features() {
+        let v1 = SupportModel::from_json(include_str!("../models/support-v1.json")).unwrap();
+        assert_eq!(v1.version, 1);
+        let p = "Acorn Guest House: What time is check-in? Check-in is from 3:30pm.";
+        let full = features("Check-in is from 4:30pm.", p, &gaz(), None);
+        assert_eq!(v1.select(&full).len(), v1.lexical.weights.len());
+        let (bad, _) = v1.score_full(&full);
+        let (ok, _) = v1.score_full(&features("Check-in is from 3:30pm.", p, &gaz(), None));
+        assert!(bad > ok, "{bad} <= {ok}");
+    }
+
+    #[test]
+    fn bad_model_files_name_the_field() {
+        let mut m: serde_json::Value = serde_json::from_str(DEFAULT_MODEL).unwrap();
+        m["features"][0] = "no_such_feature".into();
+        let e = SupportModel::from_json(&m.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("features[0]") && e.contains("no_such_feature"),
+            "{e}"
+        );
+        let mut m: serde_json::Value = serde_json::from_str(DEFAULT_MODEL).unwrap();
+        m["lexical"]["weights"].as_array_mut().unwrap().pop();
+        let e = SupportModel::from_json(&m.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lexical.weights"), "{e}");
+        let mut m: serde_json::Value = serde_json::from_str(DEFAULT_MODEL).unwrap();
+        m["version"] = 9.into();
+        assert!(SupportModel::from_json(&m.to_string()).is_err());
+    }
+
+    #[test]
+    fn a_no_that_contradicts_its_own_statement_and_the_passage_is_marked() {
+        let p = "Acorn Guest House: The place was quiet so we could relax.";
+        let col = |n: &str| FEATURES.iter().position(|f| *f == n).unwrap();
+        let ok = features("Yes, the Acorn Guest House is quiet.", p, &gaz(), None);
+        let flipped = features("No, the Acorn Guest House is quiet.", p, &gaz(), None);
+        let both = features("No, the Acorn Guest House is not quiet.", p, &gaz(), None);
+        let (lead, body, plain) = (
+            col("lead_vs_best_line"),
+            col("body_vs_best_line"),
+            col("no_with_plain_body"),
+        );
+        assert_eq!((ok[lead], ok[body], ok[plain]), (0.0, 0.0, 0.0));
+        assert_eq!(
+            (flipped[lead], flipped[body], flipped[plain]),
+            (1.0, 0.0, 1.0)
+        );
+        assert_eq!((both[lead], both[body], both[plain]), (1.0, 1.0, 0.0));
     }
 }

@@ -335,13 +335,134 @@ pub fn negations(text: &str) -> usize {
         .count()
 }
 
-/// The leading yes/no of an answer: `Some(true)` for yes, `Some(false)` for no.
+/// The leading yes/no of an answer: `Some(true)` for yes, `Some(false)` for no. Sentiment
+/// words such as "unfortunately" are not answers ("Unfortunately, the wifi is slow").
 pub fn lead_polarity(text: &str) -> Option<bool> {
     match words(text).first().map(String::as_str) {
         Some("yes" | "yeah" | "yep" | "absolutely" | "certainly" | "indeed") => Some(true),
-        Some("no" | "nope" | "unfortunately") => Some(false),
+        Some("no" | "nope") => Some(false),
         _ => None,
     }
+}
+
+/// One number in a text with the words around it (its context: what it counts or measures).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberMention {
+    /// The value (digits or a number word).
+    pub value: u64,
+    /// Whether it was written as a word ("three").
+    pub spelled: bool,
+    /// The nearest content word before it (stemmed), if any in the same sentence.
+    pub before: Option<String>,
+    /// The nearest content word (or unit) after it (stemmed), if any in the same sentence.
+    pub after: Option<String>,
+}
+
+/// Splits text into lower-case tokens for number context: digit runs and letter runs are
+/// separate ("30pm" → "30", "pm"), currency and percent signs become words ("£11" → "gbp",
+/// "11"), and sentence ends are kept as "." so context stops at them.
+fn number_tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let flush = |cur: &mut String, out: &mut Vec<String>| {
+        if !cur.is_empty() {
+            out.push(std::mem::take(cur));
+        }
+    };
+    for ch in text.chars() {
+        let c = if ch == '\u{2019}' { '\'' } else { ch };
+        let kind = |x: char| {
+            if x.is_ascii_digit() {
+                1
+            } else if x.is_alphabetic() || x == '\'' {
+                2
+            } else {
+                0
+            }
+        };
+        let k = kind(c);
+        if k != 0 && (cur.is_empty() || kind(cur.chars().last().unwrap_or(' ')) == k) {
+            if !(c == '\'' && cur.is_empty()) {
+                cur.extend(c.to_lowercase());
+            }
+            continue;
+        }
+        flush(&mut cur, &mut out);
+        match c {
+            '£' => out.push("gbp".into()),
+            '$' => out.push("usd".into()),
+            '€' => out.push("eur".into()),
+            '%' => out.push("percent".into()),
+            '.' | '!' | '?' | ';' | '\n' => out.push(".".into()),
+            ',' => out.push(",".into()),
+            _ => {}
+        }
+        if k != 0 {
+            cur.extend(c.to_lowercase());
+        }
+    }
+    flush(&mut cur, &mut out);
+    out
+}
+
+/// The numbers of a text with their context words. "one" as a pronoun or article ("one of",
+/// "one should") is still listed; callers decide how much to trust a bare "one".
+pub fn number_mentions(text: &str) -> Vec<NumberMention> {
+    let toks = number_tokens(text);
+    let value = |t: &str| -> Option<(u64, bool)> {
+        if t.bytes().all(|b| b.is_ascii_digit()) {
+            return t.parse().ok().map(|v| (v, false));
+        }
+        let t = t.trim_end_matches("'s");
+        NUMBER_WORDS
+            .iter()
+            .find(|(n, _)| *n == t)
+            .map(|(_, v)| (*v, true))
+    };
+    // Context is the nearest word within three tokens that is not a function word; it never
+    // reaches past a comma or a sentence end.
+    const FUNCTION: &[&str] = &[
+        "a", "an", "the", "of", "to", "than", "from", "at", "about", "around", "over", "under",
+        "only", "just", "and", "or", "for", "per", "is", "are", "was", "were", "be", "by", "up",
+        "in", "on", "with", "least", "most", "more", "less",
+    ];
+    let context = |it: &mut dyn Iterator<Item = &String>| {
+        it.take(3)
+            .take_while(|x| *x != "." && *x != ",")
+            .find(|x| !FUNCTION.contains(&x.as_str()) && value(x).is_none())
+            .map(|x| stem(x))
+    };
+    let mut out = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        let Some((v, spelled)) = value(t) else {
+            continue;
+        };
+        let before = context(&mut toks[..i].iter().rev());
+        let after = context(&mut toks[i + 1..].iter());
+        out.push(NumberMention {
+            value: v,
+            spelled,
+            before,
+            after,
+        });
+    }
+    out
+}
+
+/// Whether a claim number was swapped for another: the claim has a number whose context
+/// word (what it counts or measures) sits next to a different number in the passage, and
+/// the passage never puts the claim's value next to that word ("three days" vs "five days",
+/// "13 GBP" vs "11 GBP").
+pub fn number_substituted(claim: &[NumberMention], passage: &[NumberMention]) -> bool {
+    let ctx = |m: &NumberMention| -> Vec<String> {
+        m.before.iter().chain(m.after.iter()).cloned().collect()
+    };
+    claim.iter().any(|c| {
+        ctx(c).iter().any(|w| {
+            let near: Vec<&NumberMention> = passage.iter().filter(|p| ctx(p).contains(w)).collect();
+            !near.is_empty() && near.iter().all(|p| p.value != c.value)
+        })
+    })
 }
 
 /// Ways a text may write an entity name (lower case): the full name, without a leading "the",
@@ -459,6 +580,9 @@ const COUNTED: &[(&str, &str)] = &[
     ("user", "users"),
     ("couple", "couples"),
     ("family", "families"),
+    ("third", "thirds"),
+    ("quarter", "quarters"),
+    ("fifth", "fifths"),
 ];
 
 /// Spelled-out counts whose noun disagrees in number ("seven guest", "one reviewers").
@@ -466,6 +590,13 @@ pub fn count_disagreements(text: &str) -> usize {
     let w = words(text);
     let mut n = 0;
     for (i, word) in w.iter().enumerate() {
+        // A count as a possessive ("two's money") is the pronoun "one's" with its number changed.
+        if let Some(base) = word.strip_suffix("'s") {
+            if NUMBER_WORDS.iter().any(|(x, v)| *x == base && *v > 1) {
+                n += 1;
+            }
+            continue;
+        }
         let Some((_, v)) = NUMBER_WORDS.iter().find(|(x, _)| x == word) else {
             continue;
         };
@@ -557,10 +688,57 @@ mod tests {
     }
 
     #[test]
+    fn number_mentions_carry_their_context() {
+        let m = number_mentions("Check-in is from 3:30pm; breakfast costs £11 per guest.");
+        let v: Vec<(u64, Option<&str>, Option<&str>)> = m
+            .iter()
+            .map(|m| (m.value, m.before.as_deref(), m.after.as_deref()))
+            .collect();
+        assert_eq!(
+            v,
+            [
+                (3, None, Some("pm")),
+                (30, None, Some("pm")),
+                (11, Some("gbp"), Some("guest")),
+            ]
+        );
+    }
+
+    #[test]
+    fn number_context_stops_at_commas() {
+        let m = number_mentions("According to one review, they had a choice of 12 beers.");
+        assert_eq!(m[0].after.as_deref(), Some("review"));
+        let p = number_mentions("They had a choice of 12 beers.");
+        assert!(!number_substituted(&m, &p));
+    }
+
+    #[test]
+    fn a_swapped_number_is_found_by_its_context() {
+        let p = number_mentions("Patrons need to cancel no later than five days in advance.");
+        let same = number_mentions("Cancel five days ahead.");
+        let swapped = number_mentions("Cancel no later than three days in advance.");
+        let unrelated = number_mentions("Two reviewers liked it.");
+        assert!(!number_substituted(&same, &p));
+        assert!(number_substituted(&swapped, &p));
+        assert!(!number_substituted(&unrelated, &p));
+    }
+
+    #[test]
+    fn fractions_and_possessive_counts_must_agree() {
+        assert_eq!(count_disagreements("One thirds felt the price was high"), 1);
+        assert_eq!(count_disagreements("good value for two's money"), 1);
+        assert_eq!(
+            count_disagreements("value for one's money; two thirds agreed"),
+            0
+        );
+    }
+
+    #[test]
     fn polarity_and_negation() {
         assert_eq!(lead_polarity("No, pets are not allowed"), Some(false));
         assert_eq!(lead_polarity("Yes, there is parking"), Some(true));
         assert_eq!(lead_polarity("There is parking"), None);
+        assert_eq!(lead_polarity("Unfortunately, the wifi is slow"), None);
         assert_eq!(negations("It isn't clean and there is no towel"), 2);
     }
 }

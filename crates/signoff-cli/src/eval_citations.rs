@@ -9,7 +9,7 @@ use clap::Args;
 use signoff_action::embed::embed::{model_dir, MODEL_DIR_ENV};
 use signoff_action::embed::{Embedder, EmbeddingCache, Pooling};
 use signoff_action::eval::{
-    dump_rows, embed_rows, evaluate, load_pairs, train, CitationReport, Pair,
+    dump_rows, embed_rows, evaluate, load_pairs, train_with, CitationReport, Pair, TrainOptions,
 };
 use signoff_action::support::{Gazetteer, SupportModel};
 use std::path::{Path, PathBuf};
@@ -24,6 +24,13 @@ pub struct CitationsArgs {
     /// Fit the support model on these pairs first (instead of the checked-in model).
     #[arg(long)]
     train: Option<PathBuf>,
+    /// Fit the logistic regression only, without boosted trees (with `--train`).
+    #[arg(long, requires = "train")]
+    linear: bool,
+    /// Share of supported human-written training pairs the chosen threshold may flag, on
+    /// held-out folds (with `--train`; default 0.035).
+    #[arg(long, requires = "train")]
+    cap: Option<f64>,
     /// Write the fitted model here (with `--train`).
     #[arg(long, requires = "train")]
     save_model: Option<PathBuf>,
@@ -89,7 +96,15 @@ pub fn run(a: CitationsArgs, out: &Out) -> Result<()> {
     let model = match (&train_rows, &a.model) {
         (Some(tr), _) => {
             let names = Gazetteer::from_passages(tr.iter().map(|r| r.passage.as_str()));
-            let m = train(tr, &names, vecs.as_ref())?;
+            let mut o = TrainOptions::default();
+            if a.linear {
+                o.boost = None;
+            }
+            if let Some(c) = a.cap {
+                anyhow::ensure!((0.0..=1.0).contains(&c), "--cap {c}: must be within 0..1");
+                o.cap = c;
+            }
+            let m = train_with(tr, &names, vecs.as_ref(), &o)?;
             if let Some(p) = &a.save_model {
                 let text = serde_json::to_string_pretty(&m)? + "\n";
                 std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
