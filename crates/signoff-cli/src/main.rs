@@ -9,6 +9,7 @@ mod bench_search;
 mod corpus_cmd;
 mod draft_cmd;
 mod eval_citations;
+mod eval_drafts;
 mod eval_intake;
 mod eval_retrieval;
 mod intake_cmd;
@@ -228,6 +229,9 @@ enum EvalGroup {
     Retrieval(eval_retrieval::RetrievalArgs),
     /// Score the claim support scorer on claim/passage pairs (precision, recall, F1, AUROC).
     Citations(eval_citations::CitationsArgs),
+    /// Draft every judged query of a BEIR set offline and check its claims (citation
+    /// precision, claims supported, drafts without grounding, p50/p95 draft time).
+    Drafts(eval_drafts::DraftsArgs),
 }
 
 #[derive(Subcommand)]
@@ -500,6 +504,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Eval(EvalGroup::Intake(cmd)) => eval_intake::run(cmd, out)?,
         Command::Eval(EvalGroup::Retrieval(a)) => eval_retrieval::run(a, out)?,
         Command::Eval(EvalGroup::Citations(a)) => eval_citations::run(a, out)?,
+        Command::Eval(EvalGroup::Drafts(a)) => eval_drafts::run(a, out)?,
         Command::Intake(cmd) => intake_cmd::run(cmd, g, out, &clock)?,
         Command::Corpus(cmd) => corpus_cmd::run(g, out, cmd, &clock)?,
         Command::Search(a) => corpus_cmd::search(g, out, a, &clock)?,
