@@ -212,55 +212,16 @@ pub fn run(g: &Global, out: &Out, cmd: CorpusCommand, clock: &dyn Clock) -> Resu
     Ok(())
 }
 
-/// `signoff search "query"`: the newest approved version (read-only; nothing is recorded).
+/// `signoff search "query"`: the newest approved version, in any mode (dense, hybrid and rerank
+/// with the embedding model when it is installed; hybrid and rerank fall back to BM25 and
+/// entities without it, and say so). Each search is recorded in the audit log like a
+/// retrieval: the query's hash, version, mode, chunk ids, hashes and scores.
 pub fn search(g: &Global, out: &Out, a: SearchArgs, clock: &dyn Clock) -> Result<()> {
-    let ws = open_read(g, clock)?;
     if a.k == 0 {
         bail!("--k must be at least 1");
     }
-    let r = if a.mode == "bm25" {
-        ws.corpus_search(&a.query, &a.mode, a.k, a.version.as_deref(), None)?
-    } else {
-        let mode = match a.mode.as_str() {
-            "dense" => signoff_context::Mode::Dense,
-            "hybrid" => signoff_context::Mode::Hybrid,
-            _ => signoff_context::Mode::Rerank,
-        };
-        let embedder = match crate::eval_retrieval::load_embedder() {
-            Ok(e) => Some(e),
-            Err(why) if mode == signoff_context::Mode::Dense => {
-                bail!("--mode dense needs the embedding model: {why}")
-            }
-            Err(why) => {
-                eprintln!(
-                    "signoff: no embedding model ({why}); {} runs on BM25 and entities only",
-                    a.mode
-                );
-                None
-            }
-        };
-        let cache = ws.dir().join("index").join("vectors");
-        ws.corpus_search_by(
-            &a.query,
-            &a.mode,
-            a.k,
-            a.version.as_deref(),
-            None,
-            &mut |passages, query, k| {
-                let r = signoff_context::Retriever::build_with_cache(
-                    passages,
-                    embedder.clone(),
-                    Some(&cache),
-                )
-                .map_err(|e| e.to_string())?;
-                let hits = r.search(query, mode, k).map_err(|e| e.to_string())?;
-                Ok(hits
-                    .into_iter()
-                    .map(|h| (h.id, h.score, h.matched_terms))
-                    .collect())
-            },
-        )?
-    };
+    let mut ws = open_write(g, clock)?;
+    let r = ws.corpus_search(&a.query, &a.mode, a.k, a.version.as_deref(), None)?;
     if let Some(n) = &r.index_note {
         eprintln!("signoff: {n}");
     }
@@ -270,8 +231,11 @@ pub fn search(g: &Global, out: &Out, a: SearchArgs, clock: &dyn Clock) -> Result
             signoff_store::corpus::MAX_QUERY_CHARS
         );
     }
+    let audit_index = ws.record_search(&a.query, &r, clock)?;
     print_hits(out, &r);
-    out.json(&r);
+    let mut json = serde_json::to_value(&r)?;
+    json["audit_index"] = audit_index.into();
+    out.json(&json);
     Ok(())
 }
 

@@ -117,11 +117,67 @@ fn corpus_lifecycle_through_the_binary() {
         .env("SIGNOFF_MODEL_DIR", &no_model)
         .output()
         .unwrap();
-    fails(o, "--mode dense needs the embedding model");
+    fails(o, "dense search needs the embedding model");
     let long = "refund ".repeat(1500);
     let o = run(&["search", &long, "--json"], &ws);
     assert!(String::from_utf8_lossy(&o.stderr).contains("cut to its first"));
     ok(o);
+
+    // Each search is in the audit log like a retrieval: the query's hash, never its text.
+    let bundle = t.path().join("audit.bundle");
+    ok(run(&["audit", "export", "--out", &s(&bundle)], &ws));
+    let log = String::from_utf8_lossy(&std::fs::read(&bundle).unwrap()).to_string();
+    assert!(
+        log.contains("\\\"kind\\\":\\\"search\\\"") || log.contains("\"kind\":\"search\""),
+        "no search entry in the exported log"
+    );
+    assert!(!log.contains("how many days"), "query text in the log");
+    // With the model installed, hybrid and dense embed the version once into a dense index
+    // on disk, reuse it, and rebuild it (saying so) when it is corrupt.
+    let model =
+        std::env::var("SIGNOFF_MODEL_DIR").unwrap_or_else(|_| "/var/cache/signoff-models".into());
+    if Path::new(&model)
+        .join("all-minilm-l6-v2/model.safetensors")
+        .is_file()
+    {
+        let q = "how many days for a refund";
+        let o = run(&["search", q, "--mode", "hybrid", "--json"], &ws);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(err.contains("built the dense index"), "{err}");
+        let r = json(o);
+        assert_eq!(r["mode"], "hybrid");
+        assert!(
+            r["hits"][0]["text"].as_str().unwrap().contains("14 days"),
+            "{r}"
+        );
+        assert!(r["audit_index"].as_u64().is_some(), "{r}");
+        let o = run(&["search", q, "--mode", "dense", "--json"], &ws);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(!err.contains("dense index"), "{err}");
+        assert_eq!(json(o)["mode"], "dense");
+        let dir = ws.join("index/corpus").join(&v2);
+        let vec = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "vec"))
+            .expect("a dense index file");
+        let mut bytes = std::fs::read(&vec).unwrap();
+        let n = bytes.len();
+        bytes[n - 40] ^= 0xff;
+        std::fs::write(&vec, bytes).unwrap();
+        let o = run(&["search", q, "--mode", "rerank", "--json"], &ws);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(
+            err.contains("checksum mismatch") && err.contains("rebuilt"),
+            "{err}"
+        );
+        assert!(json(o)["hits"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("14 days"));
+    } else {
+        eprintln!("the embedding model is not installed: hybrid with vectors not exercised");
+    }
 
     let cases = t.path().join("cases.jsonl");
     std::fs::write(&cases, r#"{"id":"C-1","subject":"Refund","body":"Where is my refund? Card 4111 1111 1111 1111, reach me at bo@example.org","received_at":"2026-11-20T10:00:00Z"}"#).unwrap();

@@ -16,6 +16,7 @@ pub mod beir;
 pub mod bm25;
 pub mod corpus;
 pub mod dense;
+pub mod encoder;
 pub mod entity;
 pub mod error;
 pub mod eval;
@@ -32,3 +33,5 @@ pub use error::{ContextError, Result};
 pub use eval::{evaluate, ModeReport};
 pub use rerank::{LinearReranker, Reranker};
 pub use retriever::{Candidate, Hit, HybridParams, Mode, Retriever};
+/// The sentence encoder and its width, for hosts that hold one (see [`encoder`]).
+pub use signoff_embed::{Embedder, DIM};

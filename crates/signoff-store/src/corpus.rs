@@ -10,9 +10,10 @@
 use crate::{from_ms, ms, StoreError, Workspace};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+use sha2::Digest;
 use signoff_context::corpus::{self, AllowList, CorpusDiff};
 use signoff_context::ingest::{ChunkFlags, Document};
-use signoff_context::{Bm25Index, Passage};
+use signoff_context::{Bm25Index, Embedder, Mode, Passage, Retriever};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -125,7 +126,8 @@ pub struct EvidenceHit {
     /// The chunk.
     #[serde(flatten)]
     pub chunk: StoredChunk,
-    /// Score in thousandths (BM25 × 1000, rounded).
+    /// The mode's score in thousandths (× 1000, rounded): BM25 in `bm25` mode, cosine in
+    /// `dense`, the fused (or reranked) score in `hybrid` (`rerank`).
     pub score: i64,
     /// Words of the title and text that match query terms (for highlighting).
     pub matched_terms: Vec<String>,
@@ -707,11 +709,21 @@ impl Workspace {
         version: Option<&str>,
         allowed: Option<&std::collections::BTreeSet<String>>,
     ) -> Result<SearchResult, StoreError> {
-        if mode != "bm25" {
-            return Err(rule(format!(
-                "search mode {mode:?} is not available for the workspace corpus yet; use --mode bm25"
-            )));
+        let mode = match mode {
+            "bm25" => Mode::Bm25,
+            "dense" => Mode::Dense,
+            "hybrid" => Mode::Hybrid,
+            "rerank" => Mode::Rerank,
+            other => {
+                return Err(rule(format!(
+                    "search mode {other:?} is not one of bm25, dense, hybrid, rerank"
+                )))
+            }
+        };
+        if mode != Mode::Bm25 {
+            return self.corpus_search_dense(query, mode, k, version, allowed);
         }
+        let mode = mode.as_str();
         let (seq, id) = self.searchable_version(version)?;
         let chunks = self.corpus_chunks(seq)?;
         let (index, index_note) = self.corpus_index(&id, &chunks)?;
@@ -760,65 +772,201 @@ impl Workspace {
         })
     }
 
-    /// Searches an approved version like [`Workspace::corpus_search`] but ranks with `rank`,
-    /// given the retrievable passages of the allowed sources (id = chunk hash), the query and
-    /// `k`, returning `(passage id, score, matched terms)` best first. This is where a host
-    /// plugs in dense, hybrid or reranked retrieval (`signoff_context::Retriever`); `mode`
-    /// names it in the result.
-    #[allow(clippy::type_complexity)]
-    pub fn corpus_search_by(
+    /// Dense, hybrid or reranked search of an approved version with the process's embedding
+    /// model ([`signoff_context::encoder::shared`]) over the retrievable chunks of the
+    /// `allowed` sources. The version's passage vectors come from its dense index on disk
+    /// (built, or rebuilt when unreadable, with a note). Without the model `dense` is refused
+    /// and `hybrid`/`rerank` rank by BM25 and entities, saying so in the note.
+    fn corpus_search_dense(
         &self,
         query: &str,
-        mode: &str,
+        mode: Mode,
         k: usize,
         version: Option<&str>,
         allowed: Option<&std::collections::BTreeSet<String>>,
-        rank: &mut dyn FnMut(
-            &[Passage],
-            &str,
-            usize,
-        ) -> Result<Vec<(String, f32, Vec<String>)>, String>,
     ) -> Result<SearchResult, StoreError> {
         let (seq, id) = self.searchable_version(version)?;
         let (query, query_truncated) = clip_query(query);
-        let chunks: Vec<StoredChunk> = self
-            .corpus_chunks(seq)?
-            .into_iter()
-            .filter(|c| c.flags.retrievable() && allowed.is_none_or(|a| a.contains(&c.source)))
-            .collect();
-        let passages: Vec<Passage> = chunks
-            .iter()
-            .map(|c| Passage {
-                id: c.sha256.clone(),
-                title: c.title.clone(),
-                text: c.text.clone(),
-            })
-            .collect();
-        let by_sha: std::collections::HashMap<&str, &StoredChunk> =
-            chunks.iter().map(|c| (c.sha256.as_str(), c)).collect();
-        let ranked = if k == 0 || passages.is_empty() {
-            Vec::new()
-        } else {
-            rank(&passages, query, k).map_err(|e| rule(format!("{mode} search failed: {e}")))?
+        let chunks = self.corpus_chunks(seq)?;
+        let mut notes: Vec<String> = Vec::new();
+        let (embedder, vectors) = match signoff_context::encoder::shared() {
+            Ok(e) => {
+                let (v, note) = self.corpus_vectors(&id, &chunks, &e)?;
+                notes.extend(note);
+                (Some(e), Some(v))
+            }
+            Err(why) if mode == Mode::Dense => {
+                return Err(rule(format!(
+                    "dense search needs the embedding model: {why}"
+                )))
+            }
+            Err(why) => {
+                notes.push(format!(
+                    "no embedding model ({why}); {} ranked by BM25 and entities only",
+                    mode.as_str()
+                ));
+                (None, None)
+            }
         };
-        let hits = ranked
-            .into_iter()
-            .filter_map(|(sha, score, terms)| {
-                by_sha.get(sha.as_str()).map(|c| EvidenceHit {
-                    chunk: (*c).clone(),
-                    score: (f64::from(score) * 1000.0).round() as i64,
-                    matched_terms: terms,
-                })
+        let keep: Vec<usize> = (0..chunks.len())
+            .filter(|&i| {
+                let c = &chunks[i];
+                c.flags.retrievable() && allowed.is_none_or(|a| a.contains(&c.source))
             })
-            .take(k)
             .collect();
+        let passages: Vec<Passage> = keep
+            .iter()
+            .map(|&i| Passage {
+                id: chunks[i].sha256.clone(),
+                title: chunks[i].title.clone(),
+                text: chunks[i].text.clone(),
+            })
+            .collect();
+        // The version's BM25 index analyses the query, so matched words are found the same
+        // way in every mode (the original spellings, for highlighting).
+        let (index, index_note) = self.corpus_index(&id, &chunks)?;
+        notes.splice(0..0, index_note);
+        let terms = index.terms(query);
+        let mut hits = Vec::new();
+        if k > 0 && !passages.is_empty() {
+            let vecs = vectors.map(|v| keep.iter().map(|&i| v[i].clone()).collect());
+            let r = Retriever::from_parts(&passages, embedder, vecs)
+                .map_err(|e| rule(format!("building the {} index: {e}", mode.as_str())))?;
+            let by_sha: std::collections::HashMap<&str, &StoredChunk> =
+                chunks.iter().map(|c| (c.sha256.as_str(), c)).collect();
+            hits = r
+                .search(query, mode, k)
+                .map_err(|e| rule(format!("{} search failed: {e}", mode.as_str())))?
+                .into_iter()
+                .filter_map(|h| {
+                    by_sha.get(h.id.as_str()).map(|c| EvidenceHit {
+                        matched_terms: matched_terms(&index, &terms, &c.title, &c.text),
+                        chunk: (*c).clone(),
+                        score: (f64::from(h.score) * 1000.0).round() as i64,
+                    })
+                })
+                .collect();
+        }
         Ok(SearchResult {
             version: id,
-            mode: mode.into(),
+            mode: mode.as_str().into(),
             hits,
-            index_note: None,
+            index_note: (!notes.is_empty()).then(|| notes.join("; ")),
             query_truncated,
         })
+    }
+
+    /// The passage vectors of a version (one per chunk, in `chunks` order) from its dense
+    /// index, `index/corpus/<version>/dense-<model version>.vec`: a JSON header line (model
+    /// version, dimension, count, SHA-256 over the chunk hashes), the vectors as little-endian
+    /// f32, and the SHA-256 of everything before it. Derived data: built when missing and
+    /// rebuilt when it does not check out, with a note saying which.
+    fn corpus_vectors(
+        &self,
+        version: &str,
+        chunks: &[StoredChunk],
+        embedder: &Embedder,
+    ) -> Result<(Vec<Vec<f32>>, Option<String>), StoreError> {
+        let root = self.dir().join("index").join("corpus").join(version);
+        let path = root.join(format!("dense-{}.vec", embedder.version()));
+        let mut h = sha2::Sha256::new();
+        for c in chunks {
+            sha2::Digest::update(&mut h, c.sha256.as_bytes());
+        }
+        let chunks_sha = hex::encode(sha2::Digest::finalize(h));
+        let header = serde_json::json!({
+            "model": embedder.version(),
+            "dim": signoff_context::DIM,
+            "count": chunks.len(),
+            "chunks_sha256": chunks_sha,
+        })
+        .to_string();
+        let note = match std::fs::read(&path) {
+            Ok(bytes) => match read_vectors(&bytes, &header, chunks.len()) {
+                Ok(v) => return Ok((v, None)),
+                Err(why) => format!(
+                    "the dense index {} was unusable ({why}); rebuilt it from the store",
+                    path.display()
+                ),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!(
+                "built the dense index for version {} ({} passages embedded)",
+                &version[..12.min(version.len())],
+                chunks.len()
+            ),
+            Err(e) => format!(
+                "the dense index {} could not be read ({e}); rebuilt it from the store",
+                path.display()
+            ),
+        };
+        let texts: Vec<String> = chunks
+            .iter()
+            .map(|c| {
+                signoff_context::retriever::passage_text(&Passage {
+                    id: String::new(),
+                    title: c.title.clone(),
+                    text: c.text.clone(),
+                })
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let vectors = embedder
+            .embed(&refs)
+            .map_err(|e| rule(format!("embedding the corpus version: {e}")))?;
+        let mut bytes = Vec::with_capacity(header.len() + 33 + vectors.len() * 4 * 384);
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.push(b'\n');
+        for v in &vectors {
+            for x in v {
+                bytes.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        let sum = sha2::Sha256::digest(&bytes);
+        bytes.extend_from_slice(&sum);
+        let io = |p: &PathBuf, e| StoreError::io(p, e);
+        std::fs::create_dir_all(&root).map_err(|e| io(&root, e))?;
+        let tmp = root.join(format!("dense.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, &bytes).map_err(|e| io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+        Ok((vectors, Some(note)))
+    }
+
+    /// Records a search of the workspace corpus (not for a case) in the audit log, as a
+    /// retrieval is: the query's hash, version, mode, chunk ids, hashes and scores — never the
+    /// query text. Returns the entry's index.
+    pub fn record_search(
+        &mut self,
+        query: &str,
+        result: &SearchResult,
+        clock: &dyn signoff_core::Clock,
+    ) -> Result<u64, StoreError> {
+        let (query, _) = clip_query(query);
+        let hits: Vec<serde_json::Value> = result
+            .hits
+            .iter()
+            .map(|h| serde_json::json!({"chunk_id": h.chunk.id, "sha256": h.chunk.sha256, "score": h.score}))
+            .collect();
+        let journal = self.journal()?;
+        let now = ms(clock.now());
+        let tx = self.writable()?.transaction()?;
+        let idx = crate::audit::record(
+            &tx,
+            signoff_audit::log::Entry {
+                kind: "search".into(),
+                case_id: None,
+                actor: "device".into(),
+                at_ms: now,
+                payload: crate::audit::payload([
+                    ("query_sha256", crate::audit::commit(query).into()),
+                    ("version", result.version.clone().into()),
+                    ("mode", result.mode.clone().into()),
+                    ("hits", hits.into()),
+                ]),
+            },
+        )?;
+        crate::audit::seal(&tx, &journal, now)?;
+        tx.commit()?;
+        Ok(idx)
     }
 
     /// Opens the BM25 index of a version, building it when missing and rebuilding it when it
@@ -875,7 +1023,8 @@ impl Workspace {
     }
 
     /// Retrieves evidence for a case: redacts its subject and body, searches the newest
-    /// approved version under the allow-list for the case's label and the chunk flags, and
+    /// approved version under the allow-list for the case's label and the chunk flags (in
+    /// `hybrid` mode when the embedding model is installed, else `bm25` with a note), and
     /// records a `retrieval` row with its audit entry in one transaction (query hash, version,
     /// chunk ids and hashes, integer scores, redaction counts — no text).
     pub fn retrieve_for_case(
@@ -889,7 +1038,21 @@ impl Workspace {
         let red = signoff_context::redact::redact(&format!("{}\n\n{}", case.subject, case.body));
         let allow = self.corpus_allow_list()?;
         let allowed = allow.allowed(case.label.as_deref()).cloned();
-        let result = self.corpus_search(&red.text, "bm25", k, None, allowed.as_ref())?;
+        // The full hybrid pipeline when the embedding model is installed; BM25 otherwise,
+        // with a note saying why.
+        let mode = if signoff_context::encoder::shared().is_ok() {
+            "hybrid"
+        } else {
+            "bm25"
+        };
+        let mut result = self.corpus_search(&red.text, mode, k, None, allowed.as_ref())?;
+        if let (Err(why), "bm25") = (signoff_context::encoder::shared(), mode) {
+            let note = format!("no embedding model ({why}); evidence ranked by BM25 only");
+            result.index_note = Some(match result.index_note.take() {
+                Some(n) => format!("{n}; {note}"),
+                None => note,
+            });
+        }
         let query_sha256 = crate::audit::commit(&red.text);
         let redactions = red.counts_by_name();
         let hits_json: Vec<serde_json::Value> = result
@@ -969,6 +1132,29 @@ impl Workspace {
             redacted_query: red.text,
         })
     }
+}
+
+/// The vectors of a dense index file, if it has the expected header, size and checksum.
+fn read_vectors(bytes: &[u8], header: &str, count: usize) -> Result<Vec<Vec<f32>>, String> {
+    let dim = signoff_context::DIM;
+    let body = header.len() + 1 + count * dim * 4;
+    if bytes.len() != body + 32 {
+        return Err(format!("{} bytes, expected {}", bytes.len(), body + 32));
+    }
+    if &bytes[..header.len()] != header.as_bytes() || bytes[header.len()] != b'\n' {
+        return Err("its header names another model or chunk set".into());
+    }
+    if sha2::Sha256::digest(&bytes[..body]).as_slice() != &bytes[body..] {
+        return Err("checksum mismatch".into());
+    }
+    Ok(bytes[header.len() + 1..body]
+        .chunks_exact(dim * 4)
+        .map(|v| {
+            v.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        })
+        .collect())
 }
 
 /// The query cut to [`MAX_QUERY_CHARS`] characters, and whether it was cut.

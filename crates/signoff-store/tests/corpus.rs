@@ -275,11 +275,33 @@ fn a_corrupt_or_missing_index_is_rebuilt_and_odd_queries_do_not_fail() {
         .unwrap()
         .hits
         .is_empty());
+    // Dense needs the embedding model: with it the version is embedded into a dense index
+    // (a note says so once); without it the refusal names the model.
+    match signoff_context::encoder::shared() {
+        Ok(_) => {
+            let d = w.corpus_search("shipping", "dense", 3, None, None).unwrap();
+            assert_eq!(d.mode, "dense");
+            assert!(d.index_note.unwrap().contains("built the dense index"));
+            assert_eq!(d.hits[0].chunk.id, "policy:p.md#shipping/p1");
+            let h = w
+                .corpus_search("shipping", "hybrid", 3, None, None)
+                .unwrap();
+            assert!(h.index_note.is_none(), "{:?}", h.index_note);
+            assert!(h.hits[0].matched_terms.contains(&"Shipping".to_string()));
+        }
+        Err(_) => {
+            let e = w
+                .corpus_search("x", "dense", 3, None, None)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("needs the embedding model"), "{e}");
+        }
+    }
     let e = w
-        .corpus_search("x", "dense", 3, None, None)
+        .corpus_search("x", "sparse", 3, None, None)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("--mode bm25"), "{e}");
+    assert!(e.contains("not one of bm25, dense, hybrid, rerank"), "{e}");
 }
 
 #[test]
