@@ -71,7 +71,11 @@ pub fn intake(data: &Path, rows: usize, cases: usize, model: &str, out: &Out) ->
             ),
             _ => None,
         };
-        let encoder_s = t.elapsed().as_secs_f64();
+        let encoder_s = if emb.is_some() {
+            t.elapsed().as_secs_f64()
+        } else {
+            0.0
+        };
         let mut n = 0;
         for (i, text) in texts.iter().enumerate() {
             let emb_i = emb.as_ref().map(|e| e[i].as_slice());

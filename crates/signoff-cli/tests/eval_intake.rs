@@ -166,3 +166,42 @@ fn intake_train_writes_a_hashed_artefact_and_classify_explains_rule_or_model() {
     assert_eq!(v["path"]["rule_id"], "legal");
     assert_eq!(v["band"], "escalate");
 }
+
+#[test]
+fn bench_intake_reports_throughput_split_into_encoder_and_heads() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("rows.jsonl");
+    std::fs::write(&data, rows()).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .args(["bench", "intake", "--data"])
+        .arg(&data)
+        .args([
+            "--rows", "70", "--cases", "30", "--model", "lexical", "--json",
+        ])
+        .env("SIGNOFF_MODEL_DIR", t.path().join("no-model"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(v["rows"], 70);
+    assert_eq!(v["cases"], 30);
+    assert_eq!(v["heads"], "lexical");
+    // The lexical model runs no encoder: all of the per-case time is the heads'.
+    assert_eq!(v["encoder_ms_per_case"], 0.0);
+    assert!(v["heads_ms_per_case"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["cases_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    // More rows than the file has is refused, naming the file.
+    let o = Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .args(["bench", "intake", "--data"])
+        .arg(&data)
+        .args(["--rows", "999", "--model", "lexical"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && stderr.contains("rows.jsonl has 70 rows"),
+        "{stderr}"
+    );
+}
