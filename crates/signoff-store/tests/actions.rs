@@ -1,0 +1,115 @@
+//! Outbound actions in the store alone (no network): the upstream setting is checked and its
+//! change audited by commitment; an action row's identity can never be rewritten or deleted;
+//! with the upstream cleared nothing is queued.
+
+mod support;
+
+use signoff_core::{DispositionKind, Reviewer};
+use signoff_store::{Decision, Workspace};
+use std::sync::Arc;
+use support::{clock, import_rows, keyed, kinds};
+
+fn ws(dir: &std::path::Path) -> Workspace {
+    let mut w = keyed(dir, 3);
+    import_rows(
+        &mut w,
+        dir,
+        "S",
+        &[("K1", "one", None), ("K2", "two", None)],
+    );
+    w.upsert_reviewer(
+        &Reviewer {
+            id: "r1".into(),
+            name: "Ada".into(),
+        },
+        &clock(),
+    )
+    .unwrap();
+    w.attach_reviewer_key(
+        "r1",
+        Arc::new(signoff_audit::note::Ed25519Key::from_seed([4; 32])),
+        &clock(),
+    )
+    .unwrap();
+    w
+}
+
+fn approve(w: &mut Workspace, id: &str) {
+    let case_seq = w.case_seq(id).unwrap();
+    w.decide(
+        "r1",
+        &Decision {
+            case_seq,
+            kind: DispositionKind::Approve,
+            reason_code: None,
+            rationale: None,
+            final_text: None,
+        },
+        &clock(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_upstream_setting_is_checked_and_audited_by_commitment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = ws(dir.path());
+    let e = w
+        .set_upstream(Some("https://u:secret@crm.example/api"), "r1", &clock())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("credentials"), "{e}");
+    assert_eq!(w.upstream().unwrap(), None, "a refused URL changes nothing");
+    let set = w
+        .set_upstream(Some("https://crm.example/api/"), "r1", &clock())
+        .unwrap();
+    assert_eq!(set.as_deref(), Some("https://crm.example/api"));
+    let leaf: Vec<u8> = w
+        .conn()
+        .query_row(
+            "SELECT leaf FROM audit_entries ORDER BY idx DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let leaf = String::from_utf8(leaf).unwrap();
+    assert!(
+        leaf.contains("upstream_set") && !leaf.contains("crm.example"),
+        "{leaf}"
+    );
+    approve(&mut w, "K1");
+    assert_eq!(w.actions(None).unwrap().len(), 1);
+    w.set_upstream(None, "r1", &clock()).unwrap();
+    approve(&mut w, "K2");
+    assert_eq!(w.actions(None).unwrap().len(), 1, "no upstream, no action");
+    assert_eq!(kinds(&w).iter().filter(|k| *k == "upstream_set").count(), 2);
+    w.audit_verify(None, &mut |_, _| {}).unwrap();
+}
+
+#[test]
+fn an_actions_identity_is_never_rewritten_or_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = ws(dir.path());
+    w.set_upstream(Some("http://127.0.0.1:9/v1"), "r1", &clock())
+        .unwrap();
+    approve(&mut w, "K1");
+    let c = w.conn();
+    for sql in [
+        "UPDATE actions SET idempotency_key = 'x'",
+        "UPDATE actions SET body_sha256 = 'x'",
+        "UPDATE actions SET url = 'http://elsewhere/replies'",
+        "DELETE FROM actions",
+    ] {
+        let e = c.execute(sql, []).unwrap_err().to_string();
+        assert!(e.contains("never"), "{sql}: {e}");
+    }
+    assert!(
+        c.execute("UPDATE actions SET state = 'bogus'", []).is_err(),
+        "states are a closed set"
+    );
+    let e = w
+        .compensate_action(99, "why", "r1", &clock())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no action #99"), "{e}");
+}
