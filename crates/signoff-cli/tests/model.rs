@@ -214,3 +214,48 @@ fn errors_in_models_toml_name_the_line() {
     assert!(e.contains("\"b\", which is not defined"), "{e}");
     fails(run(&["model", "list"], &ws), "models.toml:6:");
 }
+
+#[test]
+fn with_a_kernel_keyring_the_key_goes_to_the_os_key_store_not_a_file() {
+    let t = tempfile::tempdir().unwrap();
+    let ws = t.path().join("ws");
+    ok(run(&["init"], &ws));
+    std::fs::write(
+        ws.join("models.toml"),
+        "[models.r]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel = \"m\"\nkey = \"rk\"\n",
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_signoff");
+    // A fresh session keyring and no D-Bus: the kernel keyring is the key store.
+    let script = format!(
+        "set -e
+         echo sk-keyring-9 | {bin} --workspace {ws} model key set rk
+         {bin} --workspace {ws} model list --json",
+        ws = ws.display()
+    );
+    let out = Command::new("keyctl")
+        .args(["session", "-", "bash", "-c", &script])
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("SIGNOFF_WORKSPACE")
+        .env("XDG_RUNTIME_DIR", t.path())
+        .output()
+        .expect("keyctl (package keyutils; scripts/setup.sh installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("stored in the OS key store"), "{stdout}");
+    let list: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let r = &list["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "r")
+        .unwrap()
+        .clone();
+    assert_eq!(r["key_set"], true, "{list}");
+    assert!(!ws.join("model-keys").exists(), "no key file was written");
+    assert!(!stdout.contains("sk-keyring-9"));
+}
