@@ -80,6 +80,7 @@ pub fn search(passages: usize, beir: &Path, out: &Out) -> Result<()> {
         );
     }
     let queries = load_queries(&beir.join("queries.jsonl"))?;
+    crate::eval_retrieval::show_embedding_progress();
     let all = synthesise(&base, passages);
     let embedder = match load_embedder() {
         Ok(e) => Some(e),

@@ -123,6 +123,14 @@ pub fn run(g: &Global, out: &Out, cmd: CorpusCommand, clock: &dyn Clock) -> Resu
                 ));
                 reports.push(r);
             }
+            // Index the head version now (with a progress bar while it is embedded), so its
+            // first search does not wait for it.
+            if let Some(r) = reports.last() {
+                crate::eval_retrieval::show_embedding_progress();
+                for note in ws.corpus_build_indexes(&r.version)? {
+                    eprintln!("signoff: {note}");
+                }
+            }
             out.json(&reports);
         }
         CorpusCommand::Approve { version, by } => {
@@ -221,6 +229,8 @@ pub fn search(g: &Global, out: &Out, a: SearchArgs, clock: &dyn Clock) -> Result
         bail!("--k must be at least 1");
     }
     let mut ws = open_write(g, clock)?;
+    // The first search of a version embeds it (the dense index): show how far it is.
+    crate::eval_retrieval::show_embedding_progress();
     let r = ws.corpus_search(&a.query, &a.mode, a.k, a.version.as_deref(), None)?;
     if let Some(n) = &r.index_note {
         eprintln!("signoff: {n}");
@@ -242,6 +252,7 @@ pub fn search(g: &Global, out: &Out, a: SearchArgs, clock: &dyn Clock) -> Result
 /// `signoff evidence CASE`: retrieval for a case, recorded in the audit log.
 pub fn evidence(g: &Global, out: &Out, a: EvidenceArgs, clock: &dyn Clock) -> Result<()> {
     let mut ws = open_write(g, clock)?;
+    crate::eval_retrieval::show_embedding_progress();
     let r = ws.retrieve_for_case(&a.case, a.k, clock)?;
     if let Some(n) = &r.result.index_note {
         eprintln!("signoff: {n}");

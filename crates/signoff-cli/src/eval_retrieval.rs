@@ -93,8 +93,33 @@ pub fn load_embedder() -> std::result::Result<Arc<Embedder>, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Shows long embedding runs (indexing passages) as a progress bar on stderr; hidden when
+/// stderr is not a terminal.
+pub fn show_embedding_progress() {
+    let bar: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+    signoff_context::progress::set_hook(Some(Arc::new(move |done, total| {
+        let mut slot = bar.lock().unwrap_or_else(|e| e.into_inner());
+        let b = slot.get_or_insert_with(|| {
+            let b = indicatif::ProgressBar::new(total as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "embedding [{bar:40}] {pos}/{len} passages ({per_sec}, {eta} left)",
+            ) {
+                b.set_style(style);
+            }
+            b
+        });
+        b.set_length(total as u64);
+        b.set_position(done as u64);
+        if done >= total {
+            b.finish_and_clear();
+            *slot = None;
+        }
+    })));
+}
+
 /// Runs `signoff eval retrieval`.
 pub fn run(a: RetrievalArgs, out: &Out) -> Result<()> {
+    show_embedding_progress();
     let set = BeirSet::load(&a.beir, &a.split)
         .with_context(|| format!("loading the BEIR set {}", a.beir.display()))?;
     let modes: Vec<Mode> = match a.mode {

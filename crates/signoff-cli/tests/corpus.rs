@@ -141,6 +141,16 @@ fn corpus_lifecycle_through_the_binary() {
         .is_file()
     {
         let q = "how many days for a refund";
+        // `corpus add` indexed the head version already; a missing index is built again.
+        let dir = ws.join("index/corpus").join(&v2);
+        let vec_file = || {
+            std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.extension().is_some_and(|e| e == "vec"))
+                .expect("a dense index file")
+        };
+        std::fs::remove_file(vec_file()).unwrap();
         let o = run(&["search", q, "--mode", "hybrid", "--json"], &ws);
         let err = String::from_utf8_lossy(&o.stderr).to_string();
         assert!(err.contains("built the dense index"), "{err}");
@@ -155,12 +165,7 @@ fn corpus_lifecycle_through_the_binary() {
         let err = String::from_utf8_lossy(&o.stderr).to_string();
         assert!(!err.contains("dense index"), "{err}");
         assert_eq!(json(o)["mode"], "dense");
-        let dir = ws.join("index/corpus").join(&v2);
-        let vec = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "vec"))
-            .expect("a dense index file");
+        let vec = vec_file();
         let mut bytes = std::fs::read(&vec).unwrap();
         let n = bytes.len();
         bytes[n - 40] ^= 0xff;

@@ -33,5 +33,7 @@ pub use error::{ContextError, Result};
 pub use eval::{evaluate, ModeReport};
 pub use rerank::{LinearReranker, Reranker};
 pub use retriever::{Candidate, Hit, HybridParams, Mode, Retriever};
+/// Progress of long embedding runs (indexing), for hosts to show.
+pub use signoff_embed::progress;
 /// The sentence encoder and its width, for hosts that hold one (see [`encoder`]).
 pub use signoff_embed::{Embedder, DIM};

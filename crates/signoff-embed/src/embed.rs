@@ -149,7 +149,8 @@ impl Embedder {
     /// Embeds texts with the given pooling (see [`Pooling`]). Outputs keep the input order.
     ///
     /// All texts are tokenised first (in parallel), then run through the encoder packed end
-    /// to end (no padding) in batches of at most [`Embedder::batch_tokens`] tokens.
+    /// to end (no padding) in batches of at most [`Embedder::batch_tokens`] tokens. Long runs
+    /// report progress after each batch ([`crate::progress`]).
     pub fn embed_with(&self, texts: &[&str], pooling: Pooling) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());
@@ -165,6 +166,7 @@ impl Embedder {
             let ids = e.get_ids();
             if !batch.is_empty() && tokens + ids.len() > self.batch_tokens {
                 out.extend(self.embed_ids(&batch, pooling)?);
+                crate::progress::report(out.len(), texts.len());
                 batch.clear();
                 tokens = 0;
             }
@@ -172,6 +174,7 @@ impl Embedder {
             batch.push(ids);
         }
         out.extend(self.embed_ids(&batch, pooling)?);
+        crate::progress::report(out.len(), texts.len());
         Ok(out)
     }
 

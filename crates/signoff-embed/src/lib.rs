@@ -7,6 +7,7 @@ pub mod bert;
 pub mod cache;
 pub mod embed;
 pub mod error;
+pub mod progress;
 pub mod reference;
 
 pub use cache::EmbeddingCache;

@@ -931,6 +931,22 @@ impl Workspace {
         Ok((vectors, Some(note)))
     }
 
+    /// Builds the search indexes of a version (`version`: an id prefix or `head`) ahead of its
+    /// first search: BM25 always, the dense index when the embedding model is installed.
+    /// Returns what was done (empty when both were already there and sound).
+    pub fn corpus_build_indexes(&self, version: &str) -> Result<Vec<String>, StoreError> {
+        let (seq, id) = self.corpus_version(version)?;
+        let chunks = self.corpus_chunks(seq)?;
+        let mut notes: Vec<String> = self.corpus_index(&id, &chunks)?.1.into_iter().collect();
+        match signoff_context::encoder::shared() {
+            Ok(e) => notes.extend(self.corpus_vectors(&id, &chunks, &e)?.1),
+            Err(why) => notes.push(format!(
+                "no embedding model ({why}); no dense index, searches rank by BM25 and entities"
+            )),
+        }
+        Ok(notes)
+    }
+
     /// Records a search of the workspace corpus (not for a case) in the audit log, as a
     /// retrieval is: the query's hash, version, mode, chunk ids, hashes and scores — never the
     /// query text. Returns the entry's index.
