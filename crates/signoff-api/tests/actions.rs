@@ -11,11 +11,11 @@ mod support;
 mod upstream;
 
 use signoff_api::actions::{send, send_due, SendOptions};
-use signoff_core::{DispositionKind, Reviewer};
+use signoff_core::DispositionKind;
 use signoff_store::{Decision, Workspace};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{clock, import_rows, keyed, kinds};
+use support::{clock, import_rows, keyed, kinds, reviewer};
 use upstream::{Fault, Upstream};
 
 const REPLY: &str = "Parking is free on site [1].";
@@ -33,20 +33,7 @@ fn fast() -> SendOptions {
 fn setup(dir: &std::path::Path, up: Option<&Upstream>) -> (Workspace, i64) {
     let mut w = keyed(dir, 7);
     import_rows(&mut w, dir, "Parking", &[("C1", "Is parking free?", None)]);
-    w.upsert_reviewer(
-        &Reviewer {
-            id: "r1".into(),
-            name: "Ada".into(),
-        },
-        &clock(),
-    )
-    .unwrap();
-    w.attach_reviewer_key(
-        "r1",
-        Arc::new(signoff_audit::note::Ed25519Key::from_seed([5; 32])),
-        &clock(),
-    )
-    .unwrap();
+    reviewer(&mut w, "r1", "Ada", 5);
     w.put_reason_code("wrong", "Wrong").unwrap();
     let seq = w.case_seq("C1").unwrap();
     w.set_draft(seq, REPLY).unwrap();
@@ -326,13 +313,7 @@ fn a_crash_between_send_and_record_leaves_exactly_one_reply() {
     let seq = w.due_actions().unwrap()[0];
     // The process sends, then dies before recording the outcome.
     let job = w.begin_action(seq, false, &clock()).unwrap();
-    let req = signoff_sync::actions::Request {
-        method: signoff_sync::actions::Method::Post,
-        url: &job.url,
-        idempotency_key: &job.idempotency_key,
-        body: job.body.as_deref(),
-    };
-    assert!(signoff_sync::actions::send(&req, &fast()).unwrap().ok);
+    assert!(signoff_api::actions::deliver(&job, &fast()).ok);
     drop(w);
     assert_eq!(up.replies().len(), 1);
 
@@ -367,13 +348,7 @@ fn undoing_after_a_crash_mid_send_compensates_rather_than_cancels() {
     let d = decide(&mut w, c, DispositionKind::Approve);
     let seq = w.due_actions().unwrap()[0];
     let job = w.begin_action(seq, false, &clock()).unwrap();
-    let req = signoff_sync::actions::Request {
-        method: signoff_sync::actions::Method::Post,
-        url: &job.url,
-        idempotency_key: &job.idempotency_key,
-        body: job.body.as_deref(),
-    };
-    signoff_sync::actions::send(&req, &fast()).unwrap();
+    assert!(signoff_api::actions::deliver(&job, &fast()).ok);
     w.undo("r1", d, 10, &clock()).unwrap();
     assert_eq!(w.action(seq).unwrap().state, "compensating");
     send_due(&mut w, None, &fast(), &clock()).unwrap();

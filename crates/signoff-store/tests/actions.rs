@@ -4,10 +4,9 @@
 
 mod support;
 
-use signoff_core::{DispositionKind, Reviewer};
+use signoff_core::DispositionKind;
 use signoff_store::{Decision, Workspace};
-use std::sync::Arc;
-use support::{clock, import_rows, keyed, kinds};
+use support::{clock, import_rows, keyed, kinds, reviewer};
 
 fn ws(dir: &std::path::Path) -> Workspace {
     let mut w = keyed(dir, 3);
@@ -17,20 +16,7 @@ fn ws(dir: &std::path::Path) -> Workspace {
         "S",
         &[("K1", "one", None), ("K2", "two", None)],
     );
-    w.upsert_reviewer(
-        &Reviewer {
-            id: "r1".into(),
-            name: "Ada".into(),
-        },
-        &clock(),
-    )
-    .unwrap();
-    w.attach_reviewer_key(
-        "r1",
-        Arc::new(signoff_audit::note::Ed25519Key::from_seed([4; 32])),
-        &clock(),
-    )
-    .unwrap();
+    reviewer(&mut w, "r1", "Ada", 4);
     w
 }
 

@@ -8,8 +8,7 @@ use sha2::{Digest, Sha256};
 use signoff_core::{DispositionKind, Reviewer};
 use signoff_store::draft::{ClaimResolution, FrozenPassage, NewDraft, StoredCitation, StoredClaim};
 use signoff_store::{Access, Decision, Workspace};
-use std::sync::Arc;
-use support::{clock, keyed, kinds};
+use support::{clock, keyed, kinds, reviewer};
 
 fn ws(dir: &std::path::Path) -> Workspace {
     let mut w = keyed(dir, 9);
@@ -17,20 +16,7 @@ fn ws(dir: &std::path::Path) -> Workspace {
     let p = dir.join("cases.jsonl");
     std::fs::write(&p, format!("{text}\n")).unwrap();
     w.import_file(&p, &clock(), &mut |_| {}).unwrap();
-    w.upsert_reviewer(
-        &Reviewer {
-            id: "r1".into(),
-            name: "Ada".into(),
-        },
-        &clock(),
-    )
-    .unwrap();
-    w.attach_reviewer_key(
-        "r1",
-        Arc::new(signoff_audit::note::Ed25519Key::from_seed([5; 32])),
-        &clock(),
-    )
-    .unwrap();
+    reviewer(&mut w, "r1", "Ada", 5);
     w
 }
 

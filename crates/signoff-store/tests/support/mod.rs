@@ -1,5 +1,6 @@
 //! Shared set-up for the store's integration tests: a fixed clock, a workspace file with a
-//! device key attached, case imports from (id, body, label) rows, and the log's entry kinds.
+//! device key attached, a reviewer with a signing key, case imports from (id, body, label)
+//! rows, and the log's entry kinds.
 #![allow(dead_code)] // each test binary uses its own subset
 
 use signoff_core::FixedClock;
@@ -20,6 +21,25 @@ pub fn keyed(dir: &Path, seed: u8) -> Workspace {
     )))
     .unwrap();
     w
+}
+
+/// Registers reviewer `id` (printed name `name`) and loads their signing key from `seed`, so
+/// dispositions and claim resolutions can be signed.
+pub fn reviewer(w: &mut Workspace, id: &str, name: &str, seed: u8) {
+    w.upsert_reviewer(
+        &signoff_core::Reviewer {
+            id: id.into(),
+            name: name.into(),
+        },
+        &clock(),
+    )
+    .unwrap();
+    w.attach_reviewer_key(
+        id,
+        Arc::new(signoff_audit::note::Ed25519Key::from_seed([seed; 32])),
+        &clock(),
+    )
+    .unwrap();
 }
 
 /// Imports one case per (id, body, label) row, each with `subject`, as one case file.
