@@ -1,5 +1,6 @@
 //! `signoff eval drafts`: the drafting path measured end to end on a BEIR set. For each judged
-//! query: redact it, retrieve passages (BM25 by default, as `signoff draft` does), compose
+//! query: redact it, retrieve passages (hybrid by default, as `signoff draft` does when MiniLM
+//! is installed; BM25 + entity awareness without it), compose
 //! with the offline extractive drafter, check every claim with the support scorer; then
 //! report citation precision (cited passages judged relevant in the qrels), the share of
 //! claims found supported, the share of drafts with no grounding and draft time p50/p95.
@@ -21,9 +22,10 @@ use std::time::Instant;
 /// Which retrieval feeds the drafter.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DraftMode {
-    /// BM25, what `signoff draft` uses.
+    /// BM25 alone.
     Bm25,
-    /// BM25 + dense + entity awareness, fused (needs MiniLM; else BM25 + entity).
+    /// BM25 + dense + entity awareness, fused, what `signoff draft` uses (without MiniLM:
+    /// BM25 + entity).
     Hybrid,
 }
 
@@ -40,7 +42,7 @@ pub struct DraftsArgs {
     #[arg(long, default_value_t = 5)]
     k: usize,
     /// Retrieval feeding the drafter.
-    #[arg(long, value_enum, default_value_t = DraftMode::Bm25)]
+    #[arg(long, value_enum, default_value_t = DraftMode::Hybrid)]
     mode: DraftMode,
     /// Check claims with the lexical features only (skip loading MiniLM).
     #[arg(long)]

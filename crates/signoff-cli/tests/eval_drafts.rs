@@ -1,6 +1,6 @@
-//! `signoff eval drafts` on the hand-made tiny BEIR set: every judged query drafted offline,
-//! the citations judged against the qrels, worked by hand (see the fixture's README for the
-//! BM25 rankings): q1 cites c1 (relevant), q2 cites c2 (unjudged) and i2 (relevant), q3
+//! `signoff eval drafts` on the hand-made tiny BEIR set: every judged query drafted offline
+//! from BM25 hits, the citations judged against the qrels, worked by hand (see the fixture's
+//! README for the BM25 rankings): q1 cites c1 (relevant), q2 cites c2 (unjudged) and i2 (relevant), q3
 //! retrieves nothing and so has no grounding.
 
 mod support;
@@ -42,7 +42,15 @@ fn citation_precision_and_grounding_match_the_hand_worked_figures() {
 #[test]
 fn the_table_names_every_column() {
     let out = ok(run_opt(
-        &["eval", "drafts", "--beir", &fixture(), "--lexical"],
+        &[
+            "eval",
+            "drafts",
+            "--beir",
+            &fixture(),
+            "--mode",
+            "bm25",
+            "--lexical",
+        ],
         None,
     ));
     for col in ["cit.prec", "claims", "supported", "no grounding", "p95 ms"] {
