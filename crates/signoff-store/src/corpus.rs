@@ -27,6 +27,10 @@ const ALLOW_KEY: &str = "corpus_allow";
 /// The longest query text searched; longer text is cut (at a character boundary).
 pub const MAX_QUERY_CHARS: usize = 4000;
 
+/// The weakest cosine (query vs passage) that counts as evidence on its own, without a shared
+/// word or a named entity; unrelated MiniLM pairs score below it.
+pub const MIN_DENSE_COSINE: f32 = 0.3;
+
 /// What adding a source did.
 #[derive(Debug, Clone, Serialize)]
 pub struct CorpusAddReport {
@@ -838,6 +842,13 @@ impl Workspace {
                 .search(query, mode, k)
                 .map_err(|e| rule(format!("{} search failed: {e}", mode.as_str())))?
                 .into_iter()
+                // Dense search always finds a nearest passage: one with no shared word, no
+                // named entity and a weak cosine is not evidence.
+                .filter(|h| {
+                    h.bm25.is_some_and(|b| b > 0.0)
+                        || h.entity.is_some()
+                        || h.dense.is_some_and(|c| c >= MIN_DENSE_COSINE)
+                })
                 .filter_map(|h| {
                     by_sha.get(h.id.as_str()).map(|c| EvidenceHit {
                         matched_terms: matched_terms(&index, &terms, &c.title, &c.text),
