@@ -175,9 +175,20 @@ impl Drafter for OfflineDrafter {
                     continue;
                 }
                 let hits = toks.iter().filter(|t| query.contains(*t)).count() as f64;
+                // A sentence sharing no word with the case grounds nothing (dense retrieval
+                // returns neighbours even for a case the corpus does not cover).
+                if hits == 0.0 {
+                    continue;
+                }
                 // Earlier evidence is better ranked: a small prior breaks ties.
                 cands.push((hits - 0.01 * ei as f64, ei, s.start, s.end));
             }
+        }
+        if cands.is_empty() {
+            return Ok(Composed {
+                text: NO_GROUNDING.to_string(),
+                citations: Vec::new(),
+            });
         }
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut chosen: Vec<(usize, usize, usize)> = cands
@@ -453,6 +464,19 @@ mod tests {
             subject: "s",
             body: "b",
             evidence: &[],
+        };
+        let d = OfflineDrafter::default().compose(&req, &prompt()).unwrap();
+        assert_eq!(d.text, NO_GROUNDING);
+        assert!(d.citations.is_empty());
+    }
+
+    #[test]
+    fn evidence_sharing_no_word_with_the_case_is_no_grounding() {
+        let evidence = ev();
+        let req = DraftRequest {
+            subject: "Zebra",
+            body: "Xylophone quartz?",
+            evidence: &evidence,
         };
         let d = OfflineDrafter::default().compose(&req, &prompt()).unwrap();
         assert_eq!(d.text, NO_GROUNDING);
