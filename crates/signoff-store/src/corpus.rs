@@ -838,8 +838,9 @@ impl Workspace {
                 .map_err(|e| rule(format!("building the {} index: {e}", mode.as_str())))?;
             let by_sha: std::collections::HashMap<&str, &StoredChunk> =
                 chunks.iter().map(|c| (c.sha256.as_str(), c)).collect();
+            // Ask for more than k: the floor below may drop some of the best-ranked.
             hits = r
-                .search(query, mode, k)
+                .search(query, mode, k.saturating_mul(4).max(20))
                 .map_err(|e| rule(format!("{} search failed: {e}", mode.as_str())))?
                 .into_iter()
                 // Dense search always finds a nearest passage: one with no shared word, no
@@ -856,6 +857,7 @@ impl Workspace {
                         score: (f64::from(h.score) * 1000.0).round() as i64,
                     })
                 })
+                .take(k)
                 .collect();
         }
         Ok(SearchResult {
