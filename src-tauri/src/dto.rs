@@ -277,6 +277,16 @@ pub struct DecideDto {
     pub final_text: Option<String>,
 }
 
+/// Indexing progress, sent as the `index-progress` event while the encoder embeds a long run of
+/// passages (a corpus version being indexed).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct IndexProgressDto {
+    /// Passages embedded so far.
+    pub done: u32,
+    /// Passages in the run.
+    pub total: u32,
+}
+
 /// Import progress, streamed while a file is imported.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ImportProgressDto {
@@ -1039,6 +1049,7 @@ pub fn typescript_bindings() -> String {
         CaseDto::decl(),
         DecideDto::decl(),
         ImportProgressDto::decl(),
+        IndexProgressDto::decl(),
         ImportReportDto::decl(),
         AuditFilterDto::decl(),
         AuditRowDto::decl(),

@@ -45,6 +45,20 @@ fn main() {
     let result = tauri::Builder::default()
         .manage(AppState(Arc::new(Mutex::new(session))))
         .manage(commands::DraftRuns::default())
+        .setup(|app| {
+            // Long embedding runs (indexing a corpus version on first use) show a progress
+            // bar in the window's top bar.
+            use tauri::Emitter;
+            let handle = app.handle().clone();
+            signoff_embed::progress::set_hook(Some(Arc::new(move |done, total| {
+                let p = dto::IndexProgressDto {
+                    done: u32::try_from(done).unwrap_or(u32::MAX),
+                    total: u32::try_from(total).unwrap_or(u32::MAX),
+                };
+                let _ = handle.emit("index-progress", p);
+            })));
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::session_info,
             commands::set_reviewer,

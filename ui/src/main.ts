@@ -3,7 +3,7 @@
 // round trip; the case's audit trail arrives after it, proofs checked.
 import { h, replace } from "./dom";
 import { count } from "./format";
-import { BackendError, tauriBackend, type ActionDto, type Backend, type CaseDto, type DispositionDto, type DraftClaimDto, type DraftDto, type EvidenceDto, type FilterDto, type SessionDto, type StatusCountDto } from "./ipc";
+import { BackendError, onIndexProgress, tauriBackend, type ActionDto, type Backend, type CaseDto, type DispositionDto, type DraftClaimDto, type DraftDto, type EvidenceDto, type FilterDto, type IndexProgressDto, type SessionDto, type StatusCountDto } from "./ipc";
 import { actionFor, type Action } from "./keys";
 import { CaseCache, QueueModel } from "./queue";
 import { AuditView } from "./views/auditView";
@@ -16,6 +16,7 @@ import { intakePanel } from "./views/intakePanel";
 import { calibrationDialog } from "./views/calibration";
 import { acceptClaimDialog, dialogOpen, editClaimDialog, editDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
 import { QueueList } from "./views/queueList";
+import { IndexProgress } from "./views/indexProgress";
 
 const STATUSES = ["open", "approved", "edited", "rejected", "escalated"];
 
@@ -41,6 +42,7 @@ class App {
 
   private readonly root = document.getElementById("app") as HTMLElement;
   private readonly header = h("header", { class: "topbar" });
+  private readonly indexing = new IndexProgress();
   private readonly tabs = h("nav", { class: "tabs", "aria-label": "Status" });
   private readonly search = h("input", { type: "search", class: "search", placeholder: "Search subject and body  ( / )", "aria-label": "Search", "data-testid": "search" });
   private readonly band = h("select", { class: "band-filter", "aria-label": "Band" });
@@ -70,6 +72,11 @@ class App {
     for (const [v, label] of [["", "All bands"], ["high", "High"], ["medium", "Medium"], ["low", "Low"]]) {
       this.band.appendChild(h("option", { value: v }, label));
     }
+  }
+
+  /** Shows a long embedding run's progress in the top bar. */
+  indexProgress(p: IndexProgressDto): void {
+    this.indexing.update(p);
   }
 
   async start(): Promise<void> {
@@ -193,6 +200,7 @@ class App {
       h("div", { class: "brand" }, "Signoff"),
       h("div", { class: "workspace", title: s.workspace }, s.is_demo ? "Demo workspace" : s.workspace),
       h("div", { class: "spacer" }),
+      this.indexing.el,
       h("button", { type: "button", class: "ghost", "data-testid": "open-audit", onclick: () => void this.openAudit() }, "Audit log  (L)"),
       h("button", { type: "button", class: "ghost", onclick: () => void this.importFlow() }, "Import  (i)"),
       h("button", { type: "button", class: "ghost", onclick: () => void helpDialog() }, "Keys  (?)"),
@@ -568,4 +576,6 @@ class App {
   }
 }
 
-void new App(tauriBackend).start();
+const app = new App(tauriBackend);
+onIndexProgress((p) => app.indexProgress(p));
+void app.start();

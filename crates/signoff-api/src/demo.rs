@@ -53,6 +53,10 @@ pub fn seed_corpus(ws: &mut Workspace, clock: &dyn Clock) -> Result<bool, crate:
     if ws.approved_version()?.is_none() {
         ws.corpus_approve(&added.version, DEMO_SME, clock)?;
     }
+    // Build the search indexes now (BM25, and the passage vectors when the embedding model
+    // is installed) so the first case opened does not wait for the corpus to be embedded.
+    // Without the model this builds BM25 only (the notes say so; retrieval says it again).
+    ws.corpus_build_indexes(&added.version)?;
     ws.set_setting(DEMO_CORPUS_KEY, "1")?;
     Ok(true)
 }

@@ -87,6 +87,13 @@ pub fn prepare(
     k: usize,
     clock: &dyn Clock,
 ) -> Result<Prepared, ApiError> {
+    let status = ws.case(ws.case_seq(case_id)?)?.status;
+    if status != signoff_core::CaseStatus::Open {
+        return Err(ApiError::Request(format!(
+            "case {case_id} is already {}; drafts are made only for open cases (undo the disposition to draft again)",
+            status.as_str()
+        )));
+    }
     let t0 = Instant::now();
     let retrieval = ws.retrieve_for_case(case_id, k, clock)?;
     let t_retrieve = t0.elapsed();

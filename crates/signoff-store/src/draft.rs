@@ -313,12 +313,21 @@ impl Workspace {
         let j = self.journal()?;
         let at = ms(clock.now());
         let tx = self.writable()?.transaction()?;
-        let case_id: String = tx
-            .query_row("SELECT id FROM cases WHERE seq = ?1", [d.case_seq], |r| {
-                r.get(0)
-            })
+        let (case_id, status): (String, String) = tx
+            .query_row(
+                "SELECT id, status FROM cases WHERE seq = ?1",
+                [d.case_seq],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?
             .ok_or_else(|| StoreError::UnknownCase(format!("#{}", d.case_seq)))?;
+        // Checked inside the transaction: a draft that finishes after the case was decided
+        // (the reviewer decided while a model was still writing) is not stored.
+        if status != "open" {
+            return Err(StoreError::Rule(format!(
+                "case {case_id} is already {status}; a draft is stored only for an open case (undo the disposition to draft again)"
+            )));
+        }
         for p in &d.passages {
             tx.execute(
                 "INSERT OR IGNORE INTO draft_passages (sha256, chunk_id, source, version, title, text)

@@ -295,3 +295,20 @@ fn claim_resolutions_are_signed_by_the_reviewer() {
     let r = w.audit_verify(None, &mut |_, _| {}).unwrap();
     assert!(r.signatures >= 2, "registration and the claim: {r:?}");
 }
+
+#[test]
+fn a_draft_finishing_after_the_decision_is_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = ws(dir.path());
+    let s = seq(&w);
+    // The reviewer decides while a model is still writing (no draft stored yet).
+    approve(&mut w, s).unwrap();
+    let before = kinds(&w).len();
+    let e = w.store_draft(&draft(s), &clock()).unwrap_err().to_string();
+    assert!(
+        e.contains("already approved") && e.contains("open case"),
+        "{e}"
+    );
+    assert_eq!(kinds(&w).len(), before, "no draft entry is appended");
+    assert!(w.latest_draft(s).unwrap().is_none());
+}

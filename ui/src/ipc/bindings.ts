@@ -267,6 +267,16 @@ total: number,
  */
 rows: number, };
 
+export type IndexProgressDto = { 
+/**
+ * Passages embedded so far.
+ */
+done: number, 
+/**
+ * Passages in the run.
+ */
+total: number, };
+
 export type ImportReportDto = { 
 /**
  * File name.

@@ -1,6 +1,7 @@
 // The UI's only door to the backend: a Backend interface and its Tauri implementation.
 // No other module imports @tauri-apps; tests use a fake Backend.
 import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 import type {
   ActionDto,
   AuditEntryDto,
@@ -20,6 +21,7 @@ import type {
   FilterDto,
   ImportProgressDto,
   ImportReportDto,
+  IndexProgressDto,
   IntakeDto,
   ThresholdProposalDto,
   ReviewerDto,
@@ -154,3 +156,8 @@ export const tauriBackend: Backend = {
   corpus: () => call("corpus_overview"),
   corpusApprove: (version, by) => call("corpus_approve", { version, by }),
 };
+
+/** Calls `onProgress` for each `index-progress` event (a long embedding run in the core). */
+export function onIndexProgress(onProgress: (p: IndexProgressDto) => void): void {
+  void listen<IndexProgressDto>("index-progress", (e) => onProgress(e.payload));
+}
