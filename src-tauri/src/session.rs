@@ -469,7 +469,7 @@ impl Session {
             .encoder
             .get_or_insert_with(|| {
                 let dir = signoff_api::intake::model_dir_from_env();
-                signoff_api::draft::Embedder::load(&dir).ok().map(Arc::new)
+                signoff_api::intake::embedder(&dir).ok()
             })
             .clone();
         let d = signoff_api::draft::draft_case(
@@ -499,7 +499,7 @@ impl Session {
             .encoder
             .get_or_insert_with(|| {
                 let dir = signoff_api::intake::model_dir_from_env();
-                signoff_api::draft::Embedder::load(&dir).ok().map(Arc::new)
+                signoff_api::intake::embedder(&dir).ok()
             })
             .clone();
         let p = signoff_api::draft::prepare(&mut self.ws, case_id, 5, self.clock.as_ref())?;

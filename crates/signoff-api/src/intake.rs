@@ -43,7 +43,12 @@ pub fn model_dir_from_env() -> PathBuf {
 }
 
 /// Loads the sentence encoder from `dir` once per process; the error says what is missing.
+/// The configured directory shares the one copy retrieval uses
+/// (`signoff_context::encoder::shared`), so a process holds the model once.
 pub fn embedder(dir: &Path) -> Result<Arc<Embedder>, String> {
+    if dir == model_dir_from_env() {
+        return signoff_context::encoder::shared();
+    }
     static LOADED: OnceLock<Mutex<HashMap<PathBuf, Arc<Embedder>>>> = OnceLock::new();
     let map = LOADED.get_or_init(Default::default);
     let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
