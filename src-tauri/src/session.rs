@@ -35,8 +35,6 @@ pub struct Session {
     export_dir: PathBuf,
     /// Where the device and reviewer keys live.
     keys: signoff_api::keys::KeyPlace,
-    /// The sentence encoder for the claim check, loaded on first use (`None` inside: absent).
-    encoder: Option<Option<Arc<signoff_api::draft::Embedder>>>,
 }
 
 fn err(code: &str, message: impl Into<String>) -> ErrorDto {
@@ -44,6 +42,12 @@ fn err(code: &str, message: impl Into<String>) -> ErrorDto {
         code: code.into(),
         message: message.into(),
     }
+}
+
+/// The claim check's sentence encoder: the process's one copy (loaded on first use; `None`
+/// when the model is absent, and the check then uses lexical features only).
+fn claim_encoder() -> Option<Arc<signoff_api::draft::Embedder>> {
+    signoff_api::intake::embedder(&signoff_api::intake::model_dir_from_env()).ok()
 }
 
 impl Session {
@@ -71,7 +75,6 @@ impl Session {
             is_demo,
             clock,
             staged: HashMap::new(),
-            encoder: None,
             staging,
             next_token: 1,
         };
@@ -465,13 +468,7 @@ impl Session {
                 return Ok(DraftDto::from_record(case_id, r));
             }
         }
-        let encoder = self
-            .encoder
-            .get_or_insert_with(|| {
-                let dir = signoff_api::intake::model_dir_from_env();
-                signoff_api::intake::embedder(&dir).ok()
-            })
-            .clone();
+        let encoder = claim_encoder();
         let d = signoff_api::draft::draft_case(
             &mut self.ws,
             case_id,
@@ -495,13 +492,7 @@ impl Session {
                 ))));
             }
         }
-        let encoder = self
-            .encoder
-            .get_or_insert_with(|| {
-                let dir = signoff_api::intake::model_dir_from_env();
-                signoff_api::intake::embedder(&dir).ok()
-            })
-            .clone();
+        let encoder = claim_encoder();
         let p = signoff_api::draft::prepare(&mut self.ws, case_id, 5, self.clock.as_ref())?;
         Ok(DraftBegin::Compose(Box::new(p), encoder))
     }
