@@ -98,19 +98,7 @@ pub fn backoff_wait(opts: &SendOptions, attempt: u32, retry_after: Option<Durati
 /// Sends `req`, retrying what may succeed later. Only a malformed URL is an `Err`; every
 /// upstream answer or failure is a [`Delivery`].
 pub fn send(req: &Request<'_>, opts: &SendOptions) -> Result<Delivery, SyncError> {
-    if !(req.url.starts_with("http://") || req.url.starts_with("https://")) {
-        return Err(SyncError::BadUrl(req.url.to_string()));
-    }
-    let client = reqwest::blocking::Client::builder()
-        .connect_timeout(opts.timeout)
-        .timeout(opts.timeout)
-        .user_agent(concat!("signoff/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| SyncError::Network {
-            url: req.url.into(),
-            why: e.to_string(),
-            attempts: 0,
-        })?;
+    let client = crate::client_for(req.url, opts.timeout)?;
     let attempts = opts.attempts.max(1);
     let mut last = Delivery {
         ok: false,

@@ -87,21 +87,27 @@ pub enum SyncError {
     },
 }
 
-/// Downloads `url` into `dest`, retrying connection failures and 5xx/429 answers.
-pub fn pull_to_file(url: &str, dest: &Path, opts: &PullOptions) -> Result<Pulled, SyncError> {
+/// The HTTP client for one request to `url` (http or https only; anything else is
+/// [`SyncError::BadUrl`]), with `timeout` for connecting and for the whole request.
+fn client_for(url: &str, timeout: Duration) -> Result<reqwest::blocking::Client, SyncError> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(SyncError::BadUrl(url.to_string()));
     }
-    let client = reqwest::blocking::Client::builder()
-        .connect_timeout(opts.timeout)
-        .timeout(opts.timeout)
+    reqwest::blocking::Client::builder()
+        .connect_timeout(timeout)
+        .timeout(timeout)
         .user_agent(concat!("signoff/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| SyncError::Network {
             url: url.into(),
             why: e.to_string(),
             attempts: 0,
-        })?;
+        })
+}
+
+/// Downloads `url` into `dest`, retrying connection failures and 5xx/429 answers.
+pub fn pull_to_file(url: &str, dest: &Path, opts: &PullOptions) -> Result<Pulled, SyncError> {
+    let client = client_for(url, opts.timeout)?;
     let mut wait = opts.backoff;
     let attempts = opts.attempts.max(1);
     let mut last = String::new();
