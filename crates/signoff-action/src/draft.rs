@@ -224,23 +224,12 @@ impl Drafter for OfflineDrafter {
     }
 }
 
-/// The `[n]` markers in a sentence, in order.
-pub fn markers(sentence: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    let mut rest = sentence;
-    while let Some(i) = rest.find('[') {
-        let after = &rest[i + 1..];
-        match after.find(']') {
-            Some(j) => {
-                if let Ok(n) = after[..j].trim().parse::<u32>() {
-                    out.push(n);
-                }
-                rest = &after[j + 1..];
-            }
-            None => break,
-        }
-    }
-    out
+/// Every `[n]` marker of a sentence, in order (the one reading of markers all layers share).
+pub use signoff_core::citation::markers;
+
+/// A sentence without its markers, trimmed (what the support scorer reads).
+fn strip_markers(s: &str) -> String {
+    signoff_core::citation::strip_markers(s).trim().to_string()
 }
 
 /// Whether a sentence asserts anything worth checking: not a question, and at least two
@@ -248,25 +237,6 @@ pub fn markers(sentence: &str) -> Vec<u32> {
 pub fn is_claim(sentence: &str) -> bool {
     let s = strip_markers(sentence);
     !s.trim_end().ends_with('?') && text::content_tokens(&s).len() >= 2
-}
-
-fn strip_markers(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find('[') {
-        out.push_str(&rest[..i]);
-        match rest[i..].find(']') {
-            Some(j) if rest[i + 1..i + j].trim().parse::<u32>().is_ok() => {
-                rest = &rest[i + j + 1..]
-            }
-            _ => {
-                out.push('[');
-                rest = &rest[i + 1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out.trim().to_string()
 }
 
 /// Splits draft text into claims and checks each against the cited spans. A sentence that

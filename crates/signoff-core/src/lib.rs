@@ -2,6 +2,7 @@
 //! and the pure rules over them. Nothing here does IO, reads the clock or the environment.
 
 pub mod case;
+pub mod citation;
 pub mod clock;
 pub mod disposition;
 pub mod queue;

@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use signoff_audit::chain::Manifest;
 use signoff_audit::log::Entry;
-use signoff_core::{draft_diff, CaseStatus, Clock, DispositionKind, Reviewer};
+use signoff_core::{citation, draft_diff, CaseStatus, Clock, DispositionKind, Reviewer};
 
 /// A reason a reviewer can give for rejecting, escalating or editing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -90,67 +90,6 @@ pub fn sends_draft(kind: DispositionKind) -> bool {
     matches!(kind, DispositionKind::Approve | DispositionKind::Edit)
 }
 
-/// Every `[n]` marker in a text, in order.
-fn markers(text: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(open) = rest.find('[') {
-        rest = &rest[open + 1..];
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        if !digits.is_empty() && rest[digits.len()..].starts_with(']') {
-            if let Ok(n) = digits.parse() {
-                out.push(n);
-            }
-        }
-    }
-    out
-}
-
-/// Sentences of a text, trimmed: each ends at `.`, `!` or `?` (with any closing quotes or
-/// brackets) followed by white space or the end, and keeps the `[n]` markers that follow it.
-fn sentences(text: &str) -> Vec<&str> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let (mut start, mut i) = (0, 0);
-    while i < b.len() {
-        if !matches!(b[i], b'.' | b'!' | b'?') {
-            i += 1;
-            continue;
-        }
-        let mut end = i + 1;
-        while end < b.len() && matches!(b[end], b'"' | b'\'' | b')') {
-            end += 1;
-        }
-        if end < b.len() && !b[end].is_ascii_whitespace() {
-            i = end;
-            continue;
-        }
-        // Markers after the sentence belong to it: ` [1] [2]`.
-        loop {
-            let mut j = end;
-            while j < b.len() && b[j].is_ascii_whitespace() {
-                j += 1;
-            }
-            let digits = b[j.min(b.len())..]
-                .iter()
-                .skip(1)
-                .take_while(|c| c.is_ascii_digit())
-                .count();
-            if j < b.len() && b[j] == b'[' && digits > 0 && b.get(j + 1 + digits) == Some(&b']') {
-                end = j + digits + 2;
-            } else {
-                break;
-            }
-        }
-        out.push(text[start..end].trim());
-        start = end;
-        i = end;
-    }
-    out.push(text[start..].trim());
-    out.retain(|s| !s.is_empty());
-    out
-}
-
 /// What the store checks of a reviewer's edited reply before it goes out, recorded in the
 /// disposition entry as `final_check`. Every `[n]` marker must still be bound to a passage of
 /// the case's newest draft (a marker bound to nothing is refused). The support scorer is not
@@ -171,14 +110,16 @@ fn edit_check(
         )?
         .query_map([case_seq], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    let used = markers(final_text);
+    let used = citation::markers(final_text);
     if let Some(m) = used.iter().find(|m| !bound.contains(m)) {
         return Err(StoreError::Rule(format!(
             "final text: citation marker [{m}] is bound to no passage of the case's draft; remove it or cite one of {bound:?}"
         )));
     }
-    let draft: std::collections::HashSet<&str> = sentences(draft_text).into_iter().collect();
-    let written = sentences(final_text);
+    let draft: std::collections::HashSet<&str> = citation::sentences_with_markers(draft_text)
+        .into_iter()
+        .collect();
+    let written = citation::sentences_with_markers(final_text);
     let kept = written.iter().filter(|s| draft.contains(*s)).count();
     Ok(serde_json::json!({
         "rechecked": false,
@@ -556,23 +497,5 @@ impl Workspace {
         ))?;
         let rows = stmt.query_map([case_seq], record)?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sentences_keep_their_markers_and_quotes() {
-        assert_eq!(
-            sentences("A says: \"Parking is free.\" [1] [2] Breakfast costs extra. v1.2 ok?"),
-            [
-                "A says: \"Parking is free.\" [1] [2]",
-                "Breakfast costs extra.",
-                "v1.2 ok?"
-            ]
-        );
-        assert_eq!(markers("x [1] [a] [22] [3"), [1, 22]);
     }
 }
