@@ -129,8 +129,15 @@ pub fn decide(state: State<'_, AppState>, req: DecideDto) -> Res<DispositionDto>
         reason_code: req.reason_code,
         rationale: req.rationale,
         final_text: req.final_text,
+        recheck: None,
     };
     lock(&state)?.decide(&decision)
+}
+
+/// Checks a reply before it goes out, as approve and edit will (see `signoff_api::review`).
+#[tauri::command]
+pub fn check_reply(state: State<'_, AppState>, case_seq: i64, text: String) -> Res<ReplyCheckDto> {
+    lock(&state)?.check_reply(case_seq, &text)
 }
 
 /// Undoes the reviewer's disposition within the grace period.

@@ -183,6 +183,50 @@ pub struct StatusCountDto {
     pub n: i64,
 }
 
+/// The claim check run again over a reply before it goes out (approve or edit): the
+/// reviewer's own sentences, and those no frozen passage supports.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ReplyCheckDto {
+    /// Sentences checked (not one of the draft's claims word for word).
+    pub checked: u32,
+    /// Draft claims kept verbatim (their check stands).
+    pub kept: u32,
+    /// The flagged sentences: they need changing, or a rationale saying why they may go out.
+    pub flagged: Vec<FlaggedSentenceDto>,
+    /// Which scorer ran.
+    pub scorer: String,
+}
+
+/// One sentence of a reply the check flagged.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct FlaggedSentenceDto {
+    /// The sentence as written, markers included.
+    pub text: String,
+    /// `unsupported`, `uncited` or `bad_citation`.
+    pub status: String,
+    /// Probability it is unsupported, when scored.
+    pub score: Option<f64>,
+}
+
+impl From<signoff_api::review::OutgoingCheck> for ReplyCheckDto {
+    fn from(c: signoff_api::review::OutgoingCheck) -> Self {
+        ReplyCheckDto {
+            checked: c.recheck.checked as u32,
+            kept: c.recheck.kept as u32,
+            flagged: c
+                .flagged
+                .into_iter()
+                .map(|f| FlaggedSentenceDto {
+                    text: f.text,
+                    status: f.status,
+                    score: f.score,
+                })
+                .collect(),
+            scorer: c.recheck.scorer,
+        }
+    }
+}
+
 /// A disposition in a case's history.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct DispositionDto {
@@ -1046,6 +1090,8 @@ pub fn typescript_bindings() -> String {
         CaseRowDto::decl(),
         StatusCountDto::decl(),
         DispositionDto::decl(),
+        ReplyCheckDto::decl(),
+        FlaggedSentenceDto::decl(),
         CaseDto::decl(),
         DecideDto::decl(),
         ImportProgressDto::decl(),

@@ -67,6 +67,7 @@ fn main() {
             commands::status_counts,
             commands::open_case,
             commands::decide,
+            commands::check_reply,
             commands::undo,
             commands::stage_import,
             commands::run_import,

@@ -325,7 +325,21 @@ impl Session {
     /// Records a decision by the workstation's reviewer.
     pub fn decide(&mut self, d: &Decision) -> Result<DispositionDto, ErrorDto> {
         let id = self.reviewer_id()?;
-        Ok(self.ws.decide(&id, d, self.clock.as_ref())?.into())
+        Ok(
+            signoff_api::review::decide(
+                &mut self.ws,
+                &id,
+                d,
+                claim_encoder(),
+                self.clock.as_ref(),
+            )?
+            .into(),
+        )
+    }
+
+    /// Checks a reply against the case's frozen passages, as [`Session::decide`] will.
+    pub fn check_reply(&self, case_seq: i64, text: &str) -> Result<ReplyCheckDto, ErrorDto> {
+        Ok(signoff_api::review::check_outgoing(&self.ws, case_seq, text, claim_encoder())?.into())
     }
 
     /// Undoes a disposition within the grace period.

@@ -319,7 +319,14 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
         .expect("query");
     assert!(parsed.is_empty(), "case text must never become elements");
 
-    // `a` approves and advances to the next case at once.
+    // `a` approves (once the checked draft is there, so the approval sends it) and advances
+    // to the next case at once.
+    wait_for("E2E-1's checked draft", || async {
+        c.find(Locator::Css("[data-testid=grounded-draft]"))
+            .await
+            .ok()
+    })
+    .await;
     press(&c, "a").await;
     wait_for("the next case E2E-2 to show", || async {
         text_of(&c, "[data-testid=case-id]")

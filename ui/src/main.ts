@@ -14,7 +14,7 @@ import { actionsPanel } from "./views/actionsPanel";
 import { citedChunks, draftPanel, streamingDraft, type ClaimAction } from "./views/draftPanel";
 import { intakePanel } from "./views/intakePanel";
 import { calibrationDialog } from "./views/calibration";
-import { acceptClaimDialog, dialogOpen, editClaimDialog, editDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
+import { acceptClaimDialog, dialogOpen, editClaimDialog, editDialog, flaggedReplyDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
 import { QueueList } from "./views/queueList";
 import { IndexProgress } from "./views/indexProgress";
 
@@ -464,13 +464,34 @@ class App {
     if (!c || c.status !== "open" || this.session.read_only || !this.session.reviewer) return;
     let finalText: string | null = null;
     let reason: { code: string; rationale: string } | null = null;
+    let mustExplain: string | undefined;
     if (kind === "edit") {
-      finalText = await editDialog(c.draft ?? "");
-      if (finalText === null) return;
+      // The reviewer's own sentences pass the same claim check as the draft's: flagged ones go
+      // back to the editor, or out with a rationale.
+      let start = c.draft ?? "";
+      for (;;) {
+        finalText = await editDialog(c.draft ?? "", start);
+        if (finalText === null) return;
+        let check;
+        try {
+          check = await this.backend.checkReply(c.seq, finalText);
+        } catch (e) {
+          this.showError(e);
+          return;
+        }
+        if (check.flagged.length === 0) break;
+        const choice = await flaggedReplyDialog(check);
+        if (choice === null) return;
+        if (choice === "send") {
+          mustExplain = "why the flagged sentences may go out as written";
+          break;
+        }
+        start = finalText;
+      }
     }
     if (kind !== "approve") {
       const verb = { edit: "Save edit", reject: "Reject", escalate: "Escalate" }[kind];
-      reason = await reasonDialog(verb, this.session.reasons);
+      reason = await reasonDialog(verb, this.session.reasons, mustExplain);
       if (!reason) return;
     }
     this.busy = true;

@@ -8,6 +8,7 @@ pub mod draft;
 pub mod intake;
 pub mod keys;
 pub mod paths;
+pub mod review;
 
 pub use paths::{resolve_workspace, WorkspaceChoice};
 

@@ -52,6 +52,7 @@ fn decide(w: &mut Workspace, case_seq: i64, kind: DispositionKind) -> i64 {
             reason_code: (kind != DispositionKind::Approve).then(|| "wrong".into()),
             rationale: None,
             final_text: None,
+            recheck: None,
         },
         &clock(),
     )

@@ -213,6 +213,7 @@ pub fn queue(n: u64, keep: Option<&std::path::Path>, out: &Out) -> Result<()> {
             reason_code: None,
             rationale: None,
             final_text: None,
+            recheck: None,
         };
         ws.decide("bench", &d, &clock)?;
         Ok(())

@@ -440,8 +440,11 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                 reason_code: reason,
                 rationale,
                 final_text,
+                recheck: None,
             };
-            let d = ws.decide(id, &decision, &clock)?;
+            // Approve and edit re-check the reply that goes out (MiniLM when installed).
+            let embedder = signoff_api::intake::embedder(&signoff_api::intake::model_dir_from_env()).ok();
+            let d = signoff_api::review::decide(&mut ws, id, &decision, embedder, &clock)?;
             out.line(&format!(
                 "{case}: {} by {} (disposition #{})",
                 d.kind, d.reviewer_name, d.seq

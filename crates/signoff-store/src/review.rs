@@ -19,7 +19,7 @@ pub struct ReasonCode {
 }
 
 /// What a reviewer asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     /// The case, by internal sequence number.
     pub case_seq: i64,
@@ -31,6 +31,34 @@ pub struct Decision {
     pub rationale: Option<String>,
     /// The text that goes out; for `Edit` it is required, otherwise the draft is used.
     pub final_text: Option<String>,
+    /// The action layer's re-check of the outgoing reply (signoff-api fills it in; the store
+    /// has no scorer). Flagged sentences need a rationale; the check goes into the audit entry.
+    pub recheck: Option<Recheck>,
+}
+
+/// The claim check run again over a reply about to go out, for every sentence that is not one
+/// of the draft's claims word for word (a reviewer's rewrite, an edited claim).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recheck {
+    /// Claims checked (the reviewer's own).
+    pub checked: usize,
+    /// Claims kept verbatim from the draft (their check and any acceptance stand).
+    pub kept: usize,
+    /// The checked claims the scorer flagged (positions only: the text is in the reply).
+    pub flagged: Vec<RecheckedClaim>,
+    /// Which scorer ran (`support-v2 + MiniLM`, or `(lexical)` without the embedding model).
+    pub scorer: String,
+}
+
+/// One flagged claim of a [`Recheck`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecheckedClaim {
+    /// Index of the claim among the reply's claims.
+    pub index: usize,
+    /// `unsupported`, `uncited` or `bad_citation`.
+    pub status: String,
+    /// Probability it is unsupported, when scored.
+    pub score: Option<f64>,
 }
 
 /// A stored disposition (or undo).
@@ -278,7 +306,7 @@ impl Workspace {
             (_, Some(t)) => t.clone(),
             (_, None) => draft_text.clone(),
         };
-        let final_check = match kind {
+        let mut final_check = match kind {
             DispositionKind::Edit => Some(edit_check(
                 &tx,
                 decision.case_seq,
@@ -287,6 +315,30 @@ impl Workspace {
             )?),
             _ => None,
         };
+        if let (Some(r), true) = (&decision.recheck, sends_draft(kind)) {
+            let rationale = decision.rationale.as_deref().map_or("", str::trim);
+            if !r.flagged.is_empty() && rationale.is_empty() {
+                return Err(StoreError::Rule(format!(
+                    "the reply has {} flagged sentence(s) (claims {:?}); change them or give a rationale saying why they may go out as written",
+                    r.flagged.len(),
+                    r.flagged.iter().map(|f| f.index + 1).collect::<Vec<_>>()
+                )));
+            }
+            let mut check = match final_check.take() {
+                Some(serde_json::Value::Object(m)) => m,
+                _ => serde_json::Map::new(),
+            };
+            check.insert("rechecked".into(), true.into());
+            check.remove("why");
+            check.insert("checked".into(), r.checked.into());
+            check.insert("kept".into(), r.kept.into());
+            check.insert("flagged".into(), serde_json::json!(r.flagged));
+            check.insert("scorer".into(), r.scorer.clone().into());
+            if !r.flagged.is_empty() {
+                check.insert("flagged_accepted_in_rationale".into(), true.into());
+            }
+            final_check = Some(check.into());
+        }
         let diff = draft_diff(&draft_text, &final_text);
         let at = ms(clock.now());
         let audit_idx = signoff_audit::log::size(&tx)?;

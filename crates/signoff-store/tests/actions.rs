@@ -30,6 +30,7 @@ fn approve(w: &mut Workspace, id: &str) {
             reason_code: None,
             rationale: None,
             final_text: None,
+            recheck: None,
         },
         &clock(),
     )

@@ -91,6 +91,7 @@ fn approve(
             reason_code: None,
             rationale: None,
             final_text: None,
+            recheck: None,
         },
         &clock(),
     )
@@ -207,6 +208,7 @@ fn edit(
             reason_code: Some("other".into()),
             rationale: None,
             final_text: Some(text.into()),
+            recheck: None,
         },
         &clock(),
     )

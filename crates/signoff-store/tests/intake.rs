@@ -285,6 +285,7 @@ fn comparable_cases_are_the_nearest_decided_ones_with_their_dispositions() {
                 reason_code: reason.map(str::to_string),
                 rationale: None,
                 final_text: None,
+                recheck: None,
             },
             &c,
         )

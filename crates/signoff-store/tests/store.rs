@@ -246,6 +246,7 @@ fn decide_moves_the_case_out_of_the_queue_and_undo_reopens_it_within_grace() {
                 reason_code: None,
                 rationale: None,
                 final_text: None,
+                recheck: None,
             },
             &c,
         )
@@ -271,6 +272,7 @@ fn decide_moves_the_case_out_of_the_queue_and_undo_reopens_it_within_grace() {
         reason_code: None,
         rationale: None,
         final_text: None,
+        recheck: None,
     };
     assert!(w
         .decide("r1", &reject_without_reason, &c)
@@ -283,6 +285,7 @@ fn decide_moves_the_case_out_of_the_queue_and_undo_reopens_it_within_grace() {
         reason_code: Some("factual_error".into()),
         rationale: Some("refund not allowed".into()),
         final_text: Some("We cannot refund you.\n".into()),
+        recheck: None,
     };
     let d = w.decide("r1", &edit, &c).unwrap();
     assert_eq!(
@@ -313,6 +316,7 @@ fn decide_moves_the_case_out_of_the_queue_and_undo_reopens_it_within_grace() {
                 kind: DispositionKind::Approve,
                 reason_code: None,
                 final_text: None,
+                recheck: None,
                 ..edit.clone()
             },
             &c,

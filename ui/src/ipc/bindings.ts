@@ -177,6 +177,38 @@ diff: string | null,
  */
 undoes: number | null, };
 
+export type ReplyCheckDto = { 
+/**
+ * Sentences checked (not one of the draft's claims word for word).
+ */
+checked: number, 
+/**
+ * Draft claims kept verbatim (their check stands).
+ */
+kept: number, 
+/**
+ * The flagged sentences: they need changing, or a rationale saying why they may go out.
+ */
+flagged: Array<FlaggedSentenceDto>, 
+/**
+ * Which scorer ran.
+ */
+scorer: string, };
+
+export type FlaggedSentenceDto = { 
+/**
+ * The sentence as written, markers included.
+ */
+text: string, 
+/**
+ * `unsupported`, `uncited` or `bad_citation`.
+ */
+status: string, 
+/**
+ * Probability it is unsupported, when scored.
+ */
+score: number | null, };
+
 export type CaseDto = { 
 /**
  * Internal sequence number.

@@ -13,6 +13,7 @@ import type {
   CorpusDto,
   DecideDto,
   DispositionDto,
+  ReplyCheckDto,
   DraftChunkDto,
   DraftDto,
   ErrorDto,
@@ -52,6 +53,8 @@ export interface Backend {
   statusCounts(): Promise<StatusCountDto[]>;
   openCase(seq: number): Promise<CaseDto>;
   decide(req: DecideDto): Promise<DispositionDto>;
+  /** Checks a reply as approve and edit will: the reviewer's own sentences, and those no frozen passage supports. */
+  checkReply(caseSeq: number, text: string): Promise<ReplyCheckDto>;
   undo(dispositionSeq: number): Promise<DispositionDto>;
   importFile(
     name: string,
@@ -115,6 +118,7 @@ export const tauriBackend: Backend = {
   statusCounts: () => call("status_counts"),
   openCase: (seq) => call("open_case", { seq }),
   decide: (req) => call("decide", { req }),
+  checkReply: (caseSeq, text) => call("check_reply", { caseSeq, text }),
   undo: (dispositionSeq) => call("undo", { dispositionSeq }),
   async importFile(name, bytes, onProgress) {
     let token: number;

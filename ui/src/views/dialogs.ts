@@ -2,7 +2,7 @@
 // that resolves with the reviewer's answer, or null when cancelled with Esc.
 import { h, replace } from "../dom";
 import { bytes, count } from "../format";
-import type { Backend, ImportReportDto, ReasonDto } from "../ipc";
+import type { Backend, ImportReportDto, ReasonDto, ReplyCheckDto } from "../ipc";
 import { BackendError } from "../ipc";
 import { AUDIT_KEYMAP, KEYMAP, keyLabel } from "../keys";
 
@@ -49,8 +49,11 @@ export interface ReasonAnswer {
   rationale: string;
 }
 
-/** Asks for a reason code (digits pick one) and an optional rationale. */
-export function reasonDialog(verb: string, reasons: ReasonDto[]): Promise<ReasonAnswer | null> {
+/**
+ * Asks for a reason code (digits pick one) and a rationale: optional, unless `mustExplain`
+ * says what the rationale has to answer (e.g. why flagged sentences may go out).
+ */
+export function reasonDialog(verb: string, reasons: ReasonDto[], mustExplain?: string): Promise<ReasonAnswer | null> {
   return modal<ReasonAnswer>(
     `${verb}: why?`,
     (done, box) => {
@@ -77,12 +80,18 @@ export function reasonDialog(verb: string, reasons: ReasonDto[]): Promise<Reason
       const rationale = h("textarea", {
         class: "rationale",
         rows: 3,
-        placeholder: "Rationale (optional): what the next reader should know",
+        placeholder: mustExplain ? `Rationale (required): ${mustExplain}` : "Rationale (optional): what the next reader should know",
         "aria-label": "Rationale",
+        "data-testid": "rationale",
       });
       const confirm = () => {
         if (!chosen) {
           error.textContent = "Pick a reason (press its number).";
+          return;
+        }
+        if (mustExplain && !rationale.value.trim()) {
+          error.textContent = `Write a rationale: ${mustExplain}`;
+          rationale.focus();
           return;
         }
         done({ code: chosen, rationale: rationale.value.trim() });
@@ -116,13 +125,13 @@ export function reasonDialog(verb: string, reasons: ReasonDto[]): Promise<Reason
   );
 }
 
-/** Lets the reviewer edit the draft; resolves with the final text. */
-export function editDialog(draft: string): Promise<string | null> {
+/** Lets the reviewer edit the draft (starting from `start`, by default the draft); resolves with the final text. */
+export function editDialog(draft: string, start: string = draft): Promise<string | null> {
   return modal<string>(
     "Edit the draft",
     (done) => {
-      const area = h("textarea", { class: "editor", rows: 14, spellcheck: "true", "aria-label": "Final text" });
-      area.value = draft;
+      const area = h("textarea", { class: "editor", rows: 14, spellcheck: "true", "aria-label": "Final text", "data-testid": "edit-text" });
+      area.value = start;
       area.setAttribute("data-autofocus", "");
       const error = h("p", { class: "dialog-error", role: "alert" });
       const save = () => {
@@ -145,11 +154,53 @@ export function editDialog(draft: string): Promise<string | null> {
           "div",
           { class: "dialog-actions" },
           h("span", { class: "hint" }, "Ctrl+Enter continue · Esc cancel"),
-          h("button", { type: "button", class: "primary", onclick: save }, "Continue"),
+          h("button", { type: "button", class: "primary", "data-testid": "edit-continue", onclick: save }, "Continue"),
         ),
       ];
     },
     "edit-dialog",
+  );
+}
+
+/** What the reviewer does about flagged sentences in an edited reply. */
+export type FlaggedChoice = "edit" | "send";
+
+/**
+ * Shows the sentences of an edited reply that no frozen passage supports (the same check the
+ * draft's claims passed) and asks: back to editing, or send them as written (a rationale is
+ * then required and recorded).
+ */
+export function flaggedReplyDialog(check: ReplyCheckDto): Promise<FlaggedChoice | null> {
+  const why: Record<string, string> = {
+    unsupported: "the passage it cites does not say this",
+    uncited: "cites no passage",
+    bad_citation: "cites a marker bound to no passage",
+  };
+  return modal<FlaggedChoice>(
+    "Unsupported sentences in your reply",
+    (done) => {
+      const items = check.flagged.map((f) =>
+        h("li", { "data-testid": "flagged-sentence" }, h("blockquote", { class: "claim-quote" }, f.text), h("span", { class: "hint" }, why[f.status] ?? f.status)),
+      );
+      const back = h("button", { type: "button", class: "primary", "data-testid": "flagged-edit", onclick: () => done("edit") }, "Back to editing");
+      back.setAttribute("data-autofocus", "");
+      return [
+        h(
+          "p",
+          {},
+          `${check.flagged.length} of the ${check.checked} sentence(s) you wrote ${check.flagged.length === 1 ? "is" : "are"} not backed by the draft's passages (checked with ${check.scorer}). Cite a passage that says it, change or remove it — or send it as written and say why in the rationale (recorded in the audit log).`,
+        ),
+        h("ul", { class: "flagged-list" }, ...items),
+        h(
+          "div",
+          { class: "dialog-actions" },
+          h("span", { class: "hint" }, "Enter back to editing · Esc cancel"),
+          h("button", { type: "button", "data-testid": "flagged-send", onclick: () => done("send") }, "Send as written…"),
+          back,
+        ),
+      ];
+    },
+    "flagged-reply-dialog",
   );
 }
 
