@@ -11,6 +11,7 @@
 //! it); the caller (the router) falls back to its next model instead.
 
 use crate::sse::{SseEvent, SseParser};
+use signoff_core::retry::{self, Backoff, Jitter};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -195,7 +196,7 @@ impl RemoteError {
         match self {
             RemoteError::Connect { .. } | RemoteError::Timeout { .. } => true,
             RemoteError::Status { status, .. } | RemoteError::Html { status, .. } => {
-                matches!(status, 408 | 429) || *status >= 500
+                signoff_core::retry::retryable_status(*status)
             }
             RemoteError::Cut { chunks, .. } => *chunks == 0,
             _ => false,
@@ -337,7 +338,13 @@ impl RemoteClient {
         let body = serde_json::to_vec(&self.request_body(messages)).expect("JSON serialises");
         let url = self.cfg.endpoint();
         let mut attempts = 0u32;
-        let mut rng = Jitter::seeded();
+        let mut rng = Jitter::from_entropy();
+        let backoff = Backoff {
+            base: self.cfg.backoff_base,
+            max: self.cfg.backoff_max,
+            // The total deadline bounds a server's wait (below), not a cap.
+            max_retry_after: Duration::MAX,
+        };
         loop {
             attempts += 1;
             let attempt = self.attempt(&url, &body, on_delta, cancel);
@@ -374,13 +381,14 @@ impl RemoteClient {
             if attempts >= self.cfg.max_attempts {
                 return Err(give_up(err));
             }
-            let wait = match &err {
+            let retry_after = match &err {
                 RemoteError::Status {
                     retry_after: Some(s),
                     ..
-                } => Duration::from_secs(*s),
-                _ => rng.backoff(self.cfg.backoff_base, self.cfg.backoff_max, attempts),
+                } => Some(Duration::from_secs(*s)),
+                _ => None,
             };
+            let wait = backoff.wait(attempts, retry_after, &mut rng);
             if tokio::time::Instant::now() + wait > deadline {
                 return Err(give_up(err));
             }
@@ -492,7 +500,8 @@ impl RemoteClient {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| retry_after_secs(v, chrono::Utc::now()));
+            .and_then(|v| retry::retry_after(v, chrono::Utc::now()))
+            .map(|d| d.as_secs());
         let next_chunk = async |resp: &mut reqwest::Response, phase| {
             tokio::select! {
                 r = tokio::time::timeout(idle, resp.chunk()) => match r {
@@ -688,19 +697,6 @@ fn connect_error(url: &str, e: &reqwest::Error) -> RemoteError {
     }
 }
 
-/// `Retry-After` in seconds: delay-seconds, or an HTTP date (a date in the past is 0).
-fn retry_after_secs(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
-    let v = value.trim();
-    if let Ok(s) = v.parse::<u64>() {
-        return Some(s);
-    }
-    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let ms = (at.with_timezone(&chrono::Utc) - now)
-        .num_milliseconds()
-        .max(0) as u64;
-    Some(ms.div_ceil(1000))
-}
-
 fn looks_like_html(ctype: &str, body: &str) -> bool {
     let head = body.trim_start().get(..64).unwrap_or(body.trim_start());
     let head = head.to_ascii_lowercase();
@@ -726,60 +722,9 @@ fn error_detail(body: &str) -> String {
     }
 }
 
-/// Full-jitter backoff: uniform in [0, min(max, base·2^(n-1))], from a small xorshift seeded
-/// by the clock (jitter needs spread, not cryptographic randomness).
-struct Jitter(u64);
-
-impl Jitter {
-    fn seeded() -> Self {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x9e37_79b9_7f4a_7c15);
-        Jitter(t | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn backoff(&mut self, base: Duration, max: Duration, attempt: u32) -> Duration {
-        let bound = base
-            .saturating_mul(1u32 << (attempt - 1).min(20))
-            .min(max)
-            .as_micros() as u64;
-        Duration::from_micros(if bound == 0 {
-            0
-        } else {
-            self.next() % (bound + 1)
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_stays_within_the_doubling_bound() {
-        let mut j = Jitter(12345);
-        let base = Duration::from_millis(100);
-        let max = Duration::from_millis(1000);
-        for attempt in 1..10 {
-            let bound = (100u64 << (attempt - 1)).min(1000);
-            let waits: Vec<u64> = (0..200)
-                .map(|_| j.backoff(base, max, attempt).as_millis() as u64)
-                .collect();
-            assert!(waits.iter().all(|w| *w <= bound), "attempt {attempt}");
-            // Full jitter spreads the waits over the range.
-            assert!(waits.iter().any(|w| *w < bound / 2) && waits.iter().any(|w| *w > bound / 2));
-        }
-    }
 
     #[test]
     fn retry_classes() {
@@ -818,23 +763,6 @@ mod tests {
         });
         assert!(!e.to_string().contains("sk-secret"), "{e}");
         assert!(!format!("{:?}", c.request_body(&[])).contains("sk-secret"));
-    }
-
-    #[test]
-    fn retry_after_takes_seconds_or_an_http_date() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-26T08:00:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        assert_eq!(retry_after_secs(" 7 ", now), Some(7));
-        assert_eq!(
-            retry_after_secs("Thu, 26 Nov 2026 08:00:03 GMT", now),
-            Some(3)
-        );
-        assert_eq!(
-            retry_after_secs("Thu, 26 Nov 2026 07:59:00 GMT", now),
-            Some(0)
-        );
-        assert_eq!(retry_after_secs("soon", now), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod citation;
 pub mod clock;
 pub mod disposition;
 pub mod queue;
+pub mod retry;
 
 pub use case::{Band, Case, CaseStatus, NewCase};
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -1,6 +1,7 @@
 //! Sending outbound actions upstream: one HTTP request (POST a reply, or DELETE it to
 //! compensate) carrying an `Idempotency-Key` header, retried with exponential backoff and
-//! jitter on connection failures, timeouts, 408, 429 and 5xx, never on other 4xx answers.
+//! full jitter (`signoff_core::retry`) on connection failures, timeouts, 408, 429 and 5xx
+//! (a `Retry-After` honoured up to the longest wait), never on other 4xx answers.
 //!
 //! Retrying is safe because the key never changes: an upstream that honours it stores one
 //! reply per key however often it is posted. A DELETE answered 404 or 410 means the reply is
@@ -8,7 +9,7 @@
 //! caller records the [`Delivery`] (see `signoff_api::actions`).
 
 use crate::SyncError;
-use std::hash::{BuildHasher, Hasher};
+use signoff_core::retry::{self, Backoff, Jitter};
 use std::time::Duration;
 
 /// The header carrying the idempotency key.
@@ -73,26 +74,14 @@ pub struct Delivery {
     pub error: Option<String>,
 }
 
-/// Whether an answer is worth another attempt.
-fn retryable(status: u16) -> bool {
-    status == 408 || status == 429 || (500..600).contains(&status)
-}
-
-/// The wait before attempt `attempt + 1` (`attempt` ≥ 1): half of the doubled backoff plus a
-/// random share of the other half ("equal jitter"), at least a server's `Retry-After`, at most
-/// `max_backoff`.
-pub fn backoff_wait(opts: &SendOptions, attempt: u32, retry_after: Option<Duration>) -> Duration {
-    let doubled = opts
-        .backoff
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-        .min(opts.max_backoff);
-    let half = doubled / 2;
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(attempt);
-    let span = half.as_micros() as u64 + 1;
-    let wait = half + Duration::from_micros(h.finish() % span);
-    wait.max(retry_after.unwrap_or_default())
-        .min(opts.max_backoff)
+/// The backoff a send uses: full jitter up to `max_backoff`, a server's `Retry-After` honoured
+/// up to `max_backoff` too.
+fn backoff(opts: &SendOptions) -> Backoff {
+    Backoff {
+        base: opts.backoff,
+        max: opts.max_backoff,
+        max_retry_after: opts.max_backoff,
+    }
 }
 
 /// Sends `req`, retrying what may succeed later. Only a malformed URL is an `Err`; every
@@ -107,9 +96,10 @@ pub fn send(req: &Request<'_>, opts: &SendOptions) -> Result<Delivery, SyncError
         error: None,
     };
     let mut retry_after = None;
+    let (backoff, mut jitter) = (backoff(opts), Jitter::from_entropy());
     for attempt in 1..=attempts {
         if attempt > 1 {
-            std::thread::sleep(backoff_wait(opts, attempt - 1, retry_after));
+            std::thread::sleep(backoff.wait(attempt - 1, retry_after, &mut jitter));
         }
         last.attempts = attempt;
         let builder = match req.method {
@@ -127,8 +117,7 @@ pub fn send(req: &Request<'_>, opts: &SendOptions) -> Result<Delivery, SyncError
                     .headers()
                     .get(reqwest::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
+                    .and_then(|v| retry::retry_after(v, chrono::Utc::now()));
                 // Read the body so the answer is complete (a cut body is a network failure).
                 let body = resp.bytes();
                 last.status = Some(status);
@@ -145,7 +134,7 @@ pub fn send(req: &Request<'_>, opts: &SendOptions) -> Result<Delivery, SyncError
                     return Ok(last);
                 }
                 last.error = Some(format!("{} answered {status}", req.url));
-                if !retryable(status) {
+                if !retry::retryable_status(status) {
                     return Ok(last);
                 }
             }
@@ -179,35 +168,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn waits_double_with_jitter_and_stay_capped() {
+    fn a_servers_retry_after_is_capped_at_the_longest_wait() {
         let o = SendOptions {
             timeout: Duration::from_secs(1),
             attempts: 5,
             backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(350),
         };
-        for _ in 0..50 {
-            let w1 = backoff_wait(&o, 1, None);
-            assert!(w1 >= Duration::from_millis(50) && w1 <= Duration::from_millis(100));
-            let w2 = backoff_wait(&o, 2, None);
-            assert!(w2 >= Duration::from_millis(100) && w2 <= Duration::from_millis(200));
-            let w9 = backoff_wait(&o, 9, None);
-            assert!(w9 >= Duration::from_millis(175) && w9 <= Duration::from_millis(350));
-            let ra = backoff_wait(&o, 1, Some(Duration::from_secs(60)));
-            assert_eq!(ra, Duration::from_millis(350), "Retry-After is capped");
-        }
-        let distinct: std::collections::HashSet<Duration> =
-            (0..50).map(|_| backoff_wait(&o, 3, None)).collect();
-        assert!(distinct.len() > 1, "jitter varies the wait");
-    }
-
-    #[test]
-    fn only_transient_answers_are_retried() {
-        for s in [408, 429, 500, 502, 503] {
-            assert!(retryable(s), "{s}");
-        }
-        for s in [400, 401, 404, 409, 422] {
-            assert!(!retryable(s), "{s}");
-        }
+        let b = backoff(&o);
+        let mut j = Jitter::new(3);
+        assert_eq!(b.bound(9), Duration::from_millis(350));
+        let ra = b.wait(1, Some(Duration::from_secs(60)), &mut j);
+        assert_eq!(ra, Duration::from_millis(350), "Retry-After is capped");
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod actions;
 
+use signoff_core::retry::{self, Backoff, Jitter};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -17,7 +18,7 @@ pub struct PullOptions {
     pub timeout: Duration,
     /// Attempts in all (at least one).
     pub attempts: u32,
-    /// Wait before the second attempt; doubles after each.
+    /// Bound of the jittered wait before the second attempt; doubles after each (full jitter).
     pub backoff: Duration,
     /// The largest body accepted.
     pub max_bytes: u64,
@@ -105,21 +106,34 @@ fn client_for(url: &str, timeout: Duration) -> Result<reqwest::blocking::Client,
         })
 }
 
-/// Downloads `url` into `dest`, retrying connection failures and 5xx/429 answers.
+/// Downloads `url` into `dest`, retrying connection failures, cut transfers and 408/429/5xx
+/// answers.
 pub fn pull_to_file(url: &str, dest: &Path, opts: &PullOptions) -> Result<Pulled, SyncError> {
     let client = client_for(url, opts.timeout)?;
-    let mut wait = opts.backoff;
+    // Full jitter (signoff_core::retry) up to 32 times the first wait; a server's
+    // `Retry-After` is honoured up to the same bound.
+    let backoff = Backoff {
+        base: opts.backoff,
+        max: opts.backoff.saturating_mul(32),
+        max_retry_after: opts.backoff.saturating_mul(32),
+    };
+    let mut jitter = Jitter::from_entropy();
+    let mut retry_after = None;
     let attempts = opts.attempts.max(1);
     let mut last = String::new();
     for attempt in 1..=attempts {
         if attempt > 1 {
-            std::thread::sleep(wait);
-            wait *= 2;
+            std::thread::sleep(backoff.wait(attempt - 1, retry_after.take(), &mut jitter));
         }
         match client.get(url).send() {
             Ok(resp) => {
                 let status = resp.status();
-                if status.is_server_error() || status.as_u16() == 429 {
+                if retry::retryable_status(status.as_u16()) {
+                    retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| retry::retry_after(v, chrono::Utc::now()));
                     last = format!("server answered {status}");
                     continue;
                 }

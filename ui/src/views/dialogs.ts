@@ -117,7 +117,7 @@ export function reasonDialog(verb: string, reasons: ReasonDto[], mustExplain?: s
           "div",
           { class: "dialog-actions" },
           h("span", { class: "hint" }, "1–9 pick · Enter confirm · Esc cancel"),
-          h("button", { type: "button", class: "primary", onclick: confirm }, verb),
+          h("button", { type: "button", class: "primary", "data-testid": "reason-confirm", onclick: confirm }, verb),
         ),
       ];
     },
@@ -188,7 +188,7 @@ export function flaggedReplyDialog(check: ReplyCheckDto): Promise<FlaggedChoice 
         h(
           "p",
           {},
-          `${check.flagged.length} of the ${check.checked} sentence(s) you wrote ${check.flagged.length === 1 ? "is" : "are"} not backed by the draft's passages (checked with ${check.scorer}). Cite a passage that says it, change or remove it — or send it as written and say why in the rationale (recorded in the audit log).`,
+          `${check.checked === 1 ? "The sentence you wrote is" : `${check.flagged.length} of the ${check.checked} sentences you wrote ${check.flagged.length === 1 ? "is" : "are"}`} not backed by the draft's passages (checked with ${check.scorer}). Cite a passage that says it, change or remove it — or send it as written and say why in the rationale (recorded in the audit log).`,
         ),
         h("ul", { class: "flagged-list" }, ...items),
         h(
