@@ -706,6 +706,82 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     .expect("scroll to the actions");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     screenshot_root(&artifacts().join("e2e-actions.png"));
+
+    // `e` edits the reopened E2E-1's reply; a sentence the reviewer adds that cites no passage
+    // is flagged by the same claim check the draft passed, and goes out only with a rationale.
+    wait_for("E2E-1's checked draft again", || async {
+        c.find(Locator::Css("[data-testid=grounded-draft]")).await.ok()
+    })
+    .await;
+    press(&c, "e").await;
+    let editor = wait_for("the edit dialog", || async {
+        c.find(Locator::Css("[data-testid=edit-text]")).await.ok()
+    })
+    .await;
+    let draft = {
+        let ws = Workspace::open(&ws_dir, Access::Read).expect("read workspace");
+        let seq = ws.case_seq("E2E-1").expect("case");
+        ws.case(seq).expect("case").draft.expect("a draft")
+    };
+    editor.clear().await.expect("clear the editor");
+    editor
+        .send_keys(&format!("{draft} We will also refund the postage."))
+        .await
+        .expect("type the reply with an added sentence");
+    c.find(Locator::Css("[data-testid=edit-continue]"))
+        .await
+        .expect("continue button")
+        .click()
+        .await
+        .expect("continue");
+    let flagged = wait_for("the flagged sentence of the edit", || async {
+        text_of(&c, "[data-testid=flagged-sentence] blockquote").await
+    })
+    .await;
+    assert!(flagged.contains("refund the postage"), "{flagged}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    screenshot_root(&artifacts().join("e2e-edit-flagged.png"));
+    c.find(Locator::Css("[data-testid=flagged-send]"))
+        .await
+        .expect("send as written")
+        .click()
+        .await
+        .expect("send as written");
+    let rationale = wait_for("the reason dialog asking for a rationale", || async {
+        c.find(Locator::Css("[data-testid=rationale]")).await.ok()
+    })
+    .await;
+    press(&c, "1").await;
+    rationale
+        .send_keys("Postage refunds are agreed for this customer by the team lead.")
+        .await
+        .expect("type the rationale");
+    c.find(Locator::Css("[data-testid=reason-confirm]"))
+        .await
+        .expect("confirm button")
+        .click()
+        .await
+        .expect("confirm");
+    let check = wait_for("the edit to be recorded with its re-check", || async {
+        let ws = Workspace::open(&ws_dir, Access::Read).ok()?;
+        let seq = ws.case_seq("E2E-1").ok()?;
+        let last = ws.dispositions_of(seq).ok()?.pop()?;
+        (last.kind == "edit").then_some(())?;
+        let leaf: Vec<u8> = ws
+            .conn()
+            .query_row(
+                "SELECT leaf FROM audit_entries WHERE kind = 'disposition' ORDER BY idx DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&leaf).ok()?;
+        Some(v["payload"]["final_check"].clone())
+    })
+    .await;
+    assert_eq!(check["rechecked"], true, "{check}");
+    assert_eq!(check["flagged"][0]["status"], "uncited", "{check}");
+    assert_eq!(check["flagged_accepted_in_rationale"], true, "{check}");
     {
         let ws = Workspace::open(&ws_dir, Access::Read).expect("read workspace");
         ws.audit_verify(None, &mut |_, _| {})
