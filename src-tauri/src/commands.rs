@@ -134,10 +134,15 @@ pub fn decide(state: State<'_, AppState>, req: DecideDto) -> Res<DispositionDto>
     lock(&state)?.decide(&decision)
 }
 
-/// Checks a reply before it goes out, as approve and edit will (see `signoff_api::review`).
+/// Checks a reply before it goes out, as approve and edit will (see `signoff_api::review`);
+/// without `text`, the case's current draft (what approve sends).
 #[tauri::command]
-pub fn check_reply(state: State<'_, AppState>, case_seq: i64, text: String) -> Res<ReplyCheckDto> {
-    lock(&state)?.check_reply(case_seq, &text)
+pub fn check_reply(
+    state: State<'_, AppState>,
+    case_seq: i64,
+    text: Option<String>,
+) -> Res<ReplyCheckDto> {
+    lock(&state)?.check_reply(case_seq, text)
 }
 
 /// Undoes the reviewer's disposition within the grace period.

@@ -337,9 +337,18 @@ impl Session {
         )
     }
 
-    /// Checks a reply against the case's frozen passages, as [`Session::decide`] will.
-    pub fn check_reply(&self, case_seq: i64, text: &str) -> Result<ReplyCheckDto, ErrorDto> {
-        Ok(signoff_api::review::check_outgoing(&self.ws, case_seq, text, claim_encoder())?.into())
+    /// Checks a reply (by default the case's current draft, what approve sends) against the
+    /// case's frozen passages, as [`Session::decide`] will.
+    pub fn check_reply(
+        &self,
+        case_seq: i64,
+        text: Option<String>,
+    ) -> Result<ReplyCheckDto, ErrorDto> {
+        let text = match text {
+            Some(t) => t,
+            None => self.ws.case(case_seq)?.draft.unwrap_or_default(),
+        };
+        Ok(signoff_api::review::check_outgoing(&self.ws, case_seq, &text, claim_encoder())?.into())
     }
 
     /// Undoes a disposition within the grace period.

@@ -459,12 +459,16 @@ class App {
     if (this.current) void this.loadTimeline(this.current);
   }
 
-  private async decide(kind: "approve" | "edit" | "reject" | "escalate"): Promise<void> {
+  /**
+   * Records a disposition. `explainFlagged` (approve only): the re-check flagged sentences of
+   * the reply and the reviewer chose to send them, so a reason and rationale are asked first.
+   */
+  private async decide(kind: "approve" | "edit" | "reject" | "escalate", explainFlagged = false): Promise<void> {
     const c = this.current;
     if (!c || c.status !== "open" || this.session.read_only || !this.session.reviewer) return;
     let finalText: string | null = null;
     let reason: { code: string; rationale: string } | null = null;
-    let mustExplain: string | undefined;
+    let mustExplain: string | undefined = explainFlagged ? "why the flagged sentences may go out as written" : undefined;
     if (kind === "edit") {
       // The reviewer's own sentences pass the same claim check as the draft's: flagged ones go
       // back to the editor, or out with a rationale.
@@ -489,8 +493,8 @@ class App {
         start = finalText;
       }
     }
-    if (kind !== "approve") {
-      const verb = { edit: "Save edit", reject: "Reject", escalate: "Escalate" }[kind];
+    if (kind !== "approve" || explainFlagged) {
+      const verb = { approve: "Approve", edit: "Save edit", reject: "Reject", escalate: "Escalate" }[kind];
       reason = await reasonDialog(verb, this.session.reasons, mustExplain);
       if (!reason) return;
     }
@@ -510,10 +514,32 @@ class App {
       this.notify(`${c.id}: ${kind === "edit" ? "approved with edits" : kind + "d"}. u to undo.`);
       void this.refreshCounts();
     } catch (e) {
+      if (kind === "approve" && !explainFlagged && e instanceof BackendError && e.code === "unsupported_reply") {
+        // The reply changed since the draft's check (an edited claim): show what the re-check
+        // flagged, then edit it, or approve with a rationale.
+        this.busy = false;
+        void this.approveFlagged(c);
+        return;
+      }
       this.showError(e);
     } finally {
       this.busy = false;
     }
+  }
+
+  /** An approval the re-check refused: the flagged sentences, then back to editing or approve with a rationale. */
+  private async approveFlagged(c: CaseDto): Promise<void> {
+    let check;
+    try {
+      check = await this.backend.checkReply(c.seq, null);
+    } catch (e) {
+      this.showError(e);
+      return;
+    }
+    if (this.current?.seq !== c.seq) return;
+    const choice = await flaggedReplyDialog(check);
+    if (choice === "edit") await this.decide("edit");
+    else if (choice === "send") await this.decide("approve", true);
   }
 
   /** Removes a decided case and opens the one that took its place, from the preload cache. */

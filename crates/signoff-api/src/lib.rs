@@ -27,6 +27,10 @@ pub enum ApiError {
     /// The caller cancelled a draft while a model was writing it; nothing was stored.
     #[error("drafting cancelled; no draft was stored")]
     Cancelled,
+    /// The reply a disposition would send has sentences no frozen passage supports, and the
+    /// decision gives no rationale for sending them (see [`review::decide`]).
+    #[error("{0}")]
+    UnsupportedReply(String),
 }
 
 impl ApiError {
@@ -37,6 +41,7 @@ impl ApiError {
             ApiError::Request(_) => "request",
             ApiError::Intake(_) => "intake",
             ApiError::Cancelled => "cancelled",
+            ApiError::UnsupportedReply(_) => "unsupported_reply",
         }
     }
 }

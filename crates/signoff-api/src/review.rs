@@ -172,8 +172,8 @@ pub fn decide(
                     .iter()
                     .map(|f| format!("«{}» ({})", f.text, f.status.replace('_', " ")))
                     .collect();
-                return Err(ApiError::Request(format!(
-                    "the reply has {} sentence(s) that no frozen passage supports: {}. Change them so each cites a passage that says it, or edit the reply and give a rationale saying why they may go out as written",
+                return Err(ApiError::UnsupportedReply(format!(
+                    "the reply has {} sentence(s) that no frozen passage supports: {}. Change them so each cites a passage that says it, or give a rationale saying why they may go out as written",
                     out.flagged.len(),
                     list.join("; ")
                 )));

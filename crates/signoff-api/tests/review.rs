@@ -110,9 +110,9 @@ fn an_added_uncited_sentence_needs_a_rationale_and_is_recorded() {
 
     let mut d = decision(&w, "C2", DispositionKind::Edit, Some(text));
     let before = support::kinds(&w).len();
-    let err = decide(&mut w, "r1", &d, None, &clock())
-        .unwrap_err()
-        .to_string();
+    let err = decide(&mut w, "r1", &d, None, &clock()).unwrap_err();
+    assert_eq!(err.code(), "unsupported_reply");
+    let err = err.to_string();
     assert!(
         err.contains("voucher") && err.contains("rationale"),
         "{err}"

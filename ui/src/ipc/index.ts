@@ -53,8 +53,8 @@ export interface Backend {
   statusCounts(): Promise<StatusCountDto[]>;
   openCase(seq: number): Promise<CaseDto>;
   decide(req: DecideDto): Promise<DispositionDto>;
-  /** Checks a reply as approve and edit will: the reviewer's own sentences, and those no frozen passage supports. */
-  checkReply(caseSeq: number, text: string): Promise<ReplyCheckDto>;
+  /** Checks a reply (`null`: the case's current draft) as approve and edit will: the reviewer's own sentences, and those no frozen passage supports. */
+  checkReply(caseSeq: number, text: string | null): Promise<ReplyCheckDto>;
   undo(dispositionSeq: number): Promise<DispositionDto>;
   importFile(
     name: string,
