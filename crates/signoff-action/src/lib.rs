@@ -3,7 +3,8 @@
 //! ([`eval`]); drafters, citations and the claim check ([`draft`]) over retrieved
 //! [`evidence`]; the prompt repository ([`prompt`]); the text helpers they share ([`text`]);
 //! the OpenAI-compatible client ([`remote`], streaming via [`sse`]), the binding of a model's
-//! markers to evidence ([`bind`]) and the model router ([`router`]).
+//! markers to evidence ([`bind`]) and the model router ([`router`]); the optional local
+//! rewording of offline drafts by SmolLM2-135M ([`reword`]).
 
 pub mod bind;
 pub mod boost;
@@ -13,6 +14,7 @@ pub mod eval;
 pub mod evidence;
 pub mod prompt;
 pub mod remote;
+pub mod reword;
 pub mod router;
 pub mod sse;
 pub mod support;

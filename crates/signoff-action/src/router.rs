@@ -3,13 +3,17 @@
 //! label and band → a model, then fallbacks). [`draft_routed`] walks the chain: when a
 //! remote model is unreachable or fails after its retries it tries the next entry and
 //! finally the offline drafter, recording which model ran and why each fallback happened.
+//! A `kind = "local"` model (SmolLM2-135M, [`crate::reword`]) rewords the offline draft
+//! in-process; when its GGUF is missing or corrupt the chain moves on the same way.
 //! Errors in the file name `file:line`.
 
 use crate::bind::{bind, BindReport};
-use crate::draft::{Composed, DraftRequest, Drafter, OfflineDrafter};
+use crate::draft::{gazetteer_for, Composed, DraftRequest, Drafter, OfflineDrafter};
 use crate::error::{ActionError, Result};
 use crate::prompt::Rendered;
 use crate::remote::{ApiKey, Cancel, Message, RemoteClient, RemoteConfig, RemoteError};
+use crate::reword::{self, Rewriter};
+use crate::support::{SupportModel, SupportScorer};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,6 +56,15 @@ pub const DEFAULT_MODELS_TOML: &str = r#"# Signoff model routing (issue 7).
 # band = "low"
 # model = "fast"
 # fallbacks = ["offline"]
+#
+# The offline draft reworded in-process by SmolLM2-135M-Instruct (scripts/setup.sh installs
+# it; off unless a route or --model names it). Citations stay Signoff's; a reworded sentence
+# the claim check flags is replaced by the extractive one. Missing model: offline drafts.
+#
+# [models.smol]
+# kind = "local"
+# model = "smollm2-135m"
+# total_timeout_ms = 5000     # rewording budget per draft; later sentences stay extractive
 
 [[routes]]
 model = "offline"
@@ -75,6 +88,33 @@ pub enum ModelKind {
     Offline,
     /// An OpenAI-compatible endpoint.
     OpenAi(RemoteSpec),
+    /// The offline draft reworded by a local model.
+    Local(LocalSpec),
+}
+
+/// A local rewording model's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalSpec {
+    /// The model (`smollm2-135m`).
+    pub model: String,
+    /// Its directory; None: `$SIGNOFF_MODEL_DIR/smollm2-135m` (default root
+    /// `/var/cache/signoff-models`).
+    pub dir: Option<PathBuf>,
+    /// Rewording budget per draft (sentences not reached stay extractive).
+    pub budget: Duration,
+}
+
+impl LocalSpec {
+    /// The directory the GGUF is read from.
+    pub fn model_dir(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(|| {
+            let env = std::env::var(signoff_embed::embed::MODEL_DIR_ENV).ok();
+            let mini = signoff_embed::embed::model_dir(env.as_deref());
+            mini.parent()
+                .unwrap_or(Path::new(signoff_embed::embed::DEFAULT_MODEL_ROOT))
+                .join(reword::SMOLLM2_DIR)
+        })
+    }
 }
 
 /// An OpenAI-compatible model's settings (the key by name, never the key itself).
@@ -171,6 +211,7 @@ struct RawModel {
     max_attempts: Option<u32>,
     stream: Option<bool>,
     max_tokens: Option<u32>,
+    model_dir: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -270,10 +311,32 @@ impl Models {
                         max_tokens: m.max_tokens.unwrap_or(512),
                     })
                 }
+                "local" => {
+                    let model = m.model.unwrap_or_else(|| reword::SMOLLM2.to_string());
+                    if model != reword::SMOLLM2 {
+                        return Err(err(
+                            line,
+                            format!("model {name:?}: local model {model:?} is unknown (the only one is \"{}\")", reword::SMOLLM2),
+                        ));
+                    }
+                    ModelKind::Local(LocalSpec {
+                        model,
+                        dir: m.model_dir.filter(|d| !d.trim().is_empty()).map(PathBuf::from),
+                        budget: Duration::from_millis(match m.total_timeout_ms {
+                            Some(0) => {
+                                return Err(err(
+                                    line,
+                                    format!("model {name:?}: total_timeout_ms must be > 0"),
+                                ))
+                            }
+                            v => v.unwrap_or(5_000),
+                        }),
+                    })
+                }
                 other => {
                     return Err(err(
                         line,
-                        format!("model {name:?}: kind {other:?} is not \"offline\" or \"openai\""),
+                        format!("model {name:?}: kind {other:?} is not \"offline\", \"openai\" or \"local\""),
                     ))
                 }
             };
@@ -384,12 +447,18 @@ pub struct Routed {
     pub bind: Option<BindReport>,
     /// Text chunks streamed to the callback.
     pub chunks: usize,
+    /// For a local rewording model: what rewording did (sentences reworded, rejected by the
+    /// claim check…).
+    pub reword: Option<reword::RewordReport>,
 }
 
 impl Routed {
     /// One line saying which model ran and why any fallback happened.
     pub fn route_note(&self) -> String {
         let mut s = format!("{} ran", self.model_name);
+        if let Some(r) = &self.reword {
+            s += &format!(" ({})", r.note());
+        }
         for k in &self.skipped {
             s += &format!("; {} skipped: {}", k.model, k.reason);
         }
@@ -403,7 +472,8 @@ pub type KeyLookup<'a> = &'a dyn Fn(&str) -> std::result::Result<Option<ApiKey>,
 /// Drafts with the first model of `chain` that succeeds. A remote model gets the rendered
 /// prompt (redacted case text and numbered passages only); its reply is bound to the
 /// evidence by [`bind`]. With no evidence no remote model is asked (nothing to ground on).
-/// A cancel ends everything (no fallback): the caller stores nothing.
+/// A cancel ends everything (no fallback): the caller stores nothing. A local rewording
+/// model checks its sentences with the lexical support features (see [`draft_routed_with`]).
 pub fn draft_routed(
     chain: &[&ModelSpec],
     req: &DraftRequest<'_>,
@@ -411,6 +481,21 @@ pub fn draft_routed(
     keys: KeyLookup<'_>,
     on_delta: &mut (dyn FnMut(&str) + Send),
     cancel: &Cancel,
+) -> Result<Routed> {
+    draft_routed_with(chain, req, prompt, keys, on_delta, cancel, None)
+}
+
+/// [`draft_routed`], with the MiniLM encoder a local rewording model's claim check uses (the
+/// same scorer the draft's own check uses, so a sentence accepted here is not flagged later).
+#[allow(clippy::too_many_arguments)]
+pub fn draft_routed_with(
+    chain: &[&ModelSpec],
+    req: &DraftRequest<'_>,
+    prompt: &Rendered,
+    keys: KeyLookup<'_>,
+    on_delta: &mut (dyn FnMut(&str) + Send),
+    cancel: &Cancel,
+    check_embedder: Option<std::sync::Arc<signoff_embed::Embedder>>,
 ) -> Result<Routed> {
     let mut skipped = Vec::new();
     for spec in chain {
@@ -428,7 +513,32 @@ pub fn draft_routed(
                     skipped,
                     bind: None,
                     chunks: 0,
+                    reword: None,
                 });
+            }
+            ModelKind::Local(l) => {
+                match reword_local(l, req, prompt, cancel, check_embedder.clone()) {
+                    Ok((composed, version, report)) => {
+                        return Ok(Routed {
+                            composed,
+                            model_name: spec.name.clone(),
+                            model_id: reword::MODEL_ID.into(),
+                            model_version: version,
+                            skipped,
+                            bind: None,
+                            chunks: 0,
+                            reword: Some(report),
+                        })
+                    }
+                    Err(ActionError::Remote(e)) if e.is_cancel() => return Err(e.into()),
+                    Err(e) => {
+                        skipped.push(Skipped {
+                            model: spec.name.clone(),
+                            reason: e.to_string(),
+                        });
+                        continue;
+                    }
+                }
             }
             ModelKind::OpenAi(r) => r,
         };
@@ -475,6 +585,7 @@ pub fn draft_routed(
                     skipped,
                     bind: Some(report),
                     chunks: c.chunks,
+                    reword: None,
                 });
             }
             Err(e) if e.is_cancel() => return Err(e.into()),
@@ -492,6 +603,38 @@ pub fn draft_routed(
             .collect::<Vec<_>>()
             .join("; ")
     )))
+}
+
+/// The offline draft reworded by the local model: (draft, model version, report). The
+/// version names the Q8_0 file, the pinned GGUF and the rewording prompt's fingerprint.
+fn reword_local(
+    l: &LocalSpec,
+    req: &DraftRequest<'_>,
+    prompt: &Rendered,
+    cancel: &Cancel,
+    check_embedder: Option<std::sync::Arc<signoff_embed::Embedder>>,
+) -> Result<(Composed, String, reword::RewordReport)> {
+    let base = OfflineDrafter::default().compose(req, prompt)?;
+    if base.citations.is_empty() {
+        return Err(ActionError::Input("no grounding: nothing to reword".into()));
+    }
+    let model = reword::shared(&l.model_dir())?;
+    let mut model = model.lock().unwrap_or_else(|p| p.into_inner());
+    let scorer = SupportScorer::new(
+        SupportModel::default_model(),
+        check_embedder,
+        gazetteer_for(req.evidence, &[]),
+    );
+    let (composed, report) =
+        reword::reword_draft(&base, req.evidence, &mut *model, &scorer, l.budget, cancel)?;
+    let version = format!(
+        "{} gguf:{} prompt:{}:{}",
+        model.version(),
+        &reword::SMOLLM2_SHA256[..16],
+        reword::REWORD_PROMPT_ID,
+        &reword::reword_prompt_fingerprint()[..16]
+    );
+    Ok((composed, version, report))
 }
 
 #[cfg(test)]
@@ -580,6 +723,70 @@ model = "offline"
             names(m.chain(Some("billing"), Some("low"), None).unwrap()),
             ["fast", "offline"]
         );
+    }
+
+    #[test]
+    fn a_missing_or_corrupt_local_model_falls_back_to_offline_naming_path_and_setup() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = format!(
+            "[models.smol]\nkind = \"local\"\nmodel = \"smollm2-135m\"\nmodel_dir = {:?}\n\n[[routes]]\nmodel = \"smol\"\n",
+            dir.path().display().to_string()
+        );
+        let m = parse(&file).unwrap();
+        let chain = m.chain(None, None, None).unwrap();
+        assert_eq!(names(chain.clone()), ["smol", "offline"]);
+        let evidence = vec![crate::evidence::Evidence::new(
+            "c1",
+            "faq",
+            "v1",
+            "Acorn",
+            "Parking is free on site.",
+        )];
+        let req = DraftRequest {
+            subject: "",
+            body: "Is parking free?",
+            evidence: &evidence,
+        };
+        let prompt = crate::prompt::render("t.v1", "x", &Default::default()).unwrap();
+        let gguf = dir.path().join(reword::SMOLLM2_GGUF);
+        for corrupt in [false, true] {
+            if corrupt {
+                std::fs::write(&gguf, b"GGUF\x03\0\0\0 truncated").unwrap();
+            }
+            let r = draft_routed(
+                &chain,
+                &req,
+                &prompt,
+                &|_| Ok(None),
+                &mut |_| {},
+                &Cancel::new(),
+            )
+            .unwrap();
+            assert_eq!(r.model_name, "offline");
+            assert_eq!(r.composed.citations.len(), 1, "{}", r.composed.text);
+            let note = r.route_note();
+            assert!(
+                note.contains("smol skipped")
+                    && note.contains(&gguf.display().to_string())
+                    && note.contains("scripts/setup.sh"),
+                "{note}"
+            );
+            assert_eq!(
+                note.contains("does not match the pinned SHA-256"),
+                corrupt,
+                "{note}"
+            );
+        }
+        // A local model name Signoff cannot run is a file error, not a silent fallback.
+        let e = parse("[models.x]\nkind = \"local\"\nmodel = \"llama-70b\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("/w/models.toml:1: ") && e.contains("llama-70b"),
+            "{e}"
+        );
+        // The default file's commented example names the local model too.
+        assert!(DEFAULT_MODELS_TOML.contains("kind = \"local\""));
     }
 
     #[test]

@@ -82,6 +82,22 @@ fn list(dir: &std::path::Path, out: &Out) -> Result<()> {
                 format!("  {:<12} offline   Signoff's extractive drafter", spec.name),
                 serde_json::json!({"name": spec.name, "kind": "offline"}),
             ),
+            ModelKind::Local(l) => {
+                let dir = l.model_dir();
+                (
+                    format!(
+                        "  {:<12} local     {} rewording offline drafts, from {} (budget {} ms)",
+                        spec.name,
+                        l.model,
+                        dir.display(),
+                        l.budget.as_millis()
+                    ),
+                    serde_json::json!({
+                        "name": spec.name, "kind": "local", "model": l.model, "model_dir": dir,
+                        "total_timeout_ms": l.budget.as_millis() as u64,
+                    }),
+                )
+            }
             ModelKind::OpenAi(r) => {
                 let key = match &r.key {
                     None => "no key".to_string(),
