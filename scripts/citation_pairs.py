@@ -13,7 +13,10 @@ mutations, drawn from a second random stream so the three files above stay the s
 number changes and yes/no flips give the model enough of the rare kinds to weigh them; the
 test part is untouched.
 
-usage: citation_pairs.py DSTC11_DIR OUT_DIR [--seed N] [--augment K]
+With `--split-seed S` the entities are split by a hash salted with S (a second, different
+split by entity); without it the split is the one the checked-in model was trained on.
+
+usage: citation_pairs.py DSTC11_DIR OUT_DIR [--seed N] [--split-seed S] [--augment K]
 writes OUT_DIR/citations_train.jsonl, citations_test.jsonl, citations_all.jsonl
 """
 import hashlib
@@ -122,8 +125,13 @@ def swap_name(text, name, others, rng):
     return text[: span[0]] + title(other) + text[span[1]:]
 
 
+SPLIT_SEED = None
+
+
 def fold(key):
-    return "train" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0 else "test"
+    """The side of an entity: a hash of its key (salted with --split-seed when given)."""
+    salted = key if SPLIT_SEED is None else f"{SPLIT_SEED}:{key}"
+    return "train" if int(hashlib.sha256(salted.encode()).hexdigest(), 16) % 2 == 0 else "test"
 
 
 def augmented(know, insts, by_entity, names, k, seed):
@@ -181,6 +189,11 @@ def main():
     if "--seed" in args:
         i = args.index("--seed")
         seed = int(args[i + 1])
+        del args[i: i + 2]
+    global SPLIT_SEED
+    if "--split-seed" in args:
+        i = args.index("--split-seed")
+        SPLIT_SEED = int(args[i + 1])
         del args[i: i + 2]
     augment = 0
     if "--augment" in args:

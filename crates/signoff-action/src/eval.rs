@@ -180,7 +180,7 @@ pub fn feature_rows(
 
 /// The share of supported training rows the trained threshold may flag (of the human-written
 /// responses when the rows say which those are: the strictest supported kind).
-pub const TRAIN_SUPPORTED_FLAG_CAP: f64 = 0.035;
+pub const TRAIN_SUPPORTED_FLAG_CAP: f64 = 0.03;
 
 /// The kind of supported row the flag cap is checked on when present.
 pub const HUMAN_RESPONSE_KIND: &str = "supported_response";
@@ -203,9 +203,22 @@ pub fn kind_weights(rows: &[Pair]) -> Vec<f64> {
         .collect()
 }
 
+/// The hard checks a model is trained with by default: a number the passage contradicts
+/// with certainty, a count whose grammar shows it was changed, and an answering "No" before
+/// a statement with no negation (each flags at most 0.3% of supported human responses on the
+/// DSTC11 dev pairs).
+pub const DEFAULT_HARD: &[&str] = &[
+    "number_conflict",
+    "quantity_grammar",
+    "no_lead_positive_body",
+];
+
 /// How a model is trained.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrainOptions {
+    /// Features that flag on their own (see [`SupportModel::hard`]); the threshold is chosen
+    /// with their flags counted, so the cap holds for both together.
+    pub hard: Vec<String>,
     /// Boosted trees on top of the logistic regression (None = the regression alone).
     pub boost: Option<crate::boost::BoostParams>,
     /// Share of supported (human-written) rows the threshold may flag.
@@ -218,6 +231,7 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
+            hard: DEFAULT_HARD.iter().map(|s| s.to_string()).collect(),
             boost: Some(crate::boost::BoostParams::default()),
             cap: TRAIN_SUPPORTED_FLAG_CAP,
             folds: 4,
@@ -275,6 +289,24 @@ pub fn train_with(
         ));
     }
     let lexical_x = feature_rows(rows, gazetteer, None);
+    let probe = SupportModel::new_full(
+        WeightSet {
+            weights: Vec::new(),
+            bias: 0.0,
+            threshold: 0.5,
+            trees: Vec::new(),
+        },
+        WeightSet {
+            weights: Vec::new(),
+            bias: 0.0,
+            threshold: 0.5,
+            trees: Vec::new(),
+        },
+        String::new(),
+        0,
+        &o.hard,
+    )?;
+    let hard: Vec<bool> = lexical_x.iter().map(|f| probe.hard_fires(f)).collect();
     let row_w = kind_weights(rows);
     // The cap is checked on the human-written responses when the rows mark them.
     let human: Vec<bool> = if rows
@@ -310,11 +342,16 @@ pub fn train_with(
                 held_out[i] = support::score(&part, &x[i]);
             }
         }
-        let s: Vec<f64> = if o.folds >= 2 && held_out.iter().all(|v| v.is_finite()) {
+        let mut s: Vec<f64> = if o.folds >= 2 && held_out.iter().all(|v| v.is_finite()) {
             held_out
         } else {
             x.iter().map(|f| support::score(&ws, f)).collect()
         };
+        for (v, h) in s.iter_mut().zip(&hard) {
+            if *h {
+                *v = v.max(support::HARD_SCORE);
+            }
+        }
         ws.threshold = support::pick_threshold_excluding(&s, &y, &human, o.cap);
         ws
     };
@@ -335,12 +372,13 @@ pub fn train_with(
         h.update([u8::from(r.supported)]);
     }
     debug_assert_eq!(with_embedding.weights.len(), FEATURES.len());
-    Ok(SupportModel::new_full(
+    SupportModel::new_full(
         with_embedding,
         lexical,
         hex::encode(h.finalize()),
         rows.len(),
-    ))
+        &o.hard,
+    )
 }
 
 /// Embeddings of every text the features of `rows` need, through an on-disk cache.

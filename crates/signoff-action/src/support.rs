@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
 /// Version of the model file layout and feature set written today.
-pub const MODEL_VERSION: u32 = 2;
+pub const MODEL_VERSION: u32 = 3;
 
 /// Model file versions this Signoff reads.
-pub const READABLE_VERSIONS: &[u32] = &[1, 2];
+pub const READABLE_VERSIONS: &[u32] = &[1, 2, 3];
 
 /// Feature names, in order; the embedding features are the last [`EMBED_FEATURES`].
 pub const FEATURES: &[&str] = &[
@@ -53,6 +53,15 @@ pub const FEATURES: &[&str] = &[
     "lead_vs_best_line",
     "body_vs_best_line",
     "no_with_plain_body",
+    "number_conflict",
+    "count_unbacked",
+    "quantity_grammar",
+    "stance_mismatch_line",
+    "lead_vs_line_stance",
+    "no_lead_positive_body",
+    "yes_lead_negative_body",
+    "declared_name_missing",
+    "new_name_without_declared",
     "cosine_passage",
     "cosine_mean_best_line",
     "cosine_min_best_line",
@@ -63,7 +72,7 @@ pub const EMBED_FEATURES: usize = 3;
 
 /// The default weights, trained by `signoff eval citations --train` on the DSTC11 dev part
 /// (see `scripts/citation_pairs.py`) and checked in.
-pub const DEFAULT_MODEL: &str = include_str!("../models/support-v2.json");
+pub const DEFAULT_MODEL: &str = include_str!("../models/support-v3.json");
 
 /// One trained weight set.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -120,6 +129,14 @@ pub struct SupportModel {
     pub trained_on: String,
     /// Training rows.
     pub rows: usize,
+    /// Features that flag a claim on their own when set, whatever the weights say: checks
+    /// that are certain when they fire (a number the passage contradicts, a count whose
+    /// grammar shows it was changed). Version 3; none in older files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hard: Vec<String>,
+    /// Column of each hard feature in the full [`features`] vector (filled on load).
+    #[serde(skip)]
+    hard_columns: Vec<usize>,
     /// Column of each model feature in the full [`features`] vector (filled on load).
     #[serde(skip)]
     columns: Vec<usize>,
@@ -167,26 +184,38 @@ impl SupportModel {
         }
         m.with_embedding.check("with_embedding")?;
         m.lexical.check("lexical")?;
+        m.hard_columns = hard_columns(&m.hard)?;
         m.columns = columns;
         Ok(m)
     }
 
-    /// A model over every feature of this Signoff (what [`train`](crate::eval::train) writes).
+    /// A model over every feature of this Signoff (what [`train`](crate::eval::train) writes),
+    /// with the named hard checks.
     pub fn new_full(
         with_embedding: WeightSet,
         lexical: WeightSet,
         trained_on: String,
         rows: usize,
-    ) -> Self {
-        SupportModel {
+        hard: &[String],
+    ) -> Result<Self> {
+        Ok(SupportModel {
             version: MODEL_VERSION,
             features: FEATURES.iter().map(|s| s.to_string()).collect(),
             with_embedding,
             lexical,
             trained_on,
             rows,
+            hard: hard.to_vec(),
+            hard_columns: hard_columns(hard)?,
             columns: (0..FEATURES.len()).collect(),
-        }
+        })
+    }
+
+    /// Whether a hard check fires on a full feature vector.
+    pub fn hard_fires(&self, full: &[f64]) -> bool {
+        self.hard_columns
+            .iter()
+            .any(|c| full.get(*c).is_some_and(|v| *v > 0.5))
     }
 
     /// The model's own features picked from a full [`features`] vector (lexical-only when
@@ -203,10 +232,14 @@ impl SupportModel {
         let embedding = full.len() == FEATURES.len();
         let w = self.weights(embedding);
         let s = score(w, &self.select(full));
+        if self.hard_fires(full) {
+            // Ranked above every model score that is not itself near certain.
+            return (s.max(HARD_SCORE), true);
+        }
         (s, s > w.threshold)
     }
 
-    /// The checked-in default model (version 2).
+    /// The checked-in default model (version 3).
     pub fn default_model() -> Self {
         Self::from_json(DEFAULT_MODEL).expect("the checked-in support model parses")
     }
@@ -219,6 +252,24 @@ impl SupportModel {
             &self.lexical
         }
     }
+}
+
+/// The score a claim caught by a hard check gets at least.
+pub const HARD_SCORE: f64 = 0.999;
+
+/// Columns of hard-check feature names; an unknown or embedding feature is an error naming
+/// `hard[i]`.
+fn hard_columns(hard: &[String]) -> Result<Vec<usize>> {
+    let lexical = FEATURES.len() - EMBED_FEATURES;
+    hard.iter()
+        .enumerate()
+        .map(|(i, name)| match FEATURES.iter().position(|f| f == name) {
+            Some(c) if c < lexical => Ok(c),
+            _ => Err(ActionError::Model(format!(
+                "hard[{i}]: \"{name}\" is not a lexical feature"
+            ))),
+        })
+        .collect()
 }
 
 /// Known entity names and the ways texts write them.
@@ -435,6 +486,69 @@ fn name_span_unmatched(claim: &str, passage_padded: &str) -> bool {
     })
 }
 
+/// Whether the claim holds a word written like a name (capitalised, never seen in lower case
+/// in the known passages, not a function word) that the passage does not contain. A
+/// sentence's first word counts too, as long as it is not an ordinary word.
+fn new_name_like(claim: &str, passage_padded: &str, common: &HashSet<String>) -> bool {
+    text::sentences(claim).iter().any(|s| {
+        claim[s.start..s.end]
+            .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '\u{2019}')
+            .filter(|w| {
+                w.chars().next().is_some_and(char::is_uppercase)
+                    && *w != "I"
+                    && !w.starts_with("I'")
+                    && !w.starts_with("I\u{2019}")
+            })
+            .any(|w| {
+                let low = text::words(w).join(" ");
+                let low = low.trim_end_matches("'s");
+                !low.is_empty()
+                    && !common.contains(low)
+                    && !text::is_function_word(low)
+                    && !passage_padded.contains(&format!(" {low} "))
+                    && !passage_padded.contains(&format!(" {low}'s "))
+            })
+    })
+}
+
+/// Tokens stated negatively and positively (see [`text::stance_tokens`]).
+type Stance = (HashSet<String>, HashSet<String>);
+
+/// Whether some assertion sentence restates a passage line (at least half its content words
+/// and two of them, polarity words lined up by their shared word) with the opposite stance
+/// on a shared word: negated in one, stated in the other ("pets are prohibited" against
+/// "pets are allowed", "the room was not clean" against "the room was clean").
+fn stance_mismatch(assertion: &str, lines: &[String]) -> bool {
+    let line_sets: Vec<(HashSet<String>, Stance)> = lines
+        .iter()
+        .map(|l| {
+            let ans = text::answer_body(answer_part(l));
+            (text::aligned_tokens(ans), text::stance_tokens(ans))
+        })
+        .collect();
+    assertion_sentences(assertion).iter().any(|s| {
+        let body = text::answer_body(s);
+        let toks = text::aligned_tokens(body);
+        if toks.len() < 2 {
+            return false;
+        }
+        let Some((lt, (lneg, lpos))) = line_sets
+            .iter()
+            .map(|x| (x, toks.intersection(&x.0).count()))
+            .filter(|(_, shared)| *shared >= 2 && *shared * 2 >= toks.len())
+            .max_by_key(|(_, shared)| *shared)
+            .map(|(x, _)| x)
+        else {
+            return false;
+        };
+        let (cneg, cpos) = text::stance_tokens(body);
+        toks.intersection(lt).any(|t| {
+            (cneg.contains(t) && !cpos.contains(t) && lpos.contains(t) && !lneg.contains(t))
+                || (cpos.contains(t) && !cneg.contains(t) && lneg.contains(t) && !lpos.contains(t))
+        })
+    })
+}
+
 /// Looks up the unit embedding of a text (None when it was not embedded).
 pub type EmbedLookup<'a> = &'a dyn Fn(&str) -> Option<Vec<f32>>;
 
@@ -533,6 +647,34 @@ pub fn features(
         }
     }
     let caps = capitalised_unmatched(&a, &ppad);
+    let declared_raw = text::declared_names(passage);
+    let names_declared = declared_raw.iter().any(|n| text::names_loosely(claim, n));
+    let new_name =
+        new_name_like(claim, &ppad, &gazetteer.common) || name_span_unmatched(claim, &ppad);
+    // A yes/no answer word (followed by punctuation, not the determiner of "No pets are
+    // allowed") and the statement after it.
+    let first_answer = text::answer_body(&first);
+    let answered_no = first_answer.len() < first.trim_start().len()
+        && matches!(
+            text::words(&first).first().map(String::as_str),
+            Some("no" | "nope")
+        );
+    let answered_yes = first_answer.len() < first.trim_start().len() && claim_lead == Some(true);
+    // A fee question is often asked the other way round ("Do I have to pay?" "No, it is free").
+    let about_fees = text::aligned_tokens(first_answer).contains("free");
+    // The answered sentence's stance against the passage line it restates (polarity words
+    // such as "prohibited" or "free" count as well as negations).
+    let first_aligned = text::aligned_tokens(&first_body);
+    let lead_line = lines
+        .iter()
+        .map(|l| {
+            let lt = text::aligned_tokens(answer_part(l));
+            (l.as_str(), recall(&first_aligned, &lt))
+        })
+        .fold(("", -1.0), |acc, x| if x.1 > acc.1 { x } else { acc })
+        .0;
+    let lead_line_neg = text::stance_negative(answer_part(lead_line))
+        || text::lead_polarity(answer_part(lead_line)) == Some(false);
 
     let substituted =
         text::number_substituted(&text::number_mentions(&a), &text::number_mentions(passage));
@@ -556,47 +698,64 @@ pub fn features(
             "but" | "however" | "although" | "though" | "sorry" | "unfortunately" | "i"
         )
     });
+    let contrast_or_while = contrast
+        || text::words(&first_body)
+            .first()
+            .is_some_and(|w| w == "while" || w == "whilst");
     let plain_no = claim_lead == Some(false) && !first_neg && !contrast;
 
     let b = |x: bool| if x { 1.0 } else { 0.0 };
-    let mut f = vec![
-        tok_recall,
-        best_recall,
-        (1.0 + unmatched as f64).ln(),
-        b(digits_missing > 0),
-        digits_missing.min(3) as f64 / 3.0,
-        b(words_missing > 0),
-        b(claim_lead == Some(true) && p_no && !p_yes),
-        b(claim_lead == Some(false) && p_yes && !p_no),
-        b(claim_lead == Some(false) && !p_neg && !p_no),
-        b(claim_neg != best_neg),
-        b(claim_neg && !p_neg),
-        b(foreign),
-        b(own),
-        b(foreign && !own),
-        caps.min(3) as f64 / 3.0,
-        b(claim_lead == Some(false) && !first_neg),
-        b(claim_lead == Some(true) && claim_neg),
-        b(negates_term),
-        b(asserts_negated),
-        b(count_exceeds),
-        b(disagree > 0),
-        b(claim_lead == Some(false)
-            && f_neg
-                .iter()
-                .any(|t| p_post.contains(t) && !p_negt.contains(t))),
-        b(claim_lead == Some(true)
-            && f_pos
-                .iter()
-                .any(|t| p_negt.contains(t) && !p_post.contains(t))),
-        b(claim_lead == Some(false) && implied_yes && !p_no),
-        b(name_span_unmatched(claim, &ppad)),
-        b(namelike_unmatched(claim, &ppad, &gazetteer.common)),
-        b(substituted),
-        b(lead_vs_line),
-        b(body_vs_line),
-        b(plain_no),
-    ];
+    let mut f =
+        vec![
+            tok_recall,
+            best_recall,
+            (1.0 + unmatched as f64).ln(),
+            b(digits_missing > 0),
+            digits_missing.min(3) as f64 / 3.0,
+            b(words_missing > 0),
+            b(claim_lead == Some(true) && p_no && !p_yes),
+            b(claim_lead == Some(false) && p_yes && !p_no),
+            b(claim_lead == Some(false) && !p_neg && !p_no),
+            b(claim_neg != best_neg),
+            b(claim_neg && !p_neg),
+            b(foreign),
+            b(own),
+            b(foreign && !own),
+            caps.min(3) as f64 / 3.0,
+            b(claim_lead == Some(false) && !first_neg),
+            b(claim_lead == Some(true) && claim_neg),
+            b(negates_term),
+            b(asserts_negated),
+            b(count_exceeds),
+            b(disagree > 0),
+            b(claim_lead == Some(false)
+                && f_neg
+                    .iter()
+                    .any(|t| p_post.contains(t) && !p_negt.contains(t))),
+            b(claim_lead == Some(true)
+                && f_pos
+                    .iter()
+                    .any(|t| p_negt.contains(t) && !p_post.contains(t))),
+            b(claim_lead == Some(false) && implied_yes && !p_no),
+            b(name_span_unmatched(claim, &ppad)),
+            b(namelike_unmatched(claim, &ppad, &gazetteer.common)),
+            b(substituted),
+            b(lead_vs_line),
+            b(body_vs_line),
+            b(plain_no),
+            b(text::number_conflicts(claim, passage, &lines, true) > 0),
+            b(text::number_conflicts(claim, passage, &lines, false) > 0),
+            b(text::quantity_grammar_conflicts(claim) > 0),
+            b(stance_mismatch(&a, &lines)),
+            b(claim_lead.is_some_and(|yes| yes == lead_line_neg)),
+            b(answered_no
+                && !text::stance_negative(first_answer)
+                && !contrast_or_while
+                && !about_fees),
+            b(answered_yes && text::stance_negative(first_answer) && !about_fees),
+            b(!declared.is_empty() && !names_declared),
+            b(!declared.is_empty() && !names_declared && new_name),
+        ];
     if let Some(embed) = embed {
         let va = embed(&a);
         let vp = embed(passage);
@@ -887,7 +1046,107 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_model_still_loads_and_has_no_hard_checks() {
+        let v2 = SupportModel::from_json(include_str!("../models/support-v2.json")).unwrap();
+        assert_eq!(v2.version, 2);
+        assert!(v2.hard.is_empty());
+        let p = "Acorn Guest House: What time is check-in? Check-in is from 3:30pm.";
+        let full = features("Check-in is from 4:30pm.", p, &gaz(), None);
+        assert!(!v2.hard_fires(&full));
+        assert!(SupportModel::default_model().hard_fires(&full));
+    }
+
+    #[test]
+    fn a_hard_check_flags_whatever_the_weights_say() {
+        let col = |n: &str| FEATURES.iter().position(|f| *f == n).unwrap();
+        let p = "Allenbell: What time is check-out? Check-out is until 11:00 am.";
+        let m = SupportModel::default_model();
+        let ok = features("Check-out is until 11 am.", p, &gaz(), None);
+        let bad = features("Check-out is until 9 am.", p, &gaz(), None);
+        assert_eq!(
+            (ok[col("number_conflict")], bad[col("number_conflict")]),
+            (0.0, 1.0)
+        );
+        let (s, flagged) = m.score_full(&bad);
+        assert!(flagged && s >= HARD_SCORE, "{s}");
+        assert!(!m.score_full(&ok).1);
+        // Weights that call everything supported: only the hard check flags.
+        let lexical = FEATURES.len() - EMBED_FEATURES;
+        let calm = |n: usize| WeightSet {
+            weights: vec![0.0; n],
+            bias: -10.0,
+            threshold: 0.5,
+            trees: Vec::new(),
+        };
+        let hard = vec!["number_conflict".to_string()];
+        let quiet =
+            SupportModel::new_full(calm(FEATURES.len()), calm(lexical), String::new(), 0, &hard)
+                .unwrap();
+        assert_eq!(quiet.score_full(&bad), (HARD_SCORE, true));
+        assert!(!quiet.score_full(&ok).1);
+        let none =
+            SupportModel::new_full(calm(FEATURES.len()), calm(lexical), String::new(), 0, &[])
+                .unwrap();
+        assert!(!none.score_full(&bad).1);
+    }
+
+    #[test]
+    fn an_answering_no_before_a_plain_statement_is_marked_but_a_determiner_no_is_not() {
+        let col = FEATURES
+            .iter()
+            .position(|f| *f == "no_lead_positive_body")
+            .unwrap();
+        let p = "Acorn Guest House: The place was quiet so we could relax.";
+        let f = |c: &str| features(c, p, &gaz(), None)[col];
+        assert_eq!(f("No, the Acorn Guest House is quiet."), 1.0);
+        assert_eq!(f("No they do. The place is quiet."), 1.0);
+        assert_eq!(f("No, the Acorn Guest House is not quiet."), 0.0);
+        assert_eq!(f("No loud guests were at the Acorn Guest House."), 0.0);
+        // A fee question is often asked the other way round.
+        assert_eq!(f("No, the wifi is free."), 0.0);
+    }
+
+    #[test]
+    fn a_name_the_passage_does_not_declare_is_marked() {
+        let col = FEATURES
+            .iter()
+            .position(|f| *f == "new_name_without_declared")
+            .unwrap();
+        let p = "Acorn Guest House: The place was quiet so we could relax.";
+        let g = Gazetteer::from_passages([p]);
+        let f = |c: &str| features(c, p, &g, None)[col];
+        assert_eq!(f("Cityroomz is quiet and relaxing."), 1.0);
+        assert_eq!(f("The Worth House is quiet and relaxing."), 1.0);
+        assert_eq!(f("The Acorn Guesthouse is quiet and relaxing."), 0.0);
+        assert_eq!(f("It is quiet and relaxing."), 0.0);
+    }
+
+    #[test]
+    fn a_flipped_polarity_word_against_its_line_is_a_stance_mismatch() {
+        let lines = vec!["Pets are allowed in all rooms.".to_string()];
+        assert!(stance_mismatch("Pets are prohibited in all rooms.", &lines));
+        assert!(stance_mismatch(
+            "Pets are not allowed in all rooms.",
+            &lines
+        ));
+        assert!(!stance_mismatch("Pets are allowed in all rooms.", &lines));
+        assert!(!stance_mismatch(
+            "Pets aren't prohibited in all rooms.",
+            &lines
+        ));
+        let faq = vec!["Is parking free? No, parking is not free.".to_string()];
+        assert!(!stance_mismatch("No, parking is not free.", &faq));
+        assert!(stance_mismatch("Parking is free.", &faq));
+    }
+
+    #[test]
     fn bad_model_files_name_the_field() {
+        let mut m: serde_json::Value = serde_json::from_str(DEFAULT_MODEL).unwrap();
+        m["hard"][0] = "cosine_passage".into();
+        let e = SupportModel::from_json(&m.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hard[0]") && e.contains("cosine_passage"), "{e}");
         let mut m: serde_json::Value = serde_json::from_str(DEFAULT_MODEL).unwrap();
         m["features"][0] = "no_such_feature".into();
         let e = SupportModel::from_json(&m.to_string())

@@ -360,8 +360,9 @@ pub struct NumberMention {
 
 /// Splits text into lower-case tokens for number context: digit runs and letter runs are
 /// separate ("30pm" → "30", "pm"), currency and percent signs become words ("£11" → "gbp",
-/// "11"), and sentence ends are kept as "." so context stops at them.
-fn number_tokens(text: &str) -> Vec<String> {
+/// "11"), and sentence ends are kept as "." so context stops at them. With `colons`, a ':'
+/// is kept as a token too (so "3:30" reads as a time).
+fn number_tokens(text: &str, colons: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let flush = |cur: &mut String, out: &mut Vec<String>| {
@@ -395,6 +396,7 @@ fn number_tokens(text: &str) -> Vec<String> {
             '%' => out.push("percent".into()),
             '.' | '!' | '?' | ';' | '\n' => out.push(".".into()),
             ',' => out.push(",".into()),
+            ':' if colons => out.push(":".into()),
             _ => {}
         }
         if k != 0 {
@@ -408,7 +410,7 @@ fn number_tokens(text: &str) -> Vec<String> {
 /// The numbers of a text with their context words. "one" as a pronoun or article ("one of",
 /// "one should") is still listed; callers decide how much to trust a bare "one".
 pub fn number_mentions(text: &str) -> Vec<NumberMention> {
-    let toks = number_tokens(text);
+    let toks = number_tokens(text, false);
     let value = |t: &str| -> Option<(u64, bool)> {
         if t.bytes().all(|b| b.is_ascii_digit()) {
             return t.parse().ok().map(|v| (v, false));
@@ -618,9 +620,628 @@ pub fn count_disagreements(text: &str) -> usize {
     n
 }
 
+/// Whether a lower-case word is a stop word, a negation or a number word (never a name).
+pub fn is_function_word(w: &str) -> bool {
+    STOP.contains(&w)
+        || NEGATIONS.contains(&w)
+        || word_value(CARDINALS, w).is_some()
+        || word_value(ORDINALS, w).is_some()
+}
+
 /// Distinct stemmed content tokens.
 pub fn token_set(text: &str) -> HashSet<String> {
     content_tokens(text).into_iter().collect()
+}
+
+/// The words of an entity name that tell it apart (generic words such as "hotel" or
+/// "guest house" and words under three letters dropped), apostrophes removed.
+pub fn distinctive_words(name: &str) -> Vec<String> {
+    words(name)
+        .into_iter()
+        .filter(|w| !GENERIC.contains(&w.as_str()))
+        .map(|w| w.trim_end_matches("'s").replace('\'', ""))
+        .filter(|w| w.chars().count() >= 3)
+        .collect()
+}
+
+/// Whether two words are the same up to one edit (insertion, deletion, substitution or
+/// swap of neighbours): misspellings of a name ("Restuarant", "Allenbel").
+pub fn within_one_edit(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a == b {
+        return true;
+    }
+    if a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let i = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[i..], &b[i..]);
+    if ra.len() == rb.len() {
+        ra[1..] == rb[1..]
+            || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+    } else if ra.len() > rb.len() {
+        ra[1..] == *rb
+    } else {
+        rb[1..] == *ra
+    }
+}
+
+/// Whether a text names the entity, allowing a misspelt or run-together distinctive word
+/// ("Allen bell" for "Allenbell", "Hobson's" for "Hobsons"). Words of five letters or more
+/// may be one edit off.
+pub fn names_loosely(text: &str, name: &str) -> bool {
+    let dist = distinctive_words(name);
+    if dist.is_empty() {
+        return false;
+    }
+    let ws: Vec<String> = words(text)
+        .into_iter()
+        .map(|w| w.trim_end_matches("'s").replace('\'', ""))
+        .collect();
+    let joined: Vec<String> = ws.windows(2).map(|p| format!("{}{}", p[0], p[1])).collect();
+    dist.iter().any(|d| {
+        ws.iter()
+            .chain(&joined)
+            .any(|w| w == d || (d.chars().count() >= 5 && within_one_edit(w, d)))
+    })
+}
+
+/// Cardinal number words read as quantities: [`NUMBER_WORDS`]' counts plus teens and tens
+/// ("once", "single", "noon" are left to their own readings).
+const CARDINALS: &[(&str, u64)] = &[
+    ("zero", 0),
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("eleven", 11),
+    ("twelve", 12),
+    ("thirteen", 13),
+    ("fourteen", 14),
+    ("fifteen", 15),
+    ("sixteen", 16),
+    ("seventeen", 17),
+    ("eighteen", 18),
+    ("nineteen", 19),
+    ("twenty", 20),
+    ("thirty", 30),
+    ("forty", 40),
+    ("fifty", 50),
+    ("sixty", 60),
+    ("seventy", 70),
+    ("eighty", 80),
+    ("ninety", 90),
+    ("hundred", 100),
+    ("thousand", 1000),
+    ("dozen", 12),
+    ("twice", 2),
+];
+
+/// Ordinal words (also fraction denominators: "two thirds").
+const ORDINALS: &[(&str, u64)] = &[
+    ("first", 1),
+    ("second", 2),
+    ("third", 3),
+    ("fourth", 4),
+    ("fifth", 5),
+    ("sixth", 6),
+    ("seventh", 7),
+    ("eighth", 8),
+    ("ninth", 9),
+    ("tenth", 10),
+    ("eleventh", 11),
+    ("twelfth", 12),
+    ("twentieth", 20),
+    ("thirtieth", 30),
+    ("hundredth", 100),
+];
+
+/// Words after a count that only a single subject takes ("one should expect", "one is"): a
+/// count above one before them is a changed number, not a count.
+const SINGULAR_VERBS: &[&str] = &[
+    "is",
+    "was",
+    "has",
+    "does",
+    "doesn't",
+    "isn't",
+    "wasn't",
+    "hasn't",
+    "should",
+    "shouldn't",
+    "must",
+    "can",
+    "cannot",
+    "can't",
+    "will",
+    "won't",
+    "would",
+    "could",
+    "may",
+    "might",
+    "says",
+    "thinks",
+    "feels",
+    "finds",
+];
+
+/// What a quantity measures, as far as its writing tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuantityKind {
+    /// A spelled count ("three").
+    Count,
+    /// A bare digit run ("12").
+    Digits,
+    /// An ordinal ("first", "2nd").
+    Ordinal,
+    /// A time of day; the value is minutes after midnight ("3:30pm" = 930).
+    Time,
+    /// An amount of money ("£11", "20 dollars").
+    Money,
+    /// A percentage ("50%", "50 percent").
+    Percent,
+    /// A fraction's numerator ("two thirds": value 2, denominator 3).
+    Fraction,
+}
+
+/// One number a text states, normalised so that differently written equal values meet
+/// ("3 pm" and "15:00", "three" and "3", "£20" and "20 pounds").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quantity {
+    /// The value (minutes after midnight for a time).
+    pub value: u64,
+    /// For a time written without am/pm ("3:30"), the same clock time in the other half day.
+    pub alt: Option<u64>,
+    /// What it measures.
+    pub kind: QuantityKind,
+    /// A fraction's denominator (0 otherwise).
+    pub denominator: u64,
+    /// The token right after it, lower case ("should" in "one should").
+    pub next: Option<String>,
+    /// Stemmed content words after it in its clause (what it counts).
+    pub clause: Vec<String>,
+}
+
+impl Quantity {
+    /// Plain numbers it may be written as elsewhere: a time's hour on either clock, else the
+    /// value.
+    fn plain(&self) -> Vec<u64> {
+        if self.kind != QuantityKind::Time {
+            return vec![self.value];
+        }
+        let mut out = Vec::new();
+        for t in std::iter::once(self.value).chain(self.alt) {
+            let h = t / 60 % 24;
+            out.push(h);
+            out.push(if h > 12 { h - 12 } else { h });
+            if h == 0 {
+                out.push(12);
+            }
+        }
+        out
+    }
+
+    /// Whether two quantities state the same value (two times compare as clock times).
+    pub fn same_as(&self, other: &Quantity) -> bool {
+        if self.kind == QuantityKind::Time && other.kind == QuantityKind::Time {
+            let a = [Some(self.value), self.alt];
+            let b = [Some(other.value), other.alt];
+            return a
+                .iter()
+                .flatten()
+                .any(|x| b.iter().flatten().any(|y| x == y));
+        }
+        let b = other.plain();
+        self.plain().iter().any(|x| b.contains(x))
+    }
+}
+
+fn digit_value(t: &str) -> Option<u64> {
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        t.parse().ok()
+    } else {
+        None
+    }
+}
+
+fn word_value(table: &[(&str, u64)], t: &str) -> Option<u64> {
+    table.iter().find(|(w, _)| *w == t).map(|(_, v)| *v)
+}
+
+/// A fraction's denominator word ("third", "thirds", "quarter", "halves").
+fn denominator(t: &str) -> Option<u64> {
+    match t {
+        "half" | "halves" => Some(2),
+        "quarter" | "quarters" => Some(4),
+        _ => word_value(ORDINALS, t)
+            .or_else(|| word_value(ORDINALS, t.strip_suffix('s')?))
+            .filter(|v| *v > 2),
+    }
+}
+
+/// The numbers a text states, with what they measure and the words they count. Digits,
+/// number words (compounds such as "twenty five", "two hundred"), ordinals ("third", "3rd"),
+/// times ("3:30pm", "15:00", "noon"), money ("£11", "20 dollars"), percentages and
+/// fractions ("two thirds").
+pub fn quantities(text: &str) -> Vec<Quantity> {
+    use QuantityKind::*;
+    let toks = number_tokens(text, true);
+    let at = |i: usize| toks.get(i).map(String::as_str);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let t = toks[i].as_str();
+        let (mut value, mut kind) = if let Some(v) = digit_value(t) {
+            (v, Digits)
+        } else if let Some(v) = word_value(CARDINALS, t) {
+            (v, Count)
+        } else if let Some(v) = word_value(ORDINALS, t) {
+            (v, Ordinal)
+        } else if t == "noon" || t == "midday" {
+            (720, Time)
+        } else if t == "midnight" {
+            (0, Time)
+        } else {
+            i += 1;
+            continue;
+        };
+        let mut alt = None;
+        let mut den = 0;
+        let mut j = i + 1;
+        if kind == Count {
+            if (20..100).contains(&value) && value % 10 == 0 {
+                if let Some(u) = at(j).and_then(|x| word_value(CARDINALS, x)) {
+                    if (1..10).contains(&u) {
+                        value += u;
+                        j += 1;
+                    }
+                }
+            }
+            if let Some(h) = at(j).and_then(|x| word_value(CARDINALS, x)) {
+                if h == 100 || h == 1000 {
+                    value *= h;
+                    j += 1;
+                }
+            }
+        }
+        if kind == Digits && at(j) == Some(":") {
+            if let Some(m) = at(j + 1).filter(|x| x.len() == 2).and_then(digit_value) {
+                if value < 24 && m < 60 {
+                    kind = Time;
+                    value = value * 60 + m;
+                    j += 2;
+                }
+            }
+        }
+        let meridiem = match (at(j), at(j + 1), at(j + 2)) {
+            (Some("am"), _, _) => Some((false, 1)),
+            (Some("pm"), _, _) => Some((true, 1)),
+            (Some("a"), Some("."), Some("m")) => Some((false, 3)),
+            (Some("p"), Some("."), Some("m")) => Some((true, 3)),
+            _ => None,
+        };
+        let prev = i.checked_sub(1).and_then(at);
+        if kind == Digits || kind == Time {
+            let (h, m) = if kind == Time {
+                (value / 60, value % 60)
+            } else {
+                (value, 0)
+            };
+            if let Some((pm, skip)) = meridiem.filter(|_| (1..=12).contains(&h)) {
+                value = (h % 12 + if pm { 12 } else { 0 }) * 60 + m;
+                kind = Time;
+                j += skip;
+                if at(j) == Some(".") && skip == 3 {
+                    j += 1;
+                }
+            } else if kind == Time && (1..=12).contains(&h) {
+                alt = Some(((h % 12) + 12) * 60 + m);
+                if h == 12 {
+                    alt = Some(m);
+                }
+            } else if at(j) == Some("o'clock") && (1..=12).contains(&h) {
+                kind = Time;
+                value = h * 60;
+                alt = Some((h % 12 + 12) * 60);
+                j += 1;
+            }
+        }
+        if kind == Digits || kind == Count {
+            let money_before = matches!(prev, Some("gbp" | "usd" | "eur"));
+            let money_after = matches!(
+                at(j),
+                Some(
+                    "gbp"
+                        | "usd"
+                        | "eur"
+                        | "pound"
+                        | "pounds"
+                        | "dollar"
+                        | "dollars"
+                        | "euro"
+                        | "euros"
+                        | "quid"
+                )
+            );
+            if money_before || money_after {
+                kind = Money;
+            } else if at(j) == Some("percent") || at(j) == Some("per") && at(j + 1) == Some("cent")
+            {
+                kind = Percent;
+            } else if kind == Digits && matches!(at(j), Some("st" | "nd" | "rd" | "th")) {
+                kind = Ordinal;
+                j += 1;
+            } else if let Some(d) = at(j).and_then(denominator) {
+                kind = Fraction;
+                den = d;
+                j += 1;
+            }
+        }
+        let next = at(j).map(str::to_string);
+        let clause = toks[j.min(toks.len())..]
+            .iter()
+            .take_while(|x| {
+                !matches!(
+                    x.as_str(),
+                    "." | "," | "but" | "while" | "whereas" | "although" | "though" | "however"
+                )
+            })
+            .filter(|x| {
+                x.chars().all(char::is_alphabetic)
+                    && !STOP.contains(&x.as_str())
+                    && !NEGATIONS.contains(&x.as_str())
+                    && word_value(CARDINALS, x).is_none()
+            })
+            .map(|x| stem(x))
+            .collect();
+        out.push(Quantity {
+            value,
+            alt,
+            kind,
+            denominator: den,
+            next,
+            clause,
+        });
+        i = j.max(i + 1);
+    }
+    out
+}
+
+/// Numbers of a claim its passage never states (in any writing) and cannot back, by how sure
+/// the conflict is. Certain (`strict`): a time, a price, a zero, a percentage where the
+/// passage gives one, an ordinal where the passage has another for the same thing, or a
+/// count above the number of passage lines. Likely (not `strict`): also a count above the
+/// most passage lines holding one word of what it counts (people summarise loosely, so
+/// this one is left to the model). `lines` are the passage's snippet texts.
+pub fn number_conflicts(claim: &str, passage: &str, lines: &[String], strict: bool) -> usize {
+    use QuantityKind::*;
+    let found = quantities(passage);
+    let line_toks: Vec<HashSet<String>> = lines.iter().map(|l| token_set(l)).collect();
+    quantities(claim)
+        .iter()
+        .filter(|q| !found.iter().any(|p| q.same_as(p)))
+        .filter(|q| match q.kind {
+            Fraction => false,
+            Time | Money => true,
+            Percent => found.iter().any(|p| p.kind == Percent),
+            Ordinal => found
+                .iter()
+                .any(|p| p.kind == Ordinal && p.next.is_some() && p.next == q.next),
+            Count | Digits => {
+                if q.kind == Digits && q.value == 0 {
+                    return true;
+                }
+                if q.value < 2 {
+                    return false;
+                }
+                let most = q
+                    .clause
+                    .iter()
+                    .map(|t| line_toks.iter().filter(|l| l.contains(t)).count())
+                    .max()
+                    .unwrap_or(0);
+                let backed = if most == 0 || strict {
+                    lines.len()
+                } else {
+                    most
+                };
+                q.value as usize > backed
+            }
+        })
+        .count()
+}
+
+/// Counts whose grammar says they were changed: an improper fraction ("five thirds") or a
+/// count above one before a verb only a single subject takes ("two should expect", the
+/// pronoun "one" turned into a number).
+pub fn quantity_grammar_conflicts(text: &str) -> usize {
+    quantities(text)
+        .iter()
+        .filter(|q| match q.kind {
+            QuantityKind::Fraction => q.value >= q.denominator,
+            QuantityKind::Count => {
+                q.value > 1
+                    && q.next
+                        .as_deref()
+                        .is_some_and(|n| SINGULAR_VERBS.contains(&n))
+            }
+            _ => false,
+        })
+        .count()
+}
+
+/// Words that state the negative side of a yes/no fact without a negation, each with the
+/// shared word it is compared under and whether it is the negative side ("prohibited" is a
+/// negative "allow", "free" a positive "free", "charged" a negative "free").
+const POLAR: &[(&str, &str, bool)] = &[
+    ("allowed", "allow", false),
+    ("allow", "allow", false),
+    ("allows", "allow", false),
+    ("permitted", "allow", false),
+    ("permit", "allow", false),
+    ("permits", "allow", false),
+    ("welcome", "allow", false),
+    ("welcomed", "allow", false),
+    ("prohibited", "allow", true),
+    ("prohibit", "allow", true),
+    ("prohibits", "allow", true),
+    ("forbidden", "allow", true),
+    ("banned", "allow", true),
+    ("disallowed", "allow", true),
+    ("available", "available", false),
+    ("unavailable", "available", true),
+    ("free", "free", false),
+    ("complimentary", "free", false),
+    ("charge", "free", true),
+    ("charged", "free", true),
+    ("charges", "free", true),
+    ("fee", "free", true),
+    ("fees", "free", true),
+    ("paid", "free", true),
+    ("payable", "free", true),
+    ("open", "open", false),
+    ("opened", "open", false),
+    ("closed", "open", true),
+    ("included", "include", false),
+    ("includes", "include", false),
+    ("include", "include", false),
+    ("excluded", "include", true),
+    ("possible", "possible", false),
+    ("impossible", "possible", true),
+    ("accepted", "accept", false),
+    ("accepts", "accept", false),
+    ("accept", "accept", false),
+    ("refused", "accept", true),
+    ("rejected", "accept", true),
+];
+
+/// The shared word and side of a polarity word, if it is one.
+fn polar(word: &str) -> Option<(&'static str, bool)> {
+    POLAR
+        .iter()
+        .find(|(w, _, _)| *w == word)
+        .map(|(_, c, neg)| (*c, *neg))
+}
+
+/// Content tokens with polarity words read as their shared word ("prohibited" and
+/// "allowed" both give "allow"), for lining a claim up with the passage line it restates.
+pub fn aligned_tokens(text: &str) -> HashSet<String> {
+    words(text)
+        .into_iter()
+        .filter_map(|w| match polar(&w) {
+            Some((c, _)) => Some(c.to_string()),
+            None if !STOP.contains(&w.as_str()) && !NEGATIONS.contains(&w.as_str()) => {
+                Some(stem(&w))
+            }
+            None => None,
+        })
+        .collect()
+}
+
+/// Tokens of a text stated negatively and positively: a token is negative when a negation
+/// stands within three words before it, flipped again when it is the negative side of a
+/// polarity word ("not allowed" and "prohibited" both negate "allow"; "no charge" states a
+/// positive "free").
+pub fn stance_tokens(text: &str) -> (HashSet<String>, HashSet<String>) {
+    let (mut neg, mut pos) = (HashSet::new(), HashSet::new());
+    for s in sentences(text) {
+        let mut since: Option<usize> = None;
+        for w in words(&text[s.start..s.end]) {
+            let p = polar(&w);
+            if p.is_none() && (NEGATIONS.contains(&w.as_str()) || w.ends_with("n't")) {
+                since = Some(0);
+                continue;
+            }
+            if p.is_none() && STOP.contains(&w.as_str()) {
+                continue;
+            }
+            let (tok, flip) = match p {
+                Some((c, n)) => (c.to_string(), n),
+                None => (stem(&w), false),
+            };
+            let negated = match since {
+                // A polarity word takes the negation for itself ("not allowed in rooms").
+                Some(n) if n < 3 => {
+                    since = if p.is_some() { None } else { Some(n + 1) };
+                    true
+                }
+                _ => {
+                    since = None;
+                    false
+                }
+            };
+            if negated != flip {
+                neg.insert(tok);
+            } else {
+                pos.insert(tok);
+            }
+        }
+    }
+    (neg, pos)
+}
+
+/// A sentence without its answering yes/no word: "No, pets are not allowed" → "pets are not
+/// allowed". A "no" that is a determiner ("No pets are allowed") stays.
+pub fn answer_body(sentence: &str) -> &str {
+    let t = sentence.trim_start();
+    let end = t
+        .char_indices()
+        .find(|(_, c)| !c.is_alphabetic())
+        .map_or(t.len(), |(i, _)| i);
+    let rest = &t[end..];
+    let answers = matches!(
+        t[..end].to_lowercase().as_str(),
+        "yes" | "no" | "yeah" | "yep" | "nope" | "absolutely" | "certainly" | "indeed"
+    );
+    // Words that never follow the determiner "no" ("No pets …") but do follow an answer
+    // written without a comma ("No they do not", "Yes it is").
+    let then_clause = words(rest).first().is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "they"
+                | "it"
+                | "i"
+                | "you"
+                | "we"
+                | "he"
+                | "she"
+                | "there"
+                | "the"
+                | "this"
+                | "that"
+                | "absolutely"
+                | "unfortunately"
+                | "sorry"
+                | "but"
+                | "not"
+        )
+    });
+    if answers
+        && (rest.is_empty() || rest.starts_with([',', '.', '!', ';', ':', '-']) || then_clause)
+    {
+        rest.trim_start_matches([',', '.', '!', ';', ':', '-', ' '])
+    } else {
+        t
+    }
+}
+
+/// Whether a text's stance is negative: an odd number of negations and negative polarity
+/// words ("not allowed", "prohibited", "there is a fee"; "no fee" is positive).
+pub fn stance_negative(text: &str) -> bool {
+    let n = words(text)
+        .iter()
+        .filter(|w| match polar(w) {
+            Some((_, neg)) => neg,
+            None => NEGATIONS.contains(&w.as_str()) || w.ends_with("n't"),
+        })
+        .count();
+    n % 2 == 1
 }
 
 #[cfg(test)]
@@ -731,6 +1352,143 @@ mod tests {
             count_disagreements("value for one's money; two thirds agreed"),
             0
         );
+    }
+
+    fn kinds(text: &str) -> Vec<(u64, QuantityKind)> {
+        quantities(text).iter().map(|q| (q.value, q.kind)).collect()
+    }
+
+    #[test]
+    fn quantities_read_words_digits_prices_times_percentages_and_ordinals() {
+        use QuantityKind::*;
+        assert_eq!(
+            kinds("three rooms, 12 beers, twenty five tables, the 2nd floor, the third night"),
+            [
+                (3, Count),
+                (12, Digits),
+                (25, Count),
+                (2, Ordinal),
+                (3, Ordinal)
+            ]
+        );
+        assert_eq!(
+            kinds("£11 per guest, 20 dollars, 15% off, 50 percent"),
+            [(11, Money), (20, Money), (15, Percent), (50, Percent)]
+        );
+        assert_eq!(
+            kinds("from 3:30pm until 11 am, or noon, 15:00 and 7 p.m."),
+            [
+                (930, Time),
+                (660, Time),
+                (720, Time),
+                (900, Time),
+                (1140, Time)
+            ]
+        );
+        assert_eq!(kinds("two thirds"), [(2, Fraction)]);
+    }
+
+    #[test]
+    fn equal_values_written_differently_are_the_same() {
+        let q = |t: &str| quantities(t).remove(0);
+        assert!(q("3 pm").same_as(&q("15:00")));
+        assert!(q("3:00").same_as(&q("3 pm")));
+        assert!(q("three").same_as(&q("3")));
+        assert!(q("£20").same_as(&q("20 pounds")));
+        assert!(!q("3 pm").same_as(&q("5 pm")));
+        assert!(!q("3 am").same_as(&q("15:00")));
+    }
+
+    fn lines(p: &str) -> Vec<String> {
+        p.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_changed_number_conflicts_in_any_writing() {
+        let p =
+            "Check-in is from 3 pm and breakfast costs £11 per guest.\nThe third floor has a bar.";
+        let l = lines(p);
+        let c = |claim: &str| number_conflicts(claim, p, &l, true);
+        assert_eq!(c("Check-in is from 15:00 and breakfast is 11 pounds."), 0);
+        assert_eq!(c("Check-in is from 5 pm."), 1);
+        assert_eq!(c("Check-in is from 17:00."), 1);
+        assert_eq!(c("Breakfast costs £13 per guest."), 1);
+        assert_eq!(c("Breakfast costs thirteen pounds."), 1);
+        assert_eq!(c("The second floor has a bar."), 1);
+        assert_eq!(c("The 3rd floor has a bar."), 0);
+    }
+
+    #[test]
+    fn a_count_must_be_backed_by_passage_lines() {
+        let p = "The view was exquisite.\nThe view was great.\nWe loved the view.";
+        let l = lines(p);
+        // Three lines: at most three reviewers, and only one said exquisite.
+        assert_eq!(number_conflicts("Three loved the view.", p, &l, true), 0);
+        assert_eq!(number_conflicts("Seven loved the view.", p, &l, true), 1);
+        assert_eq!(
+            number_conflicts("Two said it was exquisite.", p, &l, true),
+            0
+        );
+        assert_eq!(
+            number_conflicts("Two said it was exquisite.", p, &l, false),
+            1
+        );
+        assert_eq!(
+            number_conflicts("One said it was exquisite.", p, &l, false),
+            0
+        );
+    }
+
+    #[test]
+    fn changed_counts_show_in_their_grammar() {
+        assert_eq!(quantity_grammar_conflicts("five thirds found it clean"), 1);
+        assert_eq!(quantity_grammar_conflicts("two thirds found it clean"), 0);
+        assert_eq!(quantity_grammar_conflicts("two should expect a view"), 1);
+        assert_eq!(quantity_grammar_conflicts("one should expect a view"), 0);
+        assert_eq!(quantity_grammar_conflicts("two guests liked it"), 0);
+    }
+
+    #[test]
+    fn stance_counts_negations_and_polarity_words() {
+        assert!(stance_negative("Pets are prohibited."));
+        assert!(stance_negative("Pets are not allowed."));
+        assert!(!stance_negative("Pets aren't prohibited."));
+        assert!(stance_negative("There is a fee for parking."));
+        assert!(!stance_negative("There is no fee for parking."));
+        assert!(stance_negative("The pool is closed."));
+        assert!(!stance_negative("Wifi is available and free."));
+        assert_eq!(
+            aligned_tokens("Pets are prohibited"),
+            aligned_tokens("pets are allowed")
+        );
+    }
+
+    #[test]
+    fn an_answer_word_is_cut_but_a_determiner_no_is_not() {
+        assert_eq!(
+            answer_body("No, pets are not allowed."),
+            "pets are not allowed."
+        );
+        assert_eq!(answer_body("Yes it is quiet."), "it is quiet.");
+        assert_eq!(answer_body("No pets are allowed."), "No pets are allowed.");
+        assert_eq!(answer_body("Nothing else."), "Nothing else.");
+    }
+
+    #[test]
+    fn names_match_loosely() {
+        assert!(names_loosely(
+            "the acorn guesthouse is quiet",
+            "Acorn Guest House"
+        ));
+        assert!(names_loosely("Allen bell is clean", "Allenbell"));
+        assert!(names_loosely(
+            "Chiquito Restuarant",
+            "Chiquito Restaurant Bar"
+        ));
+        assert!(names_loosely("Hobson's House", "Hobsons House"));
+        assert!(!names_loosely("Cityroomz is quiet", "Acorn Guest House"));
+        assert!(within_one_edit("restuarant", "restaurant"));
+        assert!(!within_one_edit("cityroomz", "allenbell"));
     }
 
     #[test]
