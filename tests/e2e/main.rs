@@ -180,11 +180,21 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
         let clock = signoff_core::FixedClock::new("2026-11-25T08:00:00Z".parse().expect("time"));
         let r = ws.import_file(&file, &clock, &mut |_| {}).expect("import");
         assert_eq!(r.new, 3);
-        // An approved policy corpus, so the case view shows evidence.
+        // An approved policy corpus, so the case view shows evidence; with 300 unrelated notes
+        // too, so indexing it on first use is a run long enough for the progress bar.
+        let mut policy_text = String::from(
+            "# Refunds\n\nA refund is issued within 5 days of the returned parcel arriving.\n\n# Cards\n\nA declined card payment is retried once; tell the customer which shops were affected.\n",
+        );
+        for i in 1..=300 {
+            policy_text.push_str(&format!(
+                "\n# Garden note {i}\n\nPlot {i} of the staff garden grows tomatoes and is watered on weekday {}.\n",
+                i % 7
+            ));
+        }
         let policy = signoff_store::corpus::ingest::ingest_bytes(
             "policy.md",
             "policy.md",
-            b"# Refunds\n\nA refund is issued within 5 days of the returned parcel arriving.\n\n# Cards\n\nA declined card payment is retried once; tell the customer which shops were affected.\n",
+            policy_text.as_bytes(),
             signoff_store::corpus::ingest::Format::Markdown,
             "policy",
         )
@@ -275,6 +285,18 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
         c.find(Locator::Css("#reviewer-name")).await.ok()
     })
     .await;
+    // Record every state of the indexing bar from now on (the corpus is embedded on first use,
+    // in a second or two, so the bar comes and goes between two polls).
+    c.execute(
+        "const el = document.querySelector('[data-testid=index-progress]');
+         window.__indexSeen = [];
+         const note = () => { if (!el.hidden) window.__indexSeen.push(el.textContent); };
+         note();
+         new MutationObserver(note).observe(el, { attributes: true, childList: true, subtree: true, characterData: true });",
+        vec![],
+    )
+    .await
+    .expect("watch the indexing bar");
     name.send_keys("Erin Example").await.expect("type name");
     let id = c
         .find(Locator::Css("#reviewer-id"))
@@ -473,6 +495,21 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     })
     .await;
     assert!(marks >= 2, "{marks} marks");
+    // With the embedding model installed, the corpus was embedded on first use and the top
+    // bar showed it.
+    if signoff_api::intake::embedder(&signoff_api::intake::model_dir_from_env()).is_ok() {
+        let seen = c
+            .execute("return window.__indexSeen", vec![])
+            .await
+            .expect("read what the indexing bar showed");
+        let seen: Vec<String> = serde_json::from_value(seen).expect("strings");
+        println!("indexing bar showed: {seen:?}");
+        assert!(
+            seen.iter()
+                .any(|t| t.starts_with("Indexing the policy corpus:") && t.ends_with("passages")),
+            "{seen:?}"
+        );
+    }
     let meta = text_of(&c, "[data-testid=evidence-hit] .evidence-meta")
         .await
         .expect("evidence meta");
@@ -710,7 +747,9 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
     // `e` edits the reopened E2E-1's reply; a sentence the reviewer adds that cites no passage
     // is flagged by the same claim check the draft passed, and goes out only with a rationale.
     wait_for("E2E-1's checked draft again", || async {
-        c.find(Locator::Css("[data-testid=grounded-draft]")).await.ok()
+        c.find(Locator::Css("[data-testid=grounded-draft]"))
+            .await
+            .ok()
     })
     .await;
     press(&c, "e").await;
