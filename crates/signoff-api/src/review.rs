@@ -57,6 +57,30 @@ pub fn check_outgoing(
     embedder: Option<Arc<Embedder>>,
 ) -> Result<OutgoingCheck, ApiError> {
     let draft = ws.latest_draft(case_seq)?;
+    let scorer_name = format!(
+        "support-v{}{}",
+        SupportModel::default_model().version,
+        if embedder.is_some() {
+            " + MiniLM"
+        } else {
+            " (lexical)"
+        }
+    );
+    // The draft as it was checked, unchanged (most approvals): nothing new to score.
+    if let Some(d) = draft
+        .as_ref()
+        .filter(|d| d.draft.text.trim() == text.trim())
+    {
+        return Ok(OutgoingCheck {
+            recheck: Recheck {
+                checked: 0,
+                kept: d.draft.claims.len(),
+                flagged: Vec::new(),
+                scorer: scorer_name,
+            },
+            flagged: Vec::new(),
+        });
+    }
     let (evidence, citations, known): (Vec<Evidence>, Vec<Citation>, HashSet<String>) = match &draft
     {
         Some(d) => (
@@ -98,7 +122,6 @@ pub fn check_outgoing(
         ),
         None => (Vec::new(), Vec::new(), HashSet::new()),
     };
-    let with_embedding = embedder.is_some();
     let scorer = SupportScorer::new(
         SupportModel::default_model(),
         embedder,
@@ -110,15 +133,7 @@ pub fn check_outgoing(
         checked: 0,
         kept: 0,
         flagged: Vec::new(),
-        scorer: format!(
-            "support-v{}{}",
-            SupportModel::default_model().version,
-            if with_embedding {
-                " + MiniLM"
-            } else {
-                " (lexical)"
-            }
-        ),
+        scorer: scorer_name,
     };
     let mut flagged = Vec::new();
     for (i, c) in claims.iter().enumerate() {
