@@ -367,6 +367,13 @@ class App {
       const slot = this.casePane.querySelector<HTMLElement>("[data-testid=draft-slot]");
       if (slot) replace(slot, draftPanel(d, { resolve: (next, how) => void this.resolveClaim(c, next, how) }));
       void this.loadTimeline(c);
+      if (action === "edit") {
+        // The new wording is checked now, as approval will check it: say so at once.
+        const check = await this.backend.checkReply(c.seq, null);
+        if (this.current?.seq === c.seq && check.flagged.length > 0) {
+          this.notify(`Your edit is not backed by its passage («${check.flagged[0].text}»): approving will ask why, or edit the reply with e.`, true);
+        }
+      }
     } catch (e) {
       this.showError(e);
     }
