@@ -55,7 +55,7 @@ fn without_a_model_cases_stay_unclassified_with_the_reason_and_rules_still_decid
     .unwrap();
     let r = intake::classify(&mut w, &Scope::Unclassified, &nowhere, &clock()).unwrap();
     assert!(r.by_rule > 0 && r.by_model == 0, "{r:?}");
-    assert_eq!(r.classified, r.escalated, "both demo rules escalate");
+    assert_eq!(r.classified, r.escalated, "every demo rule escalates");
     // A broken edit of the rules file keeps the previous rules in force, naming file:line.
     std::fs::write(
         t.path().join(intake::RULES_FILE),
@@ -70,6 +70,18 @@ fn without_a_model_cases_stay_unclassified_with_the_reason_and_rules_still_decid
         r.warnings
     );
     w.audit_verify(None, &mut |_, _| {}).unwrap();
+}
+
+/// The first demo case (queue order) the model, not a rule, classified.
+fn first_by_model(w: &Workspace) -> String {
+    w.conn()
+        .query_row(
+            "SELECT c.id FROM cases c JOIN classifications k ON k.seq = c.classification_seq
+             WHERE k.path = 'model' ORDER BY c.seq LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
 }
 
 fn seeded_demo_classifies_every_case(dir: &Path, encoder_dir: &Path, heads: &str) -> Workspace {
@@ -93,28 +105,53 @@ fn seeded_demo_classifies_every_case(dir: &Path, encoder_dir: &Path, heads: &str
         cases
     );
     w.audit_verify(None, &mut |_, _| {}).unwrap();
-    // The model beats chance by far on the demo cases it never saw (labels from the case files;
-    // the CLINC150/BANKING77 label sets overlap in meaning, so this is no accuracy benchmark).
+    // The model is mostly right on the demo cases it never saw (their upstream labels are ABCD
+    // subflow ids; its training rows are separate phrasings). Reported on the Signoff-written
+    // cases and on all model-classified ones; 55 subflows, several near neighbours (three kinds
+    // of return, two of promo code), so this is a sanity floor, not a benchmark.
     let rows = w.labelled_outcomes(false).unwrap();
     let right = rows.iter().filter(|o| o.label == o.given_label).count();
-    assert!(
-        right * 2 > rows.len(),
-        "{right} of {} model-classified demo cases right",
-        rows.len()
-    );
-    // Rule decisions explain themselves with the matched rule.
-    let stolen: String = w
+    let written: std::collections::HashSet<String> = w
         .conn()
-        .query_row(
-            "SELECT c.id FROM cases c JOIN classifications k ON k.seq = c.classification_seq
-             WHERE k.path = 'rule' LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
+        .prepare("SELECT id FROM cases WHERE json_extract(metadata, '$.source') = 'signoff'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
         .unwrap();
-    let k = w.classification(&stolen).unwrap().unwrap();
-    assert!(k.escalate);
-    assert_eq!(k.explanation["path"]["rule_id"], "security-risk");
+    let w_rows: Vec<_> = rows
+        .iter()
+        .filter(|o| written.contains(&o.case_id))
+        .collect();
+    let w_right = w_rows.iter().filter(|o| o.label == o.given_label).count();
+    eprintln!(
+        "{heads}: {right} of {} model-classified demo cases right; Signoff-written {w_right} of {}",
+        rows.len(),
+        w_rows.len()
+    );
+    assert!(
+        right * 2 > rows.len() && w_right * 3 > w_rows.len() * 2,
+        "{right} of {} model-classified demo cases right, {w_right} of {} written",
+        rows.len(),
+        w_rows.len()
+    );
+    // Rule decisions explain themselves with the matched rule: a security risk, a legal threat
+    // and a product-safety report each escalate by their rule.
+    for rule in ["security-risk", "legal-threat", "product-safety"] {
+        let id: String = w
+            .conn()
+            .query_row(
+                "SELECT c.id FROM cases c JOIN classifications k ON k.seq = c.classification_seq
+                 WHERE k.path = 'rule' AND json_extract(k.explanation, '$.path.rule_id') = ?1
+                 LIMIT 1",
+                [rule],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("no demo case decided by {rule}: {e}"));
+        let k = w.classification(&id).unwrap().unwrap();
+        assert!(k.escalate, "{id}");
+        assert_eq!(k.explanation["path"]["rule_id"], rule);
+    }
 
     // Thresholds: propose on the labelled cases, replay, save; the version is audited and
     // a reclassification reads against it.
@@ -155,7 +192,10 @@ fn the_demo_without_the_encoder_trains_the_lexical_model_and_classifies_every_ca
     let t = tempfile::tempdir().unwrap();
     let w = seeded_demo_classifies_every_case(t.path(), &t.path().join("no-encoder"), "lexical");
     assert!(
-        w.classification("DEMO-0001").unwrap().unwrap().explanation["neighbours"]
+        w.classification(&first_by_model(&w))
+            .unwrap()
+            .unwrap()
+            .explanation["neighbours"]
             .as_array()
             .unwrap()
             .is_empty(),
@@ -164,7 +204,7 @@ fn the_demo_without_the_encoder_trains_the_lexical_model_and_classifies_every_ca
 }
 
 #[test]
-#[ignore = "loads MiniLM and embeds the 217 demo cases again on reclassifying; run with --ignored"]
+#[ignore = "loads MiniLM and embeds the 213 demo cases again on reclassifying; run with --ignored"]
 fn the_demo_with_the_encoder_lists_nearest_examples_and_comparable_cases() {
     let dir = intake::model_dir_from_env();
     if !dir.join("model.safetensors").exists() {
@@ -176,7 +216,7 @@ fn the_demo_with_the_encoder_lists_nearest_examples_and_comparable_cases() {
     }
     let t = tempfile::tempdir().unwrap();
     let w = seeded_demo_classifies_every_case(t.path(), &dir, "minilm+lexical");
-    let k = w.classification("DEMO-0001").unwrap().unwrap();
+    let k = w.classification(&first_by_model(&w)).unwrap().unwrap();
     let n = k.explanation["neighbours"].as_array().unwrap();
     assert_eq!(n.len(), intake::NEIGHBOURS);
     assert!(n[0]["text"].as_str().is_some() && n[0]["label"].as_str().is_some());
