@@ -132,6 +132,47 @@ pub struct Bert {
     hidden: usize,
 }
 
+/// One tensor of an encoder layer: its Hugging Face name inside the layer (e.g.
+/// `attention.self.query.weight`), its shape and its values, row-major.
+pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
+
+/// The tensor names of one encoder layer, with their shapes for a hidden width `h` and an
+/// intermediate width `i`, in the order [`Bert::layer_tensors`] returns them.
+pub fn layer_shapes(h: usize, i: usize) -> Vec<(&'static str, Vec<usize>)> {
+    vec![
+        ("attention.self.query.weight", vec![h, h]),
+        ("attention.self.query.bias", vec![h]),
+        ("attention.self.key.weight", vec![h, h]),
+        ("attention.self.key.bias", vec![h]),
+        ("attention.self.value.weight", vec![h, h]),
+        ("attention.self.value.bias", vec![h]),
+        ("attention.output.dense.weight", vec![h, h]),
+        ("attention.output.dense.bias", vec![h]),
+        ("attention.output.LayerNorm.weight", vec![h]),
+        ("attention.output.LayerNorm.bias", vec![h]),
+        ("intermediate.dense.weight", vec![i, h]),
+        ("intermediate.dense.bias", vec![i]),
+        ("output.dense.weight", vec![h, i]),
+        ("output.dense.bias", vec![h]),
+        ("output.LayerNorm.weight", vec![h]),
+        ("output.LayerNorm.bias", vec![h]),
+    ]
+}
+
+/// Replacement weights for the top encoder layers (e.g. fine-tuned ones): layers
+/// `from + 1 ..` run with these instead of the model's own (see [`Bert::forward_top`]).
+pub struct TopLayers {
+    from: usize,
+    layers: Vec<Layer>,
+}
+
+impl TopLayers {
+    /// The number of the model's own layers that run below these.
+    pub fn from(&self) -> usize {
+        self.from
+    }
+}
+
 fn floats(t: Tensor) -> candle_core::Result<Vec<f32>> {
     t.flatten_all()?.to_vec1::<f32>()
 }
@@ -216,6 +257,127 @@ impl Bert {
         })
     }
 
+    /// The tensors of encoder layer `k` (counting from 1) by their Hugging Face names, in
+    /// the order of [`layer_shapes`].
+    pub fn layer_tensors(&self, k: usize) -> candle_core::Result<Vec<NamedTensor>> {
+        let Some(l) = k.checked_sub(1).and_then(|i| self.layers.get(i)) else {
+            candle_core::bail!(
+                "layer {k} asked for; the model has {} layers",
+                self.layers.len()
+            )
+        };
+        let hh = self.hidden * self.hidden;
+        let h = self.hidden;
+        let values: Vec<Vec<f32>> = vec![
+            l.qkv.w[..hh].to_vec(),
+            l.qkv.b[..h].to_vec(),
+            l.qkv.w[hh..2 * hh].to_vec(),
+            l.qkv.b[h..2 * h].to_vec(),
+            l.qkv.w[2 * hh..].to_vec(),
+            l.qkv.b[2 * h..].to_vec(),
+            l.attn_out.w.clone(),
+            l.attn_out.b.clone(),
+            l.attn_norm.g.clone(),
+            l.attn_norm.b.clone(),
+            l.inter.w.clone(),
+            l.inter.b.clone(),
+            l.out.w.clone(),
+            l.out.b.clone(),
+            l.out_norm.g.clone(),
+            l.out_norm.b.clone(),
+        ];
+        Ok(layer_shapes(h, l.inter.out)
+            .into_iter()
+            .zip(values)
+            .map(|((name, shape), v)| (name.to_string(), shape, v))
+            .collect())
+    }
+
+    /// Replacement layers `from + 1 ..= self.layers()` from their tensors (one list per
+    /// layer, named and shaped as [`Bert::layer_tensors`] returns them). A missing tensor or a
+    /// wrong shape is an error naming the layer and tensor.
+    pub fn top_layers(
+        &self,
+        from: usize,
+        tensors: &[Vec<NamedTensor>],
+    ) -> candle_core::Result<TopLayers> {
+        if from + tensors.len() != self.layers.len() {
+            candle_core::bail!(
+                "{} replacement layers above layer {from}; the model has {} layers",
+                tensors.len(),
+                self.layers.len()
+            );
+        }
+        let (h, eps) = (self.hidden, self.emb_norm.eps);
+        let mut layers = Vec::with_capacity(tensors.len());
+        for (n, list) in tensors.iter().enumerate() {
+            let inter = self.layers[from + n].inter.out;
+            let mut vals: Vec<Vec<f32>> = Vec::new();
+            for (name, shape) in layer_shapes(h, inter) {
+                let Some((_, s, v)) = list.iter().find(|t| t.0 == name) else {
+                    candle_core::bail!("layer {}: tensor {name} is missing", from + n + 1)
+                };
+                if *s != shape || v.len() != shape.iter().product::<usize>() {
+                    candle_core::bail!(
+                        "layer {}: tensor {name} has shape {s:?} ({} values), expected {shape:?}",
+                        from + n + 1,
+                        v.len()
+                    );
+                }
+                vals.push(v.clone());
+            }
+            let mut it = vals.into_iter();
+            let mut next = || it.next().expect("16 tensors");
+            let (qw, qb, kw, kb, vw, vb) = (next(), next(), next(), next(), next(), next());
+            let mut dense = |inp: usize, out: usize| Dense {
+                w: next(),
+                b: next(),
+                inp,
+                out,
+            };
+            let attn_out = dense(h, h);
+            let (g, b) = (next(), next());
+            let attn_norm = Norm { g, b, eps };
+            let inter_d = Dense {
+                w: next(),
+                b: next(),
+                inp: h,
+                out: inter,
+            };
+            let out = Dense {
+                w: next(),
+                b: next(),
+                inp: inter,
+                out: h,
+            };
+            let (g, b) = (next(), next());
+            layers.push(Layer {
+                qkv: Dense {
+                    w: [qw, kw, vw].concat(),
+                    b: [qb, kb, vb].concat(),
+                    inp: h,
+                    out: 3 * h,
+                },
+                attn_out,
+                attn_norm,
+                inter: inter_d,
+                out,
+                out_norm: Norm { g, b, eps },
+            });
+        }
+        Ok(TopLayers { from, layers })
+    }
+
+    /// Like [`Bert::forward`], with the layers above `top.from()` replaced by `top`'s.
+    pub fn forward_top(
+        &self,
+        texts: &[&[u32]],
+        top: &TopLayers,
+    ) -> candle_core::Result<(Vec<f32>, Vec<usize>)> {
+        let stack: Vec<&Layer> = self.layers[..top.from].iter().chain(&top.layers).collect();
+        self.run_stack(texts, &stack, |_, _| {})
+    }
+
     /// Width of a hidden state.
     pub fn hidden(&self) -> usize {
         self.hidden
@@ -225,6 +387,66 @@ impl Bert {
     /// `offsets[i]..offsets[i + 1]` of the returned `(rows, hidden)` buffer, where `offsets`
     /// is returned alongside.
     pub fn forward(&self, texts: &[&[u32]]) -> candle_core::Result<(Vec<f32>, Vec<usize>)> {
+        self.run(texts, self.layers.len(), |_, _| {})
+    }
+
+    /// Number of encoder layers.
+    pub fn layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// The hidden states after each layer in `keep` (0 = the embedding layer's output, `k` =
+    /// after encoder layer `k`, counting from 1), packed as [`Bert::forward`] packs its
+    /// output, in the order of `keep`, and the offsets. Runs only as far as the deepest
+    /// layer asked for; the last layer's states are the ones `forward` returns, bit for bit.
+    pub fn forward_layers(
+        &self,
+        texts: &[&[u32]],
+        keep: &[usize],
+    ) -> candle_core::Result<(Vec<Vec<f32>>, Vec<usize>)> {
+        let upto = keep.iter().copied().max().unwrap_or(0);
+        if upto > self.layers.len() {
+            candle_core::bail!(
+                "layer {upto} asked for; the model has {} layers",
+                self.layers.len()
+            );
+        }
+        let mut states = vec![Vec::new(); keep.len()];
+        let (last, offsets) = self.run(texts, upto, |layer, x| {
+            for (slot, &k) in states.iter_mut().zip(keep) {
+                if k == layer && k != upto {
+                    *slot = x.to_vec();
+                }
+            }
+        })?;
+        for (slot, &k) in states.iter_mut().zip(keep) {
+            if k == upto {
+                *slot = last.clone();
+            }
+        }
+        Ok((states, offsets))
+    }
+
+    /// Embeds `texts` and runs layers `1..=upto`, calling `visit(k, states)` after layer `k`
+    /// (0 = the embeddings); returns the states after layer `upto` and the offsets.
+    fn run(
+        &self,
+        texts: &[&[u32]],
+        upto: usize,
+        visit: impl FnMut(usize, &[f32]),
+    ) -> candle_core::Result<(Vec<f32>, Vec<usize>)> {
+        let stack: Vec<&Layer> = self.layers[..upto].iter().collect();
+        self.run_stack(texts, &stack, visit)
+    }
+
+    /// Embeds `texts` and runs the layers of `stack` in order, calling `visit(k, states)`
+    /// after the `k`-th (0 = the embeddings); returns the last states and the offsets.
+    fn run_stack(
+        &self,
+        texts: &[&[u32]],
+        stack: &[&Layer],
+        mut visit: impl FnMut(usize, &[f32]),
+    ) -> candle_core::Result<(Vec<f32>, Vec<usize>)> {
         let h = self.hidden;
         let mut offsets = Vec::with_capacity(texts.len() + 1);
         offsets.push(0);
@@ -262,8 +484,9 @@ impl Bert {
             }
         }
         self.emb_norm.apply(&mut x);
+        visit(0, &x);
         let (mut qkv, mut ctx, mut a, mut inter) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for l in &self.layers {
+        for (k, l) in stack.iter().enumerate() {
             l.qkv.apply(&x, rows, None, &mut qkv, par);
             attention(&qkv, &offsets, self.heads, h, nt, &mut ctx);
             l.attn_out.apply(&ctx, rows, Some(&x), &mut a, par);
@@ -272,6 +495,7 @@ impl Bert {
             gelu_in_place(&mut inter, nt);
             l.out.apply(&inter, rows, Some(&a), &mut x, par);
             l.out_norm.apply(&mut x);
+            visit(k + 1, &x);
         }
         Ok((x, offsets))
     }
@@ -453,6 +677,91 @@ mod tests {
         assert_eq!(erf(9.0), erf(4.0));
         assert!((erf(4.0) - 1.0).abs() < 1e-6);
         assert!(gelu(-10.0).abs() < 1e-6 && (gelu(10.0) - 10.0).abs() < 1e-5);
+    }
+
+    /// A random 2-layer encoder (hidden 4, 2 heads, intermediate 8, vocabulary 10).
+    fn tiny() -> Bert {
+        let mut seed = 1u64;
+        let mut r = |n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.8
+                })
+                .collect()
+        };
+        let (h, i) = (4, 8);
+        let mut dense = |inp: usize, out: usize| Dense {
+            w: r(inp * out),
+            b: r(out),
+            inp,
+            out,
+        };
+        let norm = |g: Vec<f32>| Norm {
+            b: g.iter().map(|v| v * 0.1).collect(),
+            g: g.iter().map(|v| 1.0 + v).collect(),
+            eps: 1e-12,
+        };
+        let mut layers = Vec::new();
+        for _ in 0..2 {
+            layers.push(Layer {
+                qkv: dense(h, 3 * h),
+                attn_out: dense(h, h),
+                attn_norm: norm(dense(1, h).b),
+                inter: dense(h, i),
+                out: dense(i, h),
+                out_norm: norm(dense(1, h).b),
+            });
+        }
+        Bert {
+            words: dense(10, h).w,
+            vocab: 10,
+            positions: dense(16, h).w,
+            max_positions: 16,
+            type0: dense(1, h).b,
+            emb_norm: norm(dense(1, h).b),
+            layers,
+            heads: 2,
+            hidden: h,
+        }
+    }
+
+    #[test]
+    fn layer_states_and_replacement_layers_reproduce_the_forward_pass() {
+        let m = tiny();
+        let texts: [&[u32]; 2] = [&[1, 4, 2], &[3, 9, 9, 0, 5]];
+        let (want, offsets) = m.forward(&texts).unwrap();
+        let (states, off2) = m.forward_layers(&texts, &[1, 2, 0]).unwrap();
+        assert_eq!((&states[1], &off2), (&want, &offsets));
+        assert_eq!(states[2].len(), want.len());
+        assert_ne!(states[0], want);
+        // Layer 2 rebuilt from its own tensors computes the same thing, bit for bit.
+        let own = m.layer_tensors(2).unwrap();
+        let top = m.top_layers(1, std::slice::from_ref(&own)).unwrap();
+        assert_eq!(m.forward_top(&texts, &top).unwrap().0, want);
+        // Changed weights change the output; a wrong shape or missing tensor is named.
+        let mut other = own.clone();
+        other[13].2[0] += 1.0;
+        let top = m.top_layers(1, &[other]).unwrap();
+        assert_ne!(m.forward_top(&texts, &top).unwrap().0, want);
+        let mut bad = own.clone();
+        bad[10].1 = vec![4, 8];
+        let err = m.top_layers(1, &[bad]).err().unwrap().to_string();
+        assert!(
+            err.contains("layer 2: tensor intermediate.dense.weight"),
+            "{err}"
+        );
+        let err = m
+            .top_layers(1, &[own[1..].to_vec()])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("attention.self.query.weight is missing"),
+            "{err}"
+        );
+        assert!(m.top_layers(0, &[own]).is_err());
+        assert!(m.forward_layers(&texts, &[3]).is_err());
     }
 
     #[test]
