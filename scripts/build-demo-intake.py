@@ -62,6 +62,7 @@ def main():
             if build_demo.norm(t) not in demo_texts
             and not build_demo.NOT_RETAIL.search(t)
             and (must is None or must.search(t))
+            and not (label in build_demo.PUBLIC_NOT and build_demo.PUBLIC_NOT[label].search(t))
         )
         for t in rng.sample(pool, min(PUBLIC_ROWS, len(pool))):
             add(t, sub)

@@ -58,7 +58,7 @@ NOT_RETAIL = re.compile(
     r"pass-code|apple|google|amazon|walmart|target|nespresso|tutor|bank\w*|merchant|seller|"
     r"vendor|shop|shops|store|restaurant|abroad|country|currenc\w*|visa|mastercard|"
     r"contactless|cheque|check|direct debit|statement|pound|euro|mortgage|utilities|business)\b|"
-    r"money in my account|[£€]",
+    r"money in my account|coffee|[£€]",
     re.I,
 )
 # Out-of-scope rows that mention the retailer's business are not out of scope for it (CLINC150's
@@ -73,10 +73,13 @@ RETAIL = re.compile(
 PUBLIC_MUST = {
     "edit_personal_details/address": re.compile(r"\baddress|adress\b", re.I),
     "edit_personal_details/name": re.compile(r"\bname\b", re.I),
-    "passcode_forgotten": re.compile(r"\bpassword|log ?in\b", re.I),
+    "passcode_forgotten": re.compile(r"\bpassword\b", re.I),
     "request_refund": re.compile(r"\b(order|item|product|purchase|bought|return)", re.I),
     "order_status": re.compile(r"\b(order|package|parcel|shipped)", re.I),
 }
+# Rows of a mapped label that belong to another subflow (a question about the return policy is
+# the Policy FAQ, not a refund request).
+PUBLIC_NOT = {"request_refund": re.compile(r"\bpolicy\b", re.I)}
 CHANNELS = ["email", "chat", "web form", "phone transcript"]
 STREETS = ["Maple Avenue", "Elm Street", "Harbor Road", "Cedar Lane", "Willow Drive", "Park Place"]
 CITIES = ["Springfield, IL 62704", "Riverton, WY 82501", "Fairview, OR 97024", "Madison, WI 53703"]
@@ -203,7 +206,10 @@ def public_cases(rng, subflows):
         must = PUBLIC_MUST.get(key) or PUBLIC_MUST.get(label)
         pool = sorted(
             t for t in set(by[(source, label)])
-            if not NOT_RETAIL.search(t) and (must is None or must.search(t)) and len(t) > 12
+            if not NOT_RETAIL.search(t)
+            and (must is None or must.search(t))
+            and not (label in PUBLIC_NOT and PUBLIC_NOT[label].search(t))
+            and len(t) > 12
         )
         # A message asking to change both name and address would fit two keys; keep it out.
         if label == "edit_personal_details":
