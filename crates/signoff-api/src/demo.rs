@@ -1,4 +1,6 @@
-//! The demo workspace: cases derived from public datasets (see assets/demo/ATTRIBUTION.md),
+//! The demo workspace: the queue of one organisation, ABCD's online clothing retailer, whose
+//! agent guidelines are its approved policy corpus; mostly Signoff-written customer messages
+//! for ABCD's subflows plus a minority of public ones (see assets/demo/ATTRIBUTION.md),
 //! embedded in the binary so the app opens on something real without any set-up.
 
 use signoff_core::Clock;
@@ -10,8 +12,9 @@ use std::path::Path;
 pub const DEMO_CASES: &str = include_str!("../../../assets/demo/cases.jsonl");
 /// Where the demo's data comes from, with licences.
 pub const DEMO_ATTRIBUTION: &str = include_str!("../../../assets/demo/ATTRIBUTION.md");
-/// Labelled rows the demo trains its intake model on (BANKING77 and CLINC150 rows that are
-/// not demo cases; built by `scripts/build-demo-intake.py`).
+/// Labelled rows the demo trains its intake model on (Signoff's own phrasings per ABCD
+/// subflow, apart from the cases', with BANKING77 and CLINC150 rows that are not demo cases;
+/// built by `scripts/build-demo-intake.py`).
 pub const DEMO_TRAIN: &str = include_str!("../../../assets/demo/intake-train.jsonl");
 /// Sentence vectors of the training rows and the demo cases, computed ahead of time (header:
 /// encoder version, pooling, SHA-256 of the records, checked on read; see
