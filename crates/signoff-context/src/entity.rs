@@ -53,6 +53,65 @@ pub fn turns(query: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Words of a courtesy line ("Thanks in advance for your help!", "Kind regards,").
+const COURTESY: [&str; 24] = [
+    "thanks",
+    "thank",
+    "you",
+    "very",
+    "much",
+    "many",
+    "in",
+    "advance",
+    "for",
+    "your",
+    "help",
+    "regards",
+    "kind",
+    "best",
+    "warm",
+    "cheers",
+    "sincerely",
+    "yours",
+    "faithfully",
+    "truly",
+    "all",
+    "the",
+    "appreciated",
+    "greatly",
+];
+
+/// Whether a line is a sign-off: a courtesy line, or a short line (at most four words) that
+/// asks nothing, such as the sender's name.
+fn sign_off(line: &str) -> bool {
+    let words: Vec<String> = line
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    !line.contains('?')
+        && (words.len() <= 4 || words.iter().all(|w| COURTESY.contains(&w.as_str())))
+}
+
+/// A case text without its trailing sign-off lines (the closing courtesy, the sender's name),
+/// so the last turn — the question the retriever embeds — is the message itself. Lines are
+/// dropped from the end only while a line longer than a sign-off remains before them; a text
+/// that is all short lines is returned whole.
+pub fn without_sign_off(text: &str) -> &str {
+    let mut end = text.trim_end().len();
+    while let Some(nl) = text[..end].rfind('\n') {
+        if !sign_off(text[nl + 1..end].trim()) {
+            break;
+        }
+        let rest = text[..nl].trim_end();
+        if !rest.lines().any(|l| !sign_off(l.trim())) {
+            break;
+        }
+        end = rest.len();
+    }
+    &text[..end]
+}
+
 /// One entity of the corpus.
 #[derive(Debug, Clone)]
 pub struct Entity {
@@ -273,6 +332,38 @@ impl EntityIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_offs_are_dropped_while_the_message_remains() {
+        let mail = "Refund for order 123\n\nMy jeans arrived torn at the knee, can I get a refund?\nThanks in advance for your help!\nJane Doe\n";
+        assert_eq!(
+            without_sign_off(mail),
+            "Refund for order 123\n\nMy jeans arrived torn at the knee, can I get a refund?"
+        );
+        let t = turns(without_sign_off(mail));
+        assert!(t.last().unwrap().starts_with("My jeans"), "{t:?}");
+        // A short question is the message, not a sign-off.
+        assert_eq!(
+            without_sign_off("Shipping\n\nIs it free?"),
+            "Shipping\n\nIs it free?"
+        );
+        // Nothing but short lines: kept whole.
+        assert_eq!(
+            without_sign_off("Refund\n\nWhere is it\nJane"),
+            "Refund\n\nWhere is it\nJane"
+        );
+        // One line, and an empty text.
+        assert_eq!(
+            without_sign_off("Where is my parcel from last week"),
+            "Where is my parcel from last week"
+        );
+        assert_eq!(without_sign_off(""), "");
+        // Non-ASCII text is cut on line boundaries only.
+        assert_eq!(
+            without_sign_off("Rückgabe\nMeine Jacke ist zu klein, wie kann ich sie umtauschen bitte\nGrüße\nJürgen"),
+            "Rückgabe\nMeine Jacke ist zu klein, wie kann ich sie umtauschen bitte"
+        );
+    }
 
     fn p(id: &str, title: &str, text: &str) -> Passage {
         Passage {

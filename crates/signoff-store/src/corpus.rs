@@ -1074,7 +1074,9 @@ impl Workspace {
         } else {
             "bm25"
         };
-        let mut result = self.corpus_search(&red.text, mode, k, None, allowed.as_ref())?;
+        // The retriever takes the last line as the question: not the sign-off or the name.
+        let query = signoff_context::entity::without_sign_off(&red.text);
+        let mut result = self.corpus_search(query, mode, k, None, allowed.as_ref())?;
         if let (Err(why), "bm25") = (signoff_context::encoder::shared(), mode) {
             let note = format!("no embedding model ({why}); evidence ranked by BM25 only");
             result.index_note = Some(match result.index_note.take() {
