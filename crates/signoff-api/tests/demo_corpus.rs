@@ -163,10 +163,14 @@ fn every_demo_case_gets_evidence_from_its_own_part_of_the_approved_demo_corpus()
     // BM25, searched as a retrieval searches (redacted subject and body), read-only.
     let started = std::time::Instant::now();
     let mut bm25 = Tally::default();
+    let mut redacted = std::collections::BTreeMap::<String, u32>::new();
     for c in &cases {
         let case = ws.case(ws.case_seq(&c.id).unwrap()).unwrap();
         let red =
             signoff_store::corpus::redact::redact(&format!("{}\n\n{}", case.subject, case.body));
+        for (kind, n) in red.counts_by_name() {
+            *redacted.entry(kind).or_default() += n;
+        }
         let r = ws.corpus_search(&red.text, "bm25", 3, None, None).unwrap();
         assert_eq!(r.version, versions[0].id);
         let titles: Vec<&str> = r.hits.iter().map(|h| h.chunk.title.as_str()).collect();
@@ -176,6 +180,14 @@ fn every_demo_case_gets_evidence_from_its_own_part_of_the_approved_demo_corpus()
         "{:.1} ms per BM25 search",
         started.elapsed().as_secs_f64() * 1000.0 / cases.len() as f64
     );
+    // Some demo cases carry synthetic personal data, so redaction shows in the evidence panel.
+    eprintln!("redacted before searching: {redacted:?}");
+    for kind in ["email", "phone", "card", "address", "name"] {
+        assert!(
+            redacted.get(kind).is_some_and(|&n| n > 0),
+            "{kind}: {redacted:?}"
+        );
+    }
     let (sub, _) = bm25.report("bm25");
     assert!(
         bm25.in_scope_without.is_empty(),
