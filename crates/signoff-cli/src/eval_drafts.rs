@@ -50,6 +50,13 @@ pub struct DraftsArgs {
     /// Draft at most this many judged queries (the first ones), e.g. for a quick look.
     #[arg(long)]
     limit: Option<usize>,
+    /// `offline` (the extractive drafter) or `smollm2-135m` (its draft reworded by the local
+    /// model, every reworded sentence claim-checked; scripts/setup.sh installs it).
+    #[arg(long, default_value = "offline")]
+    model: String,
+    /// Rewording budget per draft, in milliseconds (with --model smollm2-135m).
+    #[arg(long, default_value_t = 5000)]
+    reword_budget_ms: u64,
 }
 
 /// Runs `signoff eval drafts`.
@@ -92,6 +99,19 @@ pub fn run(a: DraftsArgs, out: &Out) -> Result<()> {
         .judged_queries()
         .take(a.limit.unwrap_or(usize::MAX))
         .collect();
+    let local = signoff_action::router::LocalSpec {
+        model: a.model.clone(),
+        dir: None,
+        budget: std::time::Duration::from_millis(a.reword_budget_ms),
+    };
+    let smol = match a.model.as_str() {
+        "offline" => None,
+        signoff_action::reword::SMOLLM2 => {
+            Some(signoff_action::reword::shared(&local.model_dir())?)
+        }
+        other => anyhow::bail!("--model {other:?}: eval drafts knows offline and smollm2-135m"),
+    };
+    let mut reworded = signoff_action::reword::RewordTotals::default();
     let mut outcomes = Vec::with_capacity(judged.len());
     for (q, gains) in &judged {
         let t = Instant::now();
@@ -112,7 +132,26 @@ pub fn run(a: DraftsArgs, out: &Out) -> Result<()> {
             body: &red.text,
             evidence: &evidence,
         };
-        let composed = drafter.compose(&req, &prompt)?;
+        let mut composed = drafter.compose(&req, &prompt)?;
+        if let Some(m) = &smol {
+            let scorer = SupportScorer::new(
+                model.clone(),
+                embedder.clone(),
+                gazetteer_for(&evidence, &[]),
+            );
+            let mut m = m.lock().unwrap_or_else(|p| p.into_inner());
+            let cancel = signoff_action::remote::Cancel::new();
+            let (c, r) = signoff_action::reword::reword_draft(
+                &composed,
+                &evidence,
+                &mut *m,
+                &scorer,
+                local.budget,
+                &cancel,
+            )?;
+            composed = c;
+            reworded.add(&r);
+        }
         let claims = if composed.citations.is_empty() {
             Vec::new()
         } else {
@@ -134,14 +173,26 @@ pub fn run(a: DraftsArgs, out: &Out) -> Result<()> {
     }
     let rep = drafts_report(&outcomes);
     print_report(&rep, out, &a, embedder.is_some());
-    out.json(&rep);
+    if smol.is_none() {
+        out.json(&rep);
+    } else {
+        out.line(&reworded.line());
+        for (before, after, ok) in &reworded.examples {
+            let verdict = if *ok { "kept" } else { "rejected" };
+            out.line(&format!("  {before}\n  -> {after} ({verdict})"));
+        }
+        let mut v = serde_json::to_value(&rep)?;
+        v["reword"] = serde_json::to_value(&reworded)?;
+        out.json(&v);
+    }
     Ok(())
 }
 
 fn print_report(r: &DraftsReport, out: &Out, a: &DraftsArgs, embedding: bool) {
     out.line(&format!(
-        "{} judged queries drafted offline (retrieval {}, k {}; claims checked with {})",
+        "{} judged queries drafted by {} (retrieval {}, k {}; claims checked with {})",
         r.queries,
+        a.model,
         match a.mode {
             DraftMode::Bm25 => "bm25",
             DraftMode::Hybrid => "hybrid",
