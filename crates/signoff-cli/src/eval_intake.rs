@@ -186,8 +186,19 @@ fn intake(a: IntakeArgs, out: &Out) -> Result<()> {
             e.as_ref()
                 .map(|rows| rows.iter().map(|r| r[..width].to_vec()).collect::<Vec<_>>())
         };
-        let (emb_train, emb_test) = (cut(&emb_train), cut(&emb_test));
-        let clf = Classifier::train(&train, emb_train.as_deref(), config)?;
+        let (mut emb_train, mut emb_test) = (cut(&emb_train), cut(&emb_test));
+        let clf = match (&embedder, config.tune_epochs > 0 && config.embeddings) {
+            // Fine-tuning: the encoder's top layers are trained first, and both sets are
+            // embedded with them (not from the cache of frozen vectors).
+            (Some(m), true) => {
+                let (clf, tuned_train) = signoff_intake::tune::train_tuned(&train, m, config)?;
+                let te: Vec<&str> = test.iter().map(|e| e.text.as_str()).collect();
+                emb_test = Some(clf.embed(m, &te)?);
+                emb_train = Some(tuned_train);
+                clf
+            }
+            _ => Classifier::train(&train, emb_train.as_deref(), config)?,
+        };
         let train_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let ev = evaluate(&clf, &test, emb_test.as_deref())?;
@@ -357,7 +368,7 @@ pub fn run_intake(cmd: IntakeCommand, out: &Out) -> Result<()> {
                 let m = encoder.as_ref().context(
                     "this model needs the embedding model; run scripts/setup.sh or retrain with --model lexical",
                 )?;
-                let v = m.embed_with(&[full.as_str()], clf.config.pooling)?;
+                let v = clf.embed(m, &[full.as_str()])?;
                 (v.into_iter().next(), Some(m.version().to_string()))
             } else {
                 (None, None)

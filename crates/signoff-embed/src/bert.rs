@@ -378,6 +378,16 @@ impl Bert {
         self.run_stack(texts, &stack, |_, _| {})
     }
 
+    /// Number of attention heads.
+    pub fn heads(&self) -> usize {
+        self.heads
+    }
+
+    /// The layer normalisations' epsilon.
+    pub fn layer_norm_eps(&self) -> f32 {
+        self.emb_norm.eps
+    }
+
     /// Width of a hidden state.
     pub fn hidden(&self) -> usize {
         self.hidden

@@ -129,6 +129,22 @@ impl Embedder {
         &self.version
     }
 
+    /// The encoder itself, for running chosen layers ([`Bert::forward_layers`],
+    /// [`Bert::forward_top`]).
+    pub fn encoder(&self) -> &Bert {
+        &self.model
+    }
+
+    /// Token ids of texts as the encoder reads them ([CLS] … [SEP], truncated at
+    /// [`MAX_TOKENS`], unpadded), in input order.
+    pub fn token_ids(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        let enc = self
+            .unpadded
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| EmbedError::Model(e.to_string()))?;
+        Ok(enc.iter().map(|e| e.get_ids().to_vec()).collect())
+    }
+
     /// The most tokens one forward pass takes.
     pub fn batch_tokens(&self) -> usize {
         self.batch_tokens

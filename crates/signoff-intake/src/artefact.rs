@@ -6,8 +6,11 @@
 //! scaled by 127). The model id is `intake-` and the first 16 hex digits of the file's SHA-256.
 //!
 //! Format 2 added the embedding-model version and the exemplars (the labelled training rows
-//! an explanation lists as nearest examples); files of any other format are refused with
-//! the format they declare.
+//! an explanation lists as nearest examples). Format 3 adds the fine-tuned top layers of the
+//! encoder (names and shapes in the header, their f32 values after the heads' weights) and
+//! the SHA-256 of everything after the header, checked on load so a damaged file is refused
+//! rather than run. Formats 2 and 3 are read; any other is refused with the format it
+//! declares.
 
 use crate::classifier::{Classifier, Config, Thresholds};
 use crate::error::{IntakeError, Result};
@@ -17,8 +20,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 const MAGIC: &[u8; 8] = b"SGNFINT1";
-/// Format version written in the header; files of other versions are refused.
-pub const FORMAT_VERSION: u32 = 2;
+/// Format version written in the header.
+pub const FORMAT_VERSION: u32 = 3;
+/// Oldest format still read (no fine-tuned layers, no body checksum).
+pub const OLDEST_FORMAT: u32 = 2;
 
 /// Labelled training rows kept with the model so an explanation can list the nearest
 /// labelled examples: their texts, label indices and (quantised) sentence embeddings.
@@ -118,6 +123,10 @@ pub struct Artefact {
     pub exemplars: Option<Exemplars>,
 }
 
+/// Fine-tuned layers in a header: the layer they sit above, and per layer its tensors' names
+/// and shapes.
+type TunedShapes = (usize, Vec<Vec<(String, Vec<usize>)>>);
+
 #[derive(Serialize, Deserialize)]
 struct Header {
     format: u32,
@@ -134,6 +143,13 @@ struct Header {
     /// Exemplar texts, label indices and embedding width.
     #[serde(default)]
     exemplars: Option<(Vec<String>, Vec<u32>, usize)>,
+    /// Fine-tuned encoder layers: the layer they sit above, and per layer its tensors'
+    /// names and shapes (format 3).
+    #[serde(default)]
+    tuned: Option<TunedShapes>,
+    /// Hex SHA-256 of the bytes after the header (format 3).
+    #[serde(default)]
+    body_sha256: Option<String>,
 }
 
 /// Only the format field, read first so a file of another format is named as such rather
@@ -179,19 +195,39 @@ pub fn encode_artefact(a: &Artefact) -> (Vec<u8>, String) {
             .exemplars
             .as_ref()
             .map(|e| (e.texts.clone(), e.labels.clone(), e.dim)),
+        tuned: clf.tuned.as_ref().map(|t| {
+            let shapes = t
+                .layers
+                .iter()
+                .map(|l| l.iter().map(|(n, s, _)| (n.clone(), s.clone())).collect())
+                .collect();
+            (t.from, shapes)
+        }),
+        body_sha256: None,
+    };
+    let mut body = Vec::new();
+    for h in clf.dense.iter().chain(clf.lexical.iter().map(|(_, h)| h)) {
+        put(&mut body, &h.w);
+        put(&mut body, &h.b);
+    }
+    if let Some(t) = &clf.tuned {
+        for (_, _, v) in t.layers.iter().flatten() {
+            put(&mut body, v);
+        }
+    }
+    if let Some(e) = &a.exemplars {
+        body.extend(e.vectors.iter().map(|v| *v as u8));
+    }
+    let header = Header {
+        body_sha256: Some(hex::encode(Sha256::digest(&body))),
+        ..header
     };
     let json = serde_json::to_vec(&header).expect("header serialises");
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(12 + json.len() + body.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(json.len() as u32).to_le_bytes());
     out.extend_from_slice(&json);
-    for h in clf.dense.iter().chain(clf.lexical.iter().map(|(_, h)| h)) {
-        put(&mut out, &h.w);
-        put(&mut out, &h.b);
-    }
-    if let Some(e) = &a.exemplars {
-        out.extend(e.vectors.iter().map(|v| *v as u8));
-    }
+    out.extend_from_slice(&body);
     let id = model_id(&out);
     (out, id)
 }
@@ -206,8 +242,9 @@ pub fn decode(bytes: &[u8]) -> Result<(Classifier, String)> {
     decode_artefact(bytes).map(|(a, id)| (a.classifier, id))
 }
 
-/// Decodes an artefact; returns it and its model id. Refuses other formats, truncated or
-/// padded files, and exemplars that do not fit the labels.
+/// Decodes an artefact; returns it and its model id. Refuses other formats, a body whose
+/// SHA-256 is not the one in the header (format 3), truncated or padded files, and exemplars
+/// that do not fit the labels.
 pub fn decode_artefact(bytes: &[u8]) -> Result<(Artefact, String)> {
     let bad = |m: &str| IntakeError::Artefact(m.to_string());
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
@@ -218,21 +255,42 @@ pub fn decode_artefact(bytes: &[u8]) -> Result<(Artefact, String)> {
         .get(12..12 + hlen)
         .ok_or_else(|| bad("truncated header"))?;
     let f: FormatOnly = serde_json::from_slice(json).map_err(|e| bad(&format!("header: {e}")))?;
-    if f.format != FORMAT_VERSION {
-        let why = if f.format < FORMAT_VERSION {
+    if !(OLDEST_FORMAT..=FORMAT_VERSION).contains(&f.format) {
+        let why = if f.format < OLDEST_FORMAT {
             "an older Signoff wrote it; retrain with `signoff intake train`"
         } else {
             "a newer Signoff wrote it; upgrade Signoff to use it"
         };
         return Err(bad(&format!(
-            "format {} (this Signoff reads format {FORMAT_VERSION}): {why}",
+            "format {} (this Signoff reads formats {OLDEST_FORMAT} to {FORMAT_VERSION}): {why}",
             f.format
         )));
     }
     let h: Header = serde_json::from_slice(json).map_err(|e| bad(&format!("header: {e}")))?;
-    let n_floats = h.dense.map_or(0, |(d, k)| d * k + k)
-        + h.lexical.as_ref().map_or(0, |(_, _, d, k)| d * k + k);
     let body = &bytes[12 + hlen..];
+    if f.format >= 3 {
+        let want = h
+            .body_sha256
+            .as_deref()
+            .ok_or_else(|| bad("header: body_sha256 is missing"))?;
+        let got = hex::encode(Sha256::digest(body));
+        if got != want {
+            return Err(bad(&format!(
+                "checksum mismatch: the weights hash to {got}, the header says {want} (the \
+                 file is damaged; retrain or copy it again)"
+            )));
+        }
+    }
+    let tuned_floats: usize = h.tuned.as_ref().map_or(0, |(_, layers)| {
+        layers
+            .iter()
+            .flatten()
+            .map(|(_, s)| s.iter().product::<usize>())
+            .sum()
+    });
+    let n_floats = h.dense.map_or(0, |(d, k)| d * k + k)
+        + h.lexical.as_ref().map_or(0, |(_, _, d, k)| d * k + k)
+        + tuned_floats;
     let float_bytes = body
         .get(..n_floats * 4)
         .ok_or_else(|| bad("truncated weights"))?;
@@ -250,6 +308,20 @@ pub fn decode_artefact(bytes: &[u8]) -> Result<(Artefact, String)> {
     let lexical = h
         .lexical
         .map(|(terms, idf, d, k)| (Tfidf::from_parts(terms, idf), linear(d, k)));
+    let tuned = h.tuned.map(|(from, layers)| {
+        let layers = layers
+            .into_iter()
+            .map(|l| {
+                l.into_iter()
+                    .map(|(name, shape)| {
+                        let v = take(shape.iter().product());
+                        (name, shape, v)
+                    })
+                    .collect()
+            })
+            .collect();
+        crate::tune::TunedLayers::new(from, layers)
+    });
     let rest = &body[n_floats * 4..];
     let exemplars = match h.exemplars {
         Some((texts, labels, dim)) => {
@@ -285,6 +357,7 @@ pub fn decode_artefact(bytes: &[u8]) -> Result<(Artefact, String)> {
         mix: h.mix,
         temperature: h.temperature,
         thresholds: h.thresholds,
+        tuned,
     };
     Ok((
         Artefact {
@@ -339,10 +412,11 @@ mod tests {
         // Same data and seed: same bytes, same id (training is deterministic).
         let again = Classifier::train(&examples(), None, &config).unwrap();
         assert_eq!(encode(&again).1, id);
-        // One flipped weight bit changes the id; a truncated file is refused.
+        // One flipped weight bit fails the checksum; a truncated file is refused.
         let mut flipped = bytes.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert_ne!(decode(&flipped).unwrap().1, id);
+        let err = decode(&flipped).unwrap_err().to_string();
+        assert!(err.contains("checksum mismatch"), "{err}");
         assert!(decode(&bytes[..bytes.len() - 2]).is_err());
         assert!(decode(b"nonsense").is_err());
     }
@@ -380,8 +454,8 @@ mod tests {
         // The same file claiming another format is refused, naming the format.
         let hlen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
         let header = String::from_utf8(bytes[12..12 + hlen].to_vec()).unwrap();
-        for (format, word) in [(1, "older"), (3, "newer")] {
-            let other = header.replacen("\"format\":2", &format!("\"format\":{format}"), 1);
+        for (format, word) in [(1, "older"), (4, "newer")] {
+            let other = header.replacen("\"format\":3", &format!("\"format\":{format}"), 1);
             let mut file = bytes[..8].to_vec();
             file.extend_from_slice(&(other.len() as u32).to_le_bytes());
             file.extend_from_slice(other.as_bytes());
@@ -392,5 +466,77 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// The same file as format 2 wrote it: no fine-tuned layers, no body checksum.
+    fn as_format_2(bytes: &[u8]) -> Vec<u8> {
+        let hlen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        let mut h: serde_json::Value = serde_json::from_slice(&bytes[12..12 + hlen]).unwrap();
+        h["format"] = 2.into();
+        let obj = h.as_object_mut().unwrap();
+        obj.remove("tuned");
+        obj.remove("body_sha256");
+        let json = serde_json::to_vec(&h).unwrap();
+        let mut file = MAGIC.to_vec();
+        file.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        file.extend_from_slice(&json);
+        file.extend_from_slice(&bytes[12 + hlen..]);
+        file
+    }
+
+    #[test]
+    fn fine_tuned_layers_round_trip_and_a_wrong_checksum_is_refused() {
+        let config = Config::parse("lexical:max_iter=50").unwrap();
+        let mut clf = Classifier::train(&examples(), None, &config).unwrap();
+        let layer: Vec<signoff_embed::bert::NamedTensor> = signoff_embed::bert::layer_shapes(4, 8)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, shape))| {
+                let n: usize = shape.iter().product();
+                let v = (0..n).map(|j| (i * 100 + j) as f32 / 7.0 - 3.0).collect();
+                (name.to_string(), shape, v)
+            })
+            .collect();
+        clf.tuned = Some(crate::tune::TunedLayers::new(
+            5,
+            vec![layer.clone(), layer.clone()],
+        ));
+        let (bytes, id) = encode(&clf);
+        let (back, id2) = decode(&bytes).unwrap();
+        assert_eq!((&back, &id2), (&clf, &id));
+        assert_eq!(back.tuned.as_ref().unwrap().layers[1], layer);
+        // One changed weight of a tuned layer (inside the body) is refused by the checksum,
+        // as is a header naming another checksum.
+        let hlen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        let mut damaged = bytes.clone();
+        damaged[12 + hlen + 40] ^= 0x10;
+        let err = decode(&damaged).unwrap_err().to_string();
+        assert!(err.contains("checksum mismatch"), "{err}");
+        let want = hex::encode(Sha256::digest(&bytes[12 + hlen..]));
+        let header = String::from_utf8(bytes[12..12 + hlen].to_vec()).unwrap();
+        assert!(header.contains(&want));
+        let other = header.replacen(&want, &"0".repeat(64), 1);
+        let mut file = MAGIC.to_vec();
+        file.extend_from_slice(&(other.len() as u32).to_le_bytes());
+        file.extend_from_slice(other.as_bytes());
+        file.extend_from_slice(&bytes[12 + hlen..]);
+        assert!(decode(&file)
+            .unwrap_err()
+            .to_string()
+            .contains("checksum mismatch"));
+    }
+
+    #[test]
+    fn format_2_files_are_still_read() {
+        let config = Config::parse("lexical:max_iter=50").unwrap();
+        let clf = Classifier::train(&examples(), None, &config).unwrap();
+        let old = as_format_2(&encode(&clf).0);
+        let (back, id) = decode(&old).unwrap();
+        assert_eq!(back, clf);
+        assert_eq!(id, model_id(&old));
+        // Without a checksum, format 2 cannot tell a changed weight; it still decodes.
+        let mut changed = old.clone();
+        *changed.last_mut().unwrap() ^= 1;
+        assert_ne!(decode(&changed).unwrap().0, clf);
     }
 }

@@ -59,12 +59,31 @@ pub struct Config {
     pub standardize: bool,
     /// Target precision per band.
     pub bands: BandTargets,
+    /// Passes of fine-tuning of the encoder's top layers before the heads are trained (0 =
+    /// frozen encoder); see [`crate::tune`].
+    #[serde(default)]
+    pub tune_epochs: usize,
+    /// Encoder layers kept frozen below the fine-tuned ones.
+    #[serde(default = "default_tune_from")]
+    pub tune_from: usize,
+    /// Peak learning rate of the fine-tuned layers.
+    #[serde(default = "default_tune_lr")]
+    pub tune_lr: f64,
+}
+
+fn default_tune_from() -> usize {
+    crate::tune::TuneOptions::default().from
+}
+
+fn default_tune_lr() -> f64 {
+    crate::tune::TuneOptions::default().lr
 }
 
 impl Config {
-    /// A named preset: `lexical`, `minilm` or `ensemble` (the default), optionally followed by
+    /// A named preset: `lexical`, `minilm`, `ensemble` (the default) or `tuned` (the ensemble
+    /// on an encoder whose top layers are fine-tuned first), optionally followed by
     /// `:key=value` overrides (`c_dense`, `c_lexical`, `reject_p`, `reject_rate`, `refit`, `seed`,
-    /// `calibration_fraction`, `max_iter`, `min_df`).
+    /// `calibration_fraction`, `max_iter`, `min_df`, `tune_epochs`, `tune_from`, `tune_lr`, …).
     pub fn parse(spec: &str) -> std::result::Result<Self, String> {
         let mut parts = spec.split(':');
         let name = parts.next().unwrap_or_default();
@@ -88,14 +107,18 @@ impl Config {
                 high: 0.97,
                 medium: 0.90,
             },
+            tune_epochs: 0,
+            tune_from: default_tune_from(),
+            tune_lr: default_tune_lr(),
         };
         match name {
             "ensemble" => {}
+            "tuned" => c.tune_epochs = crate::tune::TuneOptions::default().epochs,
             "minilm" => c.lexical = false,
             "lexical" => c.embeddings = false,
             other => {
                 return Err(format!(
-                    "unknown model configuration {other:?} (lexical, minilm, ensemble)"
+                    "unknown model configuration {other:?} (lexical, minilm, ensemble, tuned)"
                 ))
             }
         }
@@ -126,6 +149,9 @@ impl Config {
                         _ => return Err(format!("pooling: {v:?} (mean, meanmax)")),
                     }
                 }
+                "tune_epochs" => c.tune_epochs = num()? as usize,
+                "tune_from" => c.tune_from = num()? as usize,
+                "tune_lr" => c.tune_lr = num()?,
                 "high" => c.bands.high = num()?,
                 "medium" => c.bands.medium = num()?,
                 _ => return Err(format!("unknown setting {k:?}")),
@@ -223,6 +249,10 @@ pub struct Classifier {
     pub temperature: f32,
     /// Band and out-of-scope thresholds.
     pub thresholds: Thresholds,
+    /// Fine-tuned top layers of the encoder, when the configuration fine-tunes: embeddings
+    /// for this classifier must come from [`Classifier::embed`].
+    #[serde(skip)]
+    pub tuned: Option<crate::tune::TunedLayers>,
 }
 
 /// The lexical vocabulary and its head.
@@ -425,10 +455,40 @@ impl Classifier {
         }
     }
 
+    /// Sentence embeddings of texts as this classifier's embedding head reads them: from the
+    /// fine-tuned encoder when it has one, else with the configured pooling.
+    pub fn embed(
+        &self,
+        embedder: &signoff_embed::Embedder,
+        texts: &[&str],
+    ) -> Result<Vec<Vec<f32>>> {
+        match &self.tuned {
+            Some(t) => crate::tune::sentence_vectors(embedder, texts, Some(t)),
+            None => Ok(embedder.embed_with(texts, self.config.pooling)?),
+        }
+    }
+
     /// Trains on labelled examples. `embeddings`, when given, holds one sentence embedding per
     /// example; without them (or with `config.embeddings` off) only the lexical head is
-    /// trained.
+    /// trained. A configuration that fine-tunes the encoder is refused here: it needs the
+    /// encoder itself ([`crate::tune::train_tuned`]).
     pub fn train(
+        examples: &[Example],
+        embeddings: Option<&[Vec<f32>]>,
+        config: &Config,
+    ) -> Result<Classifier> {
+        if config.tune_epochs > 0 && config.embeddings && embeddings.is_some() {
+            return Err(IntakeError::Training(format!(
+                "{}: fine-tuning needs the sentence encoder itself, not precomputed embeddings \
+                 (signoff_intake::tune::train_tuned)",
+                config.name
+            )));
+        }
+        Self::train_heads(examples, embeddings, config)
+    }
+
+    /// [`Classifier::train`] without the fine-tuning check: the heads on given embeddings.
+    pub(crate) fn train_heads(
         examples: &[Example],
         embeddings: Option<&[Vec<f32>]>,
         config: &Config,
@@ -527,6 +587,7 @@ impl Classifier {
                 medium: 1.0,
                 reject: 0.0,
             },
+            tuned: None,
         };
         // Calibration split: per-head logits once, then the mix weight and T by NLL.
         let input = |i: usize| Input {

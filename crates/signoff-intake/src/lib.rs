@@ -19,6 +19,7 @@ pub mod linear;
 pub mod metrics;
 pub mod rules;
 pub mod scan;
+pub mod tune;
 
 /// The embedding model and its cache live in `signoff-embed`; re-exported under the old paths.
 pub use signoff_embed::{cache, embed};
