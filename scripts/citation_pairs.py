@@ -16,7 +16,14 @@ test part is untouched.
 With `--split-seed S` the entities are split by a hash salted with S (a second, different
 split by entity); without it the split is the one the checked-in model was trained on.
 
-usage: citation_pairs.py DSTC11_DIR OUT_DIR [--seed N] [--split-seed S] [--augment K]
+With `--wide` it also writes citations_test_wide.jsonl: every supported test-side row with
+number changes and flips made other ways (times on the other clock, prices, percentages,
+ordinals, number words up to thirty; polarity words swapped, negations added or removed
+without touching a leading yes/no), to check that the detectors are not fitted to one
+generator; and citations_train_wide.jsonl, the train part plus such changes of the train
+entities (what the checked-in model is trained on).
+
+usage: citation_pairs.py DSTC11_DIR OUT_DIR [--seed N] [--split-seed S] [--augment K] [--wide]
 writes OUT_DIR/citations_train.jsonl, citations_test.jsonl, citations_all.jsonl
 """
 import hashlib
@@ -117,6 +124,116 @@ def flip_yes_no(text, rng):
     return out
 
 
+# --wide: other ways of changing a number or flipping a yes/no than the three files use, to
+# check that the scorer's detectors are general rather than fitted to one generator.
+WIDE_WORDS = NUM_WORDS + ["eleven", "twelve", "fifteen", "twenty", "thirty"]
+ORD_WORDS = ["first", "second", "third", "fourth", "fifth"]
+POLAR = [("allowed", "prohibited"), ("available", "unavailable"), ("free", "charged"),
+         ("open", "closed"), ("included", "excluded"), ("permitted", "forbidden"),
+         ("possible", "impossible"), ("accepted", "refused")]
+
+
+def wide_number(text, rng):
+    """Changes one number in any of its writings: a time (both clocks), a price, a
+    percentage, an ordinal, a digit run or a number word up to thirty; None when none."""
+    spots = []
+    for m in re.finditer(r"\b(\d{1,2})(:\d\d)?\s*([ap]\.?m\.?)", text, re.I):
+        h = int(m.group(1))
+        fmt = rng.choice(["12h", "24h"])
+        new_h = (h % 12) + rng.choice([1, 2, 3])
+        new_h = (new_h - 1) % 12 + 1
+        pm = m.group(3).lower().startswith("p")
+        if fmt == "24h":
+            rep = f"{(new_h % 12) + (12 if pm else 0):02d}:{(m.group(2) or ':00')[1:]}"
+        else:
+            rep = f"{new_h}{m.group(2) or ''} {m.group(3)}"
+        spots.append((m.start(), m.end(), rep))
+    for m in re.finditer(r"([£$€])(\d+(?:\.\d\d)?)", text):
+        v = float(m.group(2))
+        spots.append((m.start(), m.end(), f"{m.group(1)}{v + rng.choice([2, 5, 10]):g}"))
+    for m in re.finditer(r"\b(\d+)\s*(%|percent)", text):
+        spots.append((m.start(1), m.end(1), str(int(m.group(1)) + rng.choice([5, 10, 20]))))
+    for m in re.finditer(r"\b(" + "|".join(ORD_WORDS) + r")\b", text, re.I):
+        new = rng.choice([w for w in ORD_WORDS if w != m.group().lower()])
+        spots.append((m.start(), m.end(), new.capitalize() if m.group()[0].isupper() else new))
+    taken = [(a, b) for a, b, _ in spots]
+    for m in re.finditer(r"\b\d+\b", text):
+        if not any(a <= m.start() < b for a, b in taken) and not text[:m.start()].endswith(":"):
+            v = int(m.group())
+            spots.append((m.start(), m.end(), str(v + rng.choice([1, 2, 3, 7]))))
+    for m in re.finditer(r"\b(" + "|".join(WIDE_WORDS) + r")\b", text, re.I):
+        old = m.group().lower()
+        new = rng.choice([w for w in WIDE_WORDS if w != old])
+        if old == "one" and re.match(r"\s+(of|another)\b", text[m.end():], re.I):
+            continue
+        spots.append((m.start(), m.end(), new.capitalize() if m.group()[0].isupper() else new))
+    if not spots:
+        return None
+    a, b, rep = rng.choice(spots)
+    return text[:a] + rep + text[b:]
+
+
+def wide_flip(text, rng):
+    """Flips the answered statement without touching a leading yes/no word: swaps a polarity
+    word for its opposite, else adds or removes a negation in the first sentence; None when
+    the first sentence offers neither."""
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    for a, b in POLAR:
+        for x, y in ((a, b), (b, a)):
+            m = re.search(r"\b" + x + r"\b", first, re.I)
+            if m:
+                return text[: m.start()] + y + text[m.end():]
+    lead = re.match(r"\s*(yes|no)\b[,.!]?\s*", first, re.I)
+    start = lead.end() if lead else 0
+    for pat, rep in NEG:
+        mm = re.search(pat, first[start:], re.I)
+        if mm:
+            s0, e0 = start + mm.start(), start + mm.end()
+            return text[:s0] + rep + text[e0:]
+    return None
+
+
+def wide_rows(know, insts, seed, side="test"):
+    """Rows of one side for --wide: each supported row once, then its wide number change and
+    wide flip when it has one."""
+    rng = random.Random(seed * 1000 + (2 if side == "test" else 3))
+    rows = []
+
+    def add(claim, passage, supported, kind, ent):
+        rows.append({"claim": claim, "passage": passage, "supported": supported, "kind": kind,
+                     "entity": ent, "split": side, "wide": True})
+
+    def mutate(text, passage, ent):
+        nc = wide_number(text, rng)
+        if nc and nc != text:
+            add(nc, passage, False, "number_change_wide", ent)
+        fl = wide_flip(text, rng)
+        if fl and fl != text:
+            add(fl, passage, False, "yesno_flip_wide", ent)
+
+    for x in insts:
+        r0 = x["knowledge"][0]
+        key = f'{r0["domain"]}:{r0["entity_id"]}'
+        if fold(key) != side:
+            continue
+        resp = x["response"].strip()
+        passage = passage_of(know, x["knowledge"])
+        add(resp, passage, True, "supported_response", key)
+        mutate(resp, passage, key)
+    for dom in sorted(know):
+        for eid in sorted(know[dom], key=int):
+            ent, key = know[dom][eid], f"{dom}:{eid}"
+            if fold(key) != side:
+                continue
+            for _, faq in sorted(ent["faqs"].items(), key=lambda kv: int(kv[0])):
+                ans = faq["answer"].strip()
+                passage = f'{title(ent["name"])}: {faq["question"]} {ans}'
+                add(ans, passage, True, "supported_faq", key)
+                mutate(ans, passage, key)
+    return rows
+
+
+
 def swap_name(text, name, others, rng):
     span = find_name(text, name)
     if not span:
@@ -195,6 +312,9 @@ def main():
         i = args.index("--split-seed")
         SPLIT_SEED = int(args[i + 1])
         del args[i: i + 2]
+    wide = "--wide" in args
+    if wide:
+        args.remove("--wide")
     augment = 0
     if "--augment" in args:
         i = args.index("--augment")
@@ -263,6 +383,24 @@ def main():
                 if fl:
                     add(fl, passage, False, "yesno_flip", key)
     extra = augmented(know, insts, by_entity, names, augment, seed) if augment else []
+    if wide:
+        out.mkdir(parents=True, exist_ok=True)
+        wrows = wide_rows(know, insts, seed)
+        with open(out / "citations_test_wide.jsonl", "w") as f:
+            for r in wrows:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        kinds = {}
+        for r in wrows:
+            kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
+        print("test_wide", len(wrows), dict(sorted(kinds.items())))
+        # The train side: its three-file rows plus the wide changes of its own entities (the
+        # supported rows are already there once).
+        trows = [r for r in rows if r["split"] == "train"]
+        trows += [r for r in wide_rows(know, insts, seed, "train") if not r["supported"]]
+        with open(out / "citations_train_wide.jsonl", "w") as f:
+            for r in trows:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        print("train_wide", len(trows))
     out.mkdir(parents=True, exist_ok=True)
     if augment:
         with open(out / "citations_train_aug.jsonl", "w") as f:

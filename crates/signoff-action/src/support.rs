@@ -57,6 +57,7 @@ pub const FEATURES: &[&str] = &[
     "count_unbacked",
     "quantity_grammar",
     "stance_mismatch_line",
+    "stance_mismatch_close",
     "lead_vs_line_stance",
     "no_lead_positive_body",
     "yes_lead_negative_body",
@@ -514,11 +515,12 @@ fn new_name_like(claim: &str, passage_padded: &str, common: &HashSet<String>) ->
 /// Tokens stated negatively and positively (see [`text::stance_tokens`]).
 type Stance = (HashSet<String>, HashSet<String>);
 
-/// Whether some assertion sentence restates a passage line (at least half its content words
-/// and two of them, polarity words lined up by their shared word) with the opposite stance
+/// Whether some assertion sentence restates a passage line (at least `min_share` of its
+/// content words and two of them, polarity words lined up by their shared word) with the opposite stance
 /// on a shared word: negated in one, stated in the other ("pets are prohibited" against
-/// "pets are allowed", "the room was not clean" against "the room was clean").
-fn stance_mismatch(assertion: &str, lines: &[String]) -> bool {
+/// "pets are allowed", "the room was not clean" against "the room was clean"), when no line
+/// of the passage states the claim's side.
+fn stance_mismatch(assertion: &str, lines: &[String], min_share: f64) -> bool {
     let line_sets: Vec<(HashSet<String>, Stance)> = lines
         .iter()
         .map(|l| {
@@ -526,6 +528,8 @@ fn stance_mismatch(assertion: &str, lines: &[String]) -> bool {
             (text::aligned_tokens(ans), text::stance_tokens(ans))
         })
         .collect();
+    let all_neg: HashSet<&String> = line_sets.iter().flat_map(|x| &x.1 .0).collect();
+    let all_pos: HashSet<&String> = line_sets.iter().flat_map(|x| &x.1 .1).collect();
     assertion_sentences(assertion).iter().any(|s| {
         let body = text::answer_body(s);
         let toks = text::aligned_tokens(body);
@@ -535,16 +539,20 @@ fn stance_mismatch(assertion: &str, lines: &[String]) -> bool {
         let Some((lt, (lneg, lpos))) = line_sets
             .iter()
             .map(|x| (x, toks.intersection(&x.0).count()))
-            .filter(|(_, shared)| *shared >= 2 && *shared * 2 >= toks.len())
+            .filter(|(_, shared)| *shared >= 2 && *shared as f64 >= min_share * toks.len() as f64)
             .max_by_key(|(_, shared)| *shared)
             .map(|(x, _)| x)
         else {
             return false;
         };
         let (cneg, cpos) = text::stance_tokens(body);
+        // A stance some other line states is backed (reviews are often mixed).
         toks.intersection(lt).any(|t| {
-            (cneg.contains(t) && !cpos.contains(t) && lpos.contains(t) && !lneg.contains(t))
-                || (cpos.contains(t) && !cneg.contains(t) && lneg.contains(t) && !lpos.contains(t))
+            (cneg.contains(t) && !cpos.contains(t) && lpos.contains(t) && !all_neg.contains(t))
+                || (cpos.contains(t)
+                    && !cneg.contains(t)
+                    && lneg.contains(t)
+                    && !all_pos.contains(t))
         })
     })
 }
@@ -745,8 +753,9 @@ pub fn features(
             b(plain_no),
             b(text::number_conflicts(claim, passage, &lines, true) > 0),
             b(text::number_conflicts(claim, passage, &lines, false) > 0),
-            b(text::quantity_grammar_conflicts(claim) > 0),
-            b(stance_mismatch(&a, &lines)),
+            b(text::quantity_grammar_conflicts(claim, passage) > 0),
+            b(stance_mismatch(&a, &lines, 0.5)),
+            b(stance_mismatch(&a, &lines, 0.8)),
             b(claim_lead.is_some_and(|yes| yes == lead_line_neg)),
             b(answered_no
                 && !text::stance_negative(first_answer)
@@ -1124,19 +1133,29 @@ mod tests {
     #[test]
     fn a_flipped_polarity_word_against_its_line_is_a_stance_mismatch() {
         let lines = vec!["Pets are allowed in all rooms.".to_string()];
-        assert!(stance_mismatch("Pets are prohibited in all rooms.", &lines));
-        assert!(stance_mismatch(
-            "Pets are not allowed in all rooms.",
-            &lines
+        let m = |c: &str, share: f64| stance_mismatch(c, &lines, share);
+        assert!(m("Pets are prohibited in all rooms.", 0.8));
+        assert!(m("Pets are not allowed in all rooms.", 0.8));
+        assert!(!m("Pets are allowed in all rooms.", 0.5));
+        assert!(!m("Pets aren't prohibited in all rooms.", 0.5));
+        // A loose restatement is a mismatch at half the words, not at 80%.
+        assert!(m(
+            "Sadly pets are prohibited in the lovely hotel rooms.",
+            0.5
         ));
-        assert!(!stance_mismatch("Pets are allowed in all rooms.", &lines));
-        assert!(!stance_mismatch(
-            "Pets aren't prohibited in all rooms.",
-            &lines
+        assert!(!m(
+            "Sadly pets are prohibited in the lovely hotel rooms.",
+            0.8
         ));
         let faq = vec!["Is parking free? No, parking is not free.".to_string()];
-        assert!(!stance_mismatch("No, parking is not free.", &faq));
-        assert!(stance_mismatch("Parking is free.", &faq));
+        assert!(!stance_mismatch("No, parking is not free.", &faq, 0.5));
+        assert!(stance_mismatch("Parking is free.", &faq, 0.5));
+        // Mixed reviews back either side.
+        let mixed = vec![
+            "The room was clean.".to_string(),
+            "The room was not clean at all.".to_string(),
+        ];
+        assert!(!stance_mismatch("The room was not clean.", &mixed, 0.5));
     }
 
     #[test]

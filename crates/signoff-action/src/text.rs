@@ -804,6 +804,8 @@ pub struct Quantity {
     pub denominator: u64,
     /// The token right after it, lower case ("should" in "one should").
     pub next: Option<String>,
+    /// The token right before it, lower case ("restaurant" in "Restaurant Two Two").
+    pub prev: Option<String>,
     /// Stemmed content words after it in its clause (what it counts).
     pub clause: Vec<String>,
 }
@@ -1006,6 +1008,7 @@ pub fn quantities(text: &str) -> Vec<Quantity> {
             kind,
             denominator: den,
             next,
+            prev: prev.map(str::to_string),
             clause,
         });
         i = j.max(i + 1);
@@ -1059,10 +1062,24 @@ pub fn number_conflicts(claim: &str, passage: &str, lines: &[String], strict: bo
 
 /// Counts whose grammar says they were changed: an improper fraction ("five thirds") or a
 /// count above one before a verb only a single subject takes ("two should expect", the
-/// pronoun "one" turned into a number).
-pub fn quantity_grammar_conflicts(text: &str) -> usize {
+/// pronoun "one" turned into a number). A number the passage writes with the same word
+/// before it is a quoted name or phrase ("Restaurant Two Two does"), not a count.
+pub fn quantity_grammar_conflicts(text: &str, passage: &str) -> usize {
+    let ppad = padded(passage);
+    let toks = number_tokens(text, true);
     quantities(text)
         .iter()
+        .filter(|q| {
+            let Some(prev) = &q.prev else {
+                return true;
+            };
+            // The number's own word: the token after `prev` in the text.
+            let word = toks
+                .windows(2)
+                .find(|w| &w[0] == prev && word_value(CARDINALS, &w[1]).is_some())
+                .map(|w| w[1].clone());
+            !word.is_some_and(|w| ppad.contains(&format!(" {prev} {w} ")))
+        })
         .filter(|q| match q.kind {
             QuantityKind::Fraction => q.value >= q.denominator,
             QuantityKind::Count => {
@@ -1145,16 +1162,26 @@ pub fn aligned_tokens(text: &str) -> HashSet<String> {
 }
 
 /// Tokens of a text stated negatively and positively: a token is negative when a negation
-/// stands within three words before it, flipped again when it is the negative side of a
+/// stands within three words before it in its clause, flipped again when it is the negative side of a
 /// polarity word ("not allowed" and "prohibited" both negate "allow"; "no charge" states a
 /// positive "free").
 pub fn stance_tokens(text: &str) -> (HashSet<String>, HashSet<String>) {
     let (mut neg, mut pos) = (HashSet::new(), HashSet::new());
-    for s in sentences(text) {
+    // A negation's scope ends at its clause: "not like, however, the few options" does not
+    // negate "few"; "could not be better: right in the heart" does not negate "heart".
+    let clauses = sentences(text).into_iter().flat_map(|s| {
+        text[s.start..s.end]
+            .split([',', ';', ':', '(', ')'])
+            .collect::<Vec<_>>()
+    });
+    for clause in clauses {
         let mut since: Option<usize> = None;
-        for w in words(&text[s.start..s.end]) {
+        // Negations stacked in one scope cancel in pairs ("there is not no pool").
+        let mut stacked = 0usize;
+        for w in words(clause) {
             let p = polar(&w);
             if p.is_none() && (NEGATIONS.contains(&w.as_str()) || w.ends_with("n't")) {
+                stacked = if since.is_some() { stacked + 1 } else { 1 };
                 since = Some(0);
                 continue;
             }
@@ -1169,7 +1196,7 @@ pub fn stance_tokens(text: &str) -> (HashSet<String>, HashSet<String>) {
                 // A polarity word takes the negation for itself ("not allowed in rooms").
                 Some(n) if n < 3 => {
                     since = if p.is_some() { None } else { Some(n + 1) };
-                    true
+                    stacked % 2 == 1
                 }
                 _ => {
                     since = None;
@@ -1441,11 +1468,32 @@ mod tests {
 
     #[test]
     fn changed_counts_show_in_their_grammar() {
-        assert_eq!(quantity_grammar_conflicts("five thirds found it clean"), 1);
-        assert_eq!(quantity_grammar_conflicts("two thirds found it clean"), 0);
-        assert_eq!(quantity_grammar_conflicts("two should expect a view"), 1);
-        assert_eq!(quantity_grammar_conflicts("one should expect a view"), 0);
-        assert_eq!(quantity_grammar_conflicts("two guests liked it"), 0);
+        assert_eq!(
+            quantity_grammar_conflicts("five thirds found it clean", ""),
+            1
+        );
+        assert_eq!(
+            quantity_grammar_conflicts("two thirds found it clean", ""),
+            0
+        );
+        assert_eq!(
+            quantity_grammar_conflicts("two should expect a view", ""),
+            1
+        );
+        assert_eq!(
+            quantity_grammar_conflicts("one should expect a view", ""),
+            0
+        );
+        assert_eq!(quantity_grammar_conflicts("two guests liked it", ""), 0);
+        let name = "Restaurant Two Two: Restaurant Two Two does have outdoor seating.";
+        assert_eq!(
+            quantity_grammar_conflicts("Yes, Restaurant Two Two does have seating.", name),
+            0
+        );
+        assert_eq!(
+            quantity_grammar_conflicts("Then two should expect seating.", name),
+            1
+        );
     }
 
     #[test]
@@ -1457,6 +1505,8 @@ mod tests {
         assert!(!stance_negative("There is no fee for parking."));
         assert!(stance_negative("The pool is closed."));
         assert!(!stance_negative("Wifi is available and free."));
+        let (neg, pos) = stance_tokens("There is not no pool, but the view is not great.");
+        assert!(pos.contains("pool") && neg.contains("great") && !neg.contains("pool"));
         assert_eq!(
             aligned_tokens("Pets are prohibited"),
             aligned_tokens("pets are allowed")

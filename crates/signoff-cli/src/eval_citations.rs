@@ -32,7 +32,8 @@ pub struct CitationsArgs {
     #[arg(long, requires = "train")]
     cap: Option<f64>,
     /// Comma-separated features that flag on their own (with `--train`; default
-    /// number_conflict,quantity_grammar,no_lead_positive_body; "none" for no hard checks).
+    /// number_conflict,quantity_grammar,no_lead_positive_body,stance_mismatch_close; "none"
+    /// for no hard checks).
     #[arg(long, requires = "train")]
     hard: Option<String>,
     /// Write the fitted model here (with `--train`).
