@@ -251,3 +251,36 @@ fn pull_imports_a_case_file_served_over_http() {
         "{leaf}"
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_listing_quietly() {
+    let t = tempfile::tempdir().unwrap();
+    let ws = t.path().join("ws");
+    let f = t.path().join("many.jsonl");
+    let rows: String = (0..3000)
+        .map(|i| format!("{{\"id\":\"P-{i}\",\"subject\":\"Parcel {i}\",\"body\":\"Where is parcel {i}?\",\"received_at\":\"2026-11-20T10:00:00Z\"}}\n"))
+        .collect();
+    std::fs::write(&f, rows).unwrap();
+    assert!(signoff(&ws, &["import", f.to_str().unwrap()]).status.success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .arg("--workspace")
+        .arg(&ws)
+        .args(["queue", "--limit", "3000"])
+        .env_remove("SIGNOFF_WORKSPACE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then hang up, as `| head -1` does.
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert!(first.contains("P-"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(141), "{err}");
+}
