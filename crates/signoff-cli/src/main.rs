@@ -443,7 +443,8 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                 recheck: None,
             };
             // Approve and edit re-check the reply that goes out (MiniLM when installed).
-            let embedder = signoff_api::intake::embedder(&signoff_api::intake::model_dir_from_env()).ok();
+            let embedder =
+                signoff_api::intake::embedder(&signoff_api::intake::model_dir_from_env()).ok();
             let d = signoff_api::review::decide(&mut ws, id, &decision, embedder, &clock)?;
             out.line(&format!(
                 "{case}: {} by {} (disposition #{})",
@@ -595,7 +596,8 @@ fn audit(g: &Global, out: &Out, cmd: AuditCommand, clock: &dyn Clock) -> Result<
             } else {
                 ws.current_vkey()?
             };
-            println!("{}", vkey.context("this workspace has no device key yet")?);
+            output::Out { json: false }
+                .line(&vkey.context("this workspace has no device key yet")?);
         }
         AuditCommand::RotateKey => {
             let mut ws = open_write(g, clock)?;
