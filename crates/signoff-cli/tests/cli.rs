@@ -261,7 +261,9 @@ fn a_reader_that_stops_early_ends_the_listing_quietly() {
         .map(|i| format!("{{\"id\":\"P-{i}\",\"subject\":\"Parcel {i}\",\"body\":\"Where is parcel {i}?\",\"received_at\":\"2026-11-20T10:00:00Z\"}}\n"))
         .collect();
     std::fs::write(&f, rows).unwrap();
-    assert!(signoff(&ws, &["import", f.to_str().unwrap()]).status.success());
+    assert!(signoff(&ws, &["import", f.to_str().unwrap()])
+        .status
+        .success());
     let mut child = Command::new(env!("CARGO_BIN_EXE_signoff"))
         .arg("--workspace")
         .arg(&ws)
