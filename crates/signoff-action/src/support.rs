@@ -492,14 +492,24 @@ fn name_span_unmatched(claim: &str, passage_padded: &str) -> bool {
 /// sentence's first word counts too, as long as it is not an ordinary word.
 fn new_name_like(claim: &str, passage_padded: &str, common: &HashSet<String>) -> bool {
     text::sentences(claim).iter().any(|s| {
-        claim[s.start..s.end]
+        let sentence = &claim[s.start..s.end];
+        let question = sentence.ends_with('?');
+        sentence
             .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '\u{2019}')
-            .filter(|w| {
+            .filter(|w| !w.is_empty())
+            .enumerate()
+            .filter(|(i, w)| {
+                // A question's or an -ing/-ed/-ly word's capital at the sentence start is
+                // grammar ("Ready to book?", "Based on …"), not a name.
+                let opener =
+                    *i == 0 && (question || ["ing", "ed", "ly"].iter().any(|x| w.ends_with(x)));
                 w.chars().next().is_some_and(char::is_uppercase)
+                    && !opener
                     && *w != "I"
                     && !w.starts_with("I'")
                     && !w.starts_with("I\u{2019}")
             })
+            .map(|(_, w)| w)
             .any(|w| {
                 let low = text::words(w).join(" ");
                 let low = low.trim_end_matches("'s");
@@ -1128,6 +1138,9 @@ mod tests {
         assert_eq!(f("The Worth House is quiet and relaxing."), 1.0);
         assert_eq!(f("The Acorn Guesthouse is quiet and relaxing."), 0.0);
         assert_eq!(f("It is quiet and relaxing."), 0.0);
+        // Capitals that are grammar, not names.
+        assert_eq!(f("Based on reviews, it is quiet. Ready to book?"), 0.0);
+        assert_eq!(f("Ready for Cityroomz? It is quiet."), 1.0);
     }
 
     #[test]

@@ -672,7 +672,37 @@ pub fn within_one_edit(a: &str, b: &str) -> bool {
 pub fn names_loosely(text: &str, name: &str) -> bool {
     let dist = distinctive_words(name);
     if dist.is_empty() {
-        return false;
+        // A name of generic words only ("A and B Guest House") is matched by the words before
+        // its kind ("a and b"), when there are at least two, else in full.
+        let ws = words(name);
+        let head: Vec<&str> = ws
+            .iter()
+            .map(String::as_str)
+            .take_while(|w| {
+                !matches!(
+                    *w,
+                    "guest"
+                        | "house"
+                        | "guesthouse"
+                        | "hotel"
+                        | "restaurant"
+                        | "bed"
+                        | "breakfast"
+                        | "bar"
+                        | "grill"
+                        | "cafe"
+                        | "lodge"
+                        | "inn"
+                        | "kitchen"
+                )
+            })
+            .collect();
+        let key = if head.len() >= 2 {
+            head.join(" ")
+        } else {
+            ws.join(" ")
+        };
+        return padded(text).contains(&format!(" {key} "));
     }
     let ws: Vec<String> = words(text)
         .into_iter()
@@ -1537,6 +1567,11 @@ mod tests {
         ));
         assert!(names_loosely("Hobson's House", "Hobsons House"));
         assert!(!names_loosely("Cityroomz is quiet", "Acorn Guest House"));
+        assert!(names_loosely(
+            "The A and B gets good reviews",
+            "A And B Guest House"
+        ));
+        assert!(!names_loosely("A guest and a bed", "A And B Guest House"));
         assert!(within_one_edit("restuarant", "restaurant"));
         assert!(!within_one_edit("cityroomz", "allenbell"));
     }
