@@ -61,6 +61,7 @@ pub const FEATURES: &[&str] = &[
     "lead_vs_line_stance",
     "no_lead_positive_body",
     "yes_lead_negative_body",
+    "no_lead_no_negative_line",
     "declared_name_missing",
     "new_name_without_declared",
     "cosine_passage",
@@ -772,6 +773,11 @@ pub fn features(
                 && !contrast_or_while
                 && !about_fees),
             b(answered_yes && text::stance_negative(first_answer) && !about_fees),
+            b(answered_no
+                && !about_fees
+                && lines
+                    .iter()
+                    .all(|l| !text::stance_negative(text::answer_body(answer_part(l))))),
             b(!declared.is_empty() && !names_declared),
             b(!declared.is_empty() && !names_declared && new_name),
         ];
@@ -1123,6 +1129,21 @@ mod tests {
         assert_eq!(f("No loud guests were at the Acorn Guest House."), 0.0);
         // A fee question is often asked the other way round.
         assert_eq!(f("No, the wifi is free."), 0.0);
+        // A "No" against a passage where no line says no (even with a negated body).
+        let none = FEATURES
+            .iter()
+            .position(|x| *x == "no_lead_no_negative_line")
+            .unwrap();
+        let g = |c: &str, p: &str| features(c, p, &gaz(), None)[none];
+        assert_eq!(g("No, it is not quiet.", p), 1.0);
+        assert_eq!(
+            g(
+                "No, it is not quiet.",
+                "Acorn Guest House: It was not quiet."
+            ),
+            0.0
+        );
+        assert_eq!(g("Yes, it is quiet.", p), 0.0);
     }
 
     #[test]
