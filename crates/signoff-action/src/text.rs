@@ -836,6 +836,8 @@ pub struct Quantity {
     pub next: Option<String>,
     /// The token right before it, lower case ("restaurant" in "Restaurant Two Two").
     pub prev: Option<String>,
+    /// Whether "a" or "an" stands one or two tokens before it ("a good one").
+    pub article: bool,
     /// Stemmed content words after it in its clause (what it counts).
     pub clause: Vec<String>,
 }
@@ -1039,6 +1041,10 @@ pub fn quantities(text: &str) -> Vec<Quantity> {
             denominator: den,
             next,
             prev: prev.map(str::to_string),
+            article: [i.checked_sub(1), i.checked_sub(2)]
+                .iter()
+                .flatten()
+                .any(|k| matches!(at(*k), Some("a" | "an"))),
             clause,
         });
         i = j.max(i + 1);
@@ -1092,7 +1098,8 @@ pub fn number_conflicts(claim: &str, passage: &str, lines: &[String], strict: bo
 
 /// Counts whose grammar says they were changed: an improper fraction ("five thirds") or a
 /// count above one before a verb only a single subject takes ("two should expect", the
-/// pronoun "one" turned into a number). A number the passage writes with the same word
+/// pronoun "one" turned into a number), after an article with nothing to count ("a good
+/// three."), or as a possessive ("four's"). A number the passage writes with the same word
 /// before it is a quoted name or phrase ("Restaurant Two Two does"), not a count.
 pub fn quantity_grammar_conflicts(text: &str, passage: &str) -> usize {
     let ppad = padded(passage);
@@ -1113,14 +1120,25 @@ pub fn quantity_grammar_conflicts(text: &str, passage: &str) -> usize {
         .filter(|q| match q.kind {
             QuantityKind::Fraction => q.value >= q.denominator,
             QuantityKind::Count => {
+                let counts_nothing = q.next.as_deref().is_none_or(|n| n == "." || n == ",");
                 q.value > 1
-                    && q.next
-                        .as_deref()
-                        .is_some_and(|n| SINGULAR_VERBS.contains(&n))
+                    && (q.next.as_deref().is_some_and(|n| SINGULAR_VERBS.contains(&n))
+                        // "a good three.": the pronoun "one" after an article, changed.
+                        || (q.article && counts_nothing && ![12, 100, 1000].contains(&q.value)))
             }
             _ => false,
         })
         .count()
+        // "four's treated": the pronoun "one's" changed into a count.
+        + toks
+            .iter()
+            .filter(|t| {
+                t.strip_suffix("'s")
+                    .and_then(|b| word_value(CARDINALS, b))
+                    .is_some_and(|v| v > 1)
+                    && !ppad.contains(&format!(" {t} "))
+            })
+            .count()
 }
 
 /// Words that state the negative side of a yes/no fact without a negation, each with the
@@ -1515,6 +1533,17 @@ mod tests {
             0
         );
         assert_eq!(quantity_grammar_conflicts("two guests liked it", ""), 0);
+        assert_eq!(
+            quantity_grammar_conflicts("I can get you a good three.", ""),
+            1
+        );
+        assert_eq!(
+            quantity_grammar_conflicts("I can get you a good one.", ""),
+            0
+        );
+        assert_eq!(quantity_grammar_conflicts("a dozen.", ""), 0);
+        assert_eq!(quantity_grammar_conflicts("four's treated to views", ""), 1);
+        assert_eq!(quantity_grammar_conflicts("one's treated to views", ""), 0);
         let name = "Restaurant Two Two: Restaurant Two Two does have outdoor seating.";
         assert_eq!(
             quantity_grammar_conflicts("Yes, Restaurant Two Two does have seating.", name),
