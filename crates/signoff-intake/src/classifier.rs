@@ -688,6 +688,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_fine_tuning_configuration_needs_the_encoder_not_precomputed_vectors() {
+        let c = Config::parse("tuned:tune_epochs=3:tune_from=5:tune_lr=2e-4").unwrap();
+        assert_eq!((c.tune_epochs, c.tune_from, c.tune_lr), (3, 5, 2e-4));
+        assert_eq!(Config::parse("ensemble").unwrap().tune_epochs, 0);
+        let rows: Vec<Example> = (0..20)
+            .map(|i| Example {
+                text: format!("text {i}"),
+                label: ["a", "b"][i % 2].into(),
+            })
+            .collect();
+        let emb: Vec<Vec<f32>> = (0..20).map(|i| vec![(i % 2) as f32, 1.0]).collect();
+        let err = Classifier::train(&rows, Some(&emb), &c)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("fine-tuning needs the sentence encoder"),
+            "{err}"
+        );
+        // Without the encoder it falls back to the lexical model, as every configuration does.
+        assert_eq!(
+            Classifier::train(&rows, None, &c).unwrap().heads(),
+            "lexical"
+        );
+    }
+
+    #[test]
     fn energy_ignores_the_oos_class() {
         let z = [0.0, 0.0, 50.0];
         assert!((energy(&z, Some(2)) + 2f32.ln()).abs() < 1e-6);
