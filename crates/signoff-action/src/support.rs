@@ -717,10 +717,15 @@ pub fn features(
             "but" | "however" | "although" | "though" | "sorry" | "unfortunately" | "i"
         )
     });
-    let contrast_or_while = contrast
-        || text::words(&first_body)
-            .first()
-            .is_some_and(|w| w == "while" || w == "whilst");
+    // For the v3 features: a reply that goes on with "I …" is not a contrast by itself
+    // ("No, I can do that" contradicts itself); an apology or a contrast word anywhere in
+    // the answered sentence is.
+    let contrast_or_while = text::words(&first_body).iter().enumerate().any(|(i, w)| {
+        matches!(
+            w.as_str(),
+            "but" | "however" | "although" | "though" | "sorry" | "unfortunately" | "afraid"
+        ) || (i == 0 && (w == "while" || w == "whilst"))
+    });
     let plain_no = claim_lead == Some(false) && !first_neg && !contrast;
 
     let b = |x: bool| if x { 1.0 } else { 0.0 };
@@ -1125,6 +1130,8 @@ mod tests {
         let f = |c: &str| features(c, p, &gaz(), None)[col];
         assert_eq!(f("No, the Acorn Guest House is quiet."), 1.0);
         assert_eq!(f("No they do. The place is quiet."), 1.0);
+        assert_eq!(f("No, I can book the quiet Acorn Guest House."), 1.0);
+        assert_eq!(f("No, sorry, only the Acorn Guest House is quiet."), 0.0);
         assert_eq!(f("No, the Acorn Guest House is not quiet."), 0.0);
         assert_eq!(f("No loud guests were at the Acorn Guest House."), 0.0);
         // A fee question is often asked the other way round.
