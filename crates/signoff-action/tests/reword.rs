@@ -178,3 +178,32 @@ fn smollm2_tokens_per_second() {
         g.tokens as f64 / took.as_secs_f64()
     );
 }
+
+/// The Q4_1 → Q8_0 conversion runs once: a second load reuses the cached file (its checksum
+/// file matches), a damaged cached file is converted again, and two conversions are
+/// byte-identical.
+#[test]
+#[ignore = "converts SmolLM2-135M (seconds); needs scripts/setup.sh"]
+fn the_converted_model_is_cached_with_its_checksum_and_redone_when_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        smol_dir().join(reword::SMOLLM2_GGUF),
+        dir.path().join(reword::SMOLLM2_GGUF),
+    )
+    .expect("SmolLM2 installed (scripts/setup.sh)");
+    let t = Instant::now();
+    let (q8, sha, now) = reword::converted(dir.path()).unwrap();
+    eprintln!("conversion {:?}", t.elapsed());
+    assert!(now);
+    assert_eq!(reword::file_sha256(&q8).unwrap(), sha);
+    let (_, again, now) = reword::converted(dir.path()).unwrap();
+    assert!(!now);
+    assert_eq!(again, sha);
+    let mut bytes = std::fs::read(&q8).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&q8, bytes).unwrap();
+    let (_, redone, now) = reword::converted(dir.path()).unwrap();
+    assert!(now, "a damaged cached file is converted again");
+    assert_eq!(redone, sha, "the conversion is deterministic");
+}
