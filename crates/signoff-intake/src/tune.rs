@@ -485,8 +485,9 @@ pub fn fine_tune(
         }
         shuffle(&mut batches, &mut rng);
         for b in &batches {
-            // Linear warm-up over the first 6% of steps, then linear decay to zero.
-            let frac = step as f64 / total.max(1) as f64;
+            // Linear warm-up over the first 6% of steps, then linear decay towards zero,
+            // taken at the middle of each step (so neither the first nor the last is zero).
+            let frac = (step as f64 + 0.5) / total.max(1) as f64;
             let sched = if frac < 0.06 {
                 frac / 0.06
             } else {
