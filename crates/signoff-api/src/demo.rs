@@ -120,7 +120,13 @@ pub fn seed_intake(
             None
         }
         (Some(enc), Ok(t)) => {
-            if t.encoder != enc.version() {
+            if t.pooling != pooling {
+                warnings.push(format!(
+                    "{DEMO_EMBEDDINGS_PATH} holds {} vectors but the demo model reads {}; embedding the demo rows now",
+                    t.pooling.as_str(),
+                    pooling.as_str()
+                ));
+            } else if t.encoder != enc.version() {
                 warnings.push(format!(
                     "{DEMO_EMBEDDINGS_PATH} holds vectors of encoder {} but encoder {} is installed; embedding the demo rows now",
                     t.encoder,

@@ -44,6 +44,11 @@ fn demo_texts() -> Vec<String> {
     texts
 }
 
+/// The pooling the demo's intake model reads (its configuration's).
+fn demo_pooling() -> Pooling {
+    signoff_intake::Config::parse("ensemble").unwrap().pooling
+}
+
 #[test]
 #[ignore = "runs the encoder over ~1,200 texts; SIGNOFF_BLESS=1 rewrites the asset"]
 fn the_bundled_vectors_are_what_the_encoder_computes() {
@@ -54,9 +59,9 @@ fn the_bundled_vectors_are_what_the_encoder_computes() {
     };
     let texts = demo_texts();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let vecs = e.embed_with(&refs, Pooling::Mean).unwrap();
+    let vecs = e.embed_with(&refs, demo_pooling()).unwrap();
     if std::env::var_os("SIGNOFF_BLESS").is_some() {
-        let bytes = EmbeddingTable::encode(e.version(), Pooling::Mean, &refs, &vecs).unwrap();
+        let bytes = EmbeddingTable::encode(e.version(), demo_pooling(), &refs, &vecs).unwrap();
         std::fs::write(ASSET, bytes).unwrap();
         return;
     }
@@ -68,7 +73,7 @@ fn the_bundled_vectors_are_what_the_encoder_computes() {
         "rebuild the asset (SIGNOFF_BLESS=1)"
     );
     for (t, v) in refs.iter().zip(&vecs) {
-        let got = table.get(e.version(), Pooling::Mean, t).expect("bundled");
+        let got = table.get(e.version(), demo_pooling(), t).expect("bundled");
         let diff = got
             .iter()
             .zip(v)
@@ -84,9 +89,9 @@ fn the_bundled_table_reads_and_covers_every_demo_text() {
     let texts = demo_texts();
     let missing: Vec<&String> = texts
         .iter()
-        .filter(|t| table.get(&table.encoder, Pooling::Mean, t).is_none())
+        .filter(|t| table.get(&table.encoder, demo_pooling(), t).is_none())
         .collect();
     assert!(missing.is_empty(), "not bundled: {missing:?}");
     assert!(table.len() <= texts.len());
-    assert_eq!(table.dim, 384);
+    assert_eq!(table.dim, demo_pooling().dim());
 }

@@ -159,12 +159,21 @@ fn intake(a: IntakeArgs, out: &Out) -> Result<()> {
     let (emb_train, emb_test, embed_s) = match &embedder {
         Some(m) if configs.iter().any(|c| c.embeddings) => {
             let t = Instant::now();
-            // Mean-max vectors start with the mean vector, so one pass serves both poolings.
-            let pooling = if configs.iter().any(|c| c.pooling == Pooling::MeanMax) {
-                Pooling::MeanMax
-            } else {
-                Pooling::Mean
-            };
+            // Every pooling's vector starts with the mean vector, so one pass serves `mean` and
+            // one other pooling.
+            let mut wide: Vec<Pooling> = Vec::new();
+            for c in configs
+                .iter()
+                .filter(|c| c.embeddings && c.pooling != Pooling::Mean)
+            {
+                if !wide.contains(&c.pooling) {
+                    wide.push(c.pooling);
+                }
+            }
+            if wide.len() > 1 {
+                bail!("--compare: configurations with two poolings besides mean ({wide:?}) need two runs");
+            }
+            let pooling = wide.first().copied().unwrap_or(Pooling::Mean);
             let mut cache =
                 EmbeddingCache::open(&cache_dir(a.cache.as_deref()), m.version(), pooling)?;
             let texts = |rows: &[Example]| rows.iter().map(|e| e.text.clone()).collect::<Vec<_>>();

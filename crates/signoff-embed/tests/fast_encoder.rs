@@ -56,5 +56,22 @@ fn fast_encoder_matches_the_stock_model_within_1e_5_cosine() {
         assert!(dot(&v[..signoff_embed::DIM], &want[i]) > 1.0 - 1e-5);
         assert!((dot(&v[signoff_embed::DIM..], &v[signoff_embed::DIM..]) - 1.0).abs() < 1e-4);
     }
+    // Mean + layer 4: the same mean half, then the unit mean of layer 4's token states (not
+    // layer 6's, not a copy of the first half).
+    let m4 = m.embed_with(&refs[..3], Pooling::MeanL4).unwrap();
+    for (i, v) in m4.iter().enumerate() {
+        let d = signoff_embed::DIM;
+        assert_eq!(v.len(), 2 * d);
+        assert!(dot(&v[..d], &want[i]) > 1.0 - 1e-5);
+        assert!((dot(&v[d..], &v[d..]) - 1.0).abs() < 1e-4);
+        let c = dot(&v[d..], &v[..d]);
+        assert!(c < 0.999 && c > 0.2, "text {i}: layer 4 vs 6 cosine {c}");
+        assert!(
+            dot(&v[d..], &mm[i][d..]) < 0.999,
+            "text {i}: same as the max half"
+        );
+    }
+    assert_eq!(Pooling::parse("meanl4"), Some(Pooling::MeanL4));
+    assert_eq!(Pooling::parse("max"), None);
     assert!(m.embed(&[]).unwrap().is_empty());
 }

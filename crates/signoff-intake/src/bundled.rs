@@ -121,11 +121,8 @@ impl EmbeddingTable {
                 h.format
             )));
         }
-        let pooling = match h.pooling.as_str() {
-            "mean" => Pooling::Mean,
-            "meanmax" => Pooling::MeanMax,
-            other => return Err(bad(format!("unknown pooling {other:?}"))),
-        };
+        let pooling = Pooling::parse(&h.pooling)
+            .ok_or_else(|| bad(format!("unknown pooling {:?}", h.pooling)))?;
         if h.dim != pooling.dim() {
             return Err(bad(format!(
                 "width {} does not fit pooling {}",

@@ -102,7 +102,8 @@ impl Config {
             refit: true,
             joint_scale: 0.0,
             standardize: false,
-            pooling: crate::embed::Pooling::Mean,
+            // The last layer's mean and layer 4's (see `Pooling::MeanL4` for what it measured).
+            pooling: crate::embed::Pooling::MeanL4,
             bands: BandTargets {
                 high: 0.97,
                 medium: 0.90,
@@ -143,11 +144,8 @@ impl Config {
                 "joint_scale" => c.joint_scale = num()?,
                 "standardize" => c.standardize = v == "true" || v == "1",
                 "pooling" => {
-                    c.pooling = match v {
-                        "mean" => crate::embed::Pooling::Mean,
-                        "meanmax" => crate::embed::Pooling::MeanMax,
-                        _ => return Err(format!("pooling: {v:?} (mean, meanmax)")),
-                    }
+                    c.pooling = crate::embed::Pooling::parse(v)
+                        .ok_or_else(|| format!("pooling: {v:?} (mean, meanmax, meanl4)"))?
                 }
                 "tune_epochs" => c.tune_epochs = num()? as usize,
                 "tune_from" => c.tune_from = num()? as usize,
