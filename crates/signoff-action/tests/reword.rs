@@ -144,41 +144,6 @@ fn a_reworded_draft_keeps_its_citations_bound_and_checked() {
     );
 }
 
-/// Decoding speed (not a pass/fail figure beyond "it generates"): run with
-/// `CANDLE_NUM_THREADS=1` and `=2`, `--release`, to pick the thread count.
-#[test]
-#[ignore = "benchmark: loads and runs SmolLM2-135M"]
-fn smollm2_tokens_per_second() {
-    let model = reword::shared(&smol_dir()).expect("SmolLM2 installed (scripts/setup.sh)");
-    let mut m = model.lock().unwrap();
-    let prompt = reword::reword_prompt("Acorn Guest House: Parking is free on site");
-    let prompt_tokens = m.encode(&prompt).unwrap().len();
-    // Warm up, then: prefill alone (one token out), and a long greedy run.
-    let far = Instant::now() + Duration::from_secs(600);
-    m.generate(&prompt, 1, far, &Cancel::new()).unwrap();
-    let t = Instant::now();
-    m.generate(&prompt, 1, far, &Cancel::new()).unwrap();
-    let prefill = t.elapsed();
-    m.cache_prefix(&reword::reword_prefix()).unwrap();
-    let t = Instant::now();
-    m.generate(&prompt, 1, far, &Cancel::new()).unwrap();
-    let cached = t.elapsed();
-    let long = "<|im_start|>user\nWrite a long story about a guest house.<|im_end|>\n<|im_start|>assistant\n";
-    let t = Instant::now();
-    let g = m.generate(long, 64, far, &Cancel::new()).unwrap();
-    let took = t.elapsed();
-    assert!(g.tokens > 0);
-    eprintln!(
-        "threads {:?}: prefill {prompt_tokens} tokens {:.0} ms ({:.0} ms after the cached instruction); {} tokens in {:.0} ms = {:.1} tokens/s",
-        std::env::var("CANDLE_NUM_THREADS").ok(),
-        prefill.as_secs_f64() * 1000.0,
-        cached.as_secs_f64() * 1000.0,
-        g.tokens,
-        took.as_secs_f64() * 1000.0,
-        g.tokens as f64 / took.as_secs_f64()
-    );
-}
-
 /// The Q4_1 → Q8_0 conversion runs once: a second load reuses the cached file (its checksum
 /// file matches), a damaged cached file is converted again, and two conversions are
 /// byte-identical.

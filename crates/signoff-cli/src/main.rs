@@ -5,6 +5,7 @@ mod actions_cmd;
 mod bench;
 mod bench_audit;
 mod bench_intake;
+mod bench_reword;
 mod bench_search;
 mod corpus_cmd;
 mod draft_cmd;
@@ -266,6 +267,12 @@ enum BenchCommand {
         #[arg(long, default_value = "ensemble")]
         model: String,
     },
+    /// The optional SmolLM2 rewording: load, prefill and decoding speed on this machine.
+    Reword {
+        /// Tokens to decode for the speed figure.
+        #[arg(long, default_value_t = 64)]
+        tokens: usize,
+    },
     /// Context retrieval at scale: indexing rate, hybrid and reranked query latency, memory.
     Search {
         /// Number of passages (synthesised from the BEIR corpus beyond its size).
@@ -502,6 +509,14 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             cases,
             model,
         }) => bench_intake::intake(&data, rows, cases, &model, out)?,
+        Command::Bench(BenchCommand::Reword { tokens }) => bench_reword::reword_bench(
+            &signoff_api::intake::model_dir_from_env()
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join(signoff_action::reword::SMOLLM2_DIR),
+            tokens,
+            out,
+        )?,
         Command::Bench(BenchCommand::Search { passages, beir }) => {
             bench_search::search(passages, &beir, out)?
         }

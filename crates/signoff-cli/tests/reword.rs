@@ -111,3 +111,20 @@ fn a_reworded_draft_through_the_cli_keeps_signoffs_citations() {
     }
     ok(run(&["audit", "verify"], &ws));
 }
+
+#[test]
+fn the_reword_bench_without_the_model_names_the_path_and_the_setup_script() {
+    let t = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .args(["bench", "reword"])
+        .env("SIGNOFF_MODEL_DIR", t.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains(&t.path().join("smollm2-135m").display().to_string())
+            && err.contains("scripts/setup.sh"),
+        "{err}"
+    );
+}
