@@ -328,11 +328,13 @@ pub fn gazetteer_for(evidence: &[Evidence], known: &[String]) -> Gazetteer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::support::SupportModel;
 
-    fn ev() -> Vec<Evidence> {
+    /// Two passages about one guest house (a time, a price-free fact, a review line); the
+    /// rewording tests use them too.
+    pub(crate) fn ev() -> Vec<Evidence> {
         vec![
             Evidence::new(
                 "c1",

@@ -842,24 +842,7 @@ mod tests {
     use crate::draft::{gazetteer_for, ClaimStatus, DraftRequest, Drafter, OfflineDrafter};
     use crate::support::SupportModel;
 
-    fn ev() -> Vec<Evidence> {
-        vec![
-            Evidence::new(
-                "c1",
-                "faq",
-                "v1",
-                "Acorn Guest House",
-                "Check-in is from 3:30pm. Parking is free on site.",
-            ),
-            Evidence::new(
-                "c2",
-                "reviews",
-                "v1",
-                "Acorn Guest House",
-                "The room was quiet and clean.",
-            ),
-        ]
-    }
+    use crate::draft::tests::ev;
 
     /// A stand-in rewriter with fixed replies per sentence (the real check decides).
     struct Table(Vec<(&'static str, &'static str)>);
