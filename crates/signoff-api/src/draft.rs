@@ -211,8 +211,14 @@ pub fn finish(
     let t_check = t2.elapsed();
     let grounded = !evidence.is_empty() && !composed.citations.is_empty();
     let flagged = claims.iter().filter(|c| c.status.flagged()).count();
-    // The draft's band: no grounding, no claims or mostly flagged claims → low.
-    let band = if !grounded || claims.is_empty() || flagged * 2 > claims.len() {
+    // A case intake judged out of scope is not what the corpus covers: whatever the drafter
+    // found to quote (one shared word is enough for it), the draft is no better than low.
+    let case_id = ws.case(p.case_seq)?.id;
+    let out_of_scope = ws
+        .classification(&case_id)?
+        .is_some_and(|k| k.escalate && k.label == signoff_intake::OOS);
+    // The draft's band: out of scope, no grounding, no claims or mostly flagged claims → low.
+    let band = if out_of_scope || !grounded || claims.is_empty() || flagged * 2 > claims.len() {
         "low"
     } else if flagged > 0 {
         "medium"

@@ -145,3 +145,37 @@ fn a_sentence_that_contradicts_its_passage_is_flagged_and_a_faithful_one_is_not(
     assert_eq!(check.recheck.checked, 1, "{check:?}");
     assert!(check.flagged.is_empty(), "{check:?}");
 }
+
+#[test]
+fn a_case_intake_judged_out_of_scope_gets_a_low_draft_band_whatever_it_quotes() {
+    let t = tempfile::tempdir().unwrap();
+    let mut w = setup(t.path());
+    import_rows(
+        &mut w,
+        t.path(),
+        "Parking",
+        &[("C4", "Is parking free for my horse carriage?", None)],
+    );
+    // A rule standing in for the model's out-of-scope verdict: label oos, escalated.
+    std::fs::write(
+        t.path().join(signoff_api::intake::RULES_FILE),
+        "[[rule]]\nid = \"carriage\"\nlabel = \"oos\"\nband = \"low\"\nroute = \"escalate\"\nkeywords = [\"carriage\"]\n",
+    )
+    .unwrap();
+    let nowhere = t.path().join("no-encoder");
+    signoff_api::intake::classify(
+        &mut w,
+        &signoff_store::intake::Scope::All,
+        &nowhere,
+        &clock(),
+    )
+    .unwrap();
+    let k = w.classification("C4").unwrap().unwrap();
+    assert!(k.escalate && k.label == "oos", "{k:?}");
+    let d = draft_case(&mut w, "C4", None, 5, None, &clock()).unwrap();
+    assert!(d.record.draft.grounded, "it quotes the parking passage");
+    assert_eq!(d.record.draft.band, "low");
+    // The in-scope case beside it keeps its band.
+    let d = draft_case(&mut w, "C1", None, 5, None, &clock()).unwrap();
+    assert_eq!(d.record.draft.band, "high");
+}
