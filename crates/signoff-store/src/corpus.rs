@@ -970,32 +970,18 @@ impl Workspace {
         clock: &dyn signoff_core::Clock,
     ) -> Result<u64, StoreError> {
         let (query, _) = clip_query(query);
-        let hits: Vec<serde_json::Value> = result
-            .hits
-            .iter()
-            .map(|h| serde_json::json!({"chunk_id": h.chunk.id, "sha256": h.chunk.sha256, "score": h.score}))
-            .collect();
-        let journal = self.journal()?;
-        let now = ms(clock.now());
-        let tx = self.writable()?.transaction()?;
-        let idx = crate::audit::record(
-            &tx,
-            signoff_audit::log::Entry {
-                kind: "search".into(),
-                case_id: None,
-                actor: "device".into(),
-                at_ms: now,
-                payload: crate::audit::payload([
-                    ("query_sha256", crate::audit::commit(query).into()),
-                    ("version", result.version.clone().into()),
-                    ("mode", result.mode.clone().into()),
-                    ("hits", hits.into()),
-                ]),
-            },
-        )?;
-        crate::audit::seal(&tx, &journal, now)?;
-        tx.commit()?;
-        Ok(idx)
+        self.record_event(signoff_audit::log::Entry {
+            kind: "search".into(),
+            case_id: None,
+            actor: "device".into(),
+            at_ms: ms(clock.now()),
+            payload: crate::audit::payload([
+                ("query_sha256", crate::audit::commit(query).into()),
+                ("version", result.version.clone().into()),
+                ("mode", result.mode.clone().into()),
+                ("hits", hits_json(result).into()),
+            ]),
+        })
     }
 
     /// Opens the BM25 index of a version, building it when missing and rebuilding it when it
@@ -1086,11 +1072,7 @@ impl Workspace {
         }
         let query_sha256 = crate::audit::commit(&red.text);
         let redactions = red.counts_by_name();
-        let hits_json: Vec<serde_json::Value> = result
-            .hits
-            .iter()
-            .map(|h| serde_json::json!({"chunk_id": h.chunk.id, "sha256": h.chunk.sha256, "score": h.score}))
-            .collect();
+        let hits_json = hits_json(&result);
         let hits_text = serde_json::Value::from(hits_json.clone()).to_string();
         // The same redacted query against the same version, allow-list outcome and mode gives
         // the same hits: opening a case again reuses its recorded retrieval instead of
@@ -1186,6 +1168,15 @@ fn read_vectors(bytes: &[u8], header: &str, count: usize) -> Result<Vec<Vec<f32>
                 .collect()
         })
         .collect())
+}
+
+/// What the audit log keeps of a search's hits: chunk ids, their hashes and scores (no text).
+fn hits_json(result: &SearchResult) -> Vec<serde_json::Value> {
+    result
+        .hits
+        .iter()
+        .map(|h| serde_json::json!({"chunk_id": h.chunk.id, "sha256": h.chunk.sha256, "score": h.score}))
+        .collect()
 }
 
 /// The query cut to [`MAX_QUERY_CHARS`] characters, and whether it was cut.
