@@ -5,14 +5,12 @@
 
 mod support;
 
-use std::path::Path;
-use support::{json, ok, run};
+use support::{approved_corpus, import_cases, json, ok, run};
 
 #[test]
 fn draft_cites_exact_spans_and_an_unmatched_case_is_ungrounded() {
     let t = tempfile::tempdir().unwrap();
     let ws = t.path().join("ws");
-    let s = |p: &Path| p.to_str().unwrap().to_string();
     // A claim resolution is signed, so the reviewer is registered with a key.
     ok(run(
         &["--reviewer", "r1", "init", "--reviewer-name", "Ada"],
@@ -24,24 +22,16 @@ fn draft_cites_exact_spans_and_an_unmatched_case_is_ungrounded() {
         "<h1>Refunds</h1><p>Refunds are paid within 14 days of the return.<p>Gift cards are final and cannot be refunded.",
     )
     .unwrap();
-    let add = json(run(&["corpus", "add", &s(&html), "--json"], &ws));
-    let v = add[0]["version"].as_str().unwrap().to_string();
-    ok(run(
-        &["corpus", "approve", &v[..10], "--by", "Dana Expert"],
+    approved_corpus(&ws, &html, "Dana Expert");
+    import_cases(
         &ws,
-    ));
-    let cases = t.path().join("cases.jsonl");
-    std::fs::write(
-        &cases,
         concat!(
             r#"{"id":"C-1","subject":"Refund","body":"How many days until my refund is paid?","received_at":"2026-11-20T10:00:00Z"}"#,
             "\n",
             r#"{"id":"C-2","subject":"Zebra","body":"Xylophone quartz?","received_at":"2026-11-20T10:00:00Z"}"#,
             "\n"
         ),
-    )
-    .unwrap();
-    ok(run(&["import", &s(&cases)], &ws));
+    );
 
     let d = json(run(&["draft", "C-1", "--lexical", "--json"], &ws));
     assert_eq!(d["grounded"], true);

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::{fails, json, ok, run};
+use support::{approved_corpus, fails, import_cases, json, ok, run};
 
 /// A workspace with an approved corpus and one case whose body holds an e-mail address.
 fn workspace(t: &Path) -> std::path::PathBuf {
@@ -25,20 +25,12 @@ fn workspace(t: &Path) -> std::path::PathBuf {
         "Parking is free on site for every guest. Check-in is from 3pm.",
     )
     .unwrap();
-    let add = json(run(
-        &["corpus", "add", doc.to_str().unwrap(), "--json"],
+    approved_corpus(&ws, &doc, "Dana");
+    import_cases(
         &ws,
-    ));
-    let v = add[0]["version"].as_str().unwrap().to_string();
-    ok(run(&["corpus", "approve", &v[..10], "--by", "Dana"], &ws));
-    let cases = t.join("cases.jsonl");
-    std::fs::write(
-        &cases,
         r#"{"id":"C-1","subject":"Parking","body":"Is parking free for guests? Write to ada.lovelace@example.com","received_at":"2026-11-20T10:00:00Z"}
 "#,
-    )
-    .unwrap();
-    ok(run(&["import", cases.to_str().unwrap()], &ws));
+    );
     ws
 }
 

@@ -6,7 +6,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use support::{json, ok, run};
+use support::{approved_corpus, import_cases, json, ok, run};
 
 /// A workspace with one approved passage, one open case and a `smol` local model whose
 /// directory is `model_dir`.
@@ -22,19 +22,11 @@ fn workspace(t: &Path, model_dir: &Path) -> PathBuf {
         "<h1>Acorn Guest House</h1><p>Parking is free on site for every guest. Check-in starts at 3:30pm and breakfast is served until 10am.",
     )
     .unwrap();
-    let add = json(run(
-        &["corpus", "add", page.to_str().unwrap(), "--json"],
+    approved_corpus(&ws, &page, "Dana");
+    import_cases(
         &ws,
-    ));
-    let v = add[0]["version"].as_str().unwrap().to_string();
-    ok(run(&["corpus", "approve", &v[..10], "--by", "Dana"], &ws));
-    let cases = t.join("cases.jsonl");
-    std::fs::write(
-        &cases,
         r#"{"id":"H-1","subject":"Parking","body":"Is parking free at the guest house, and when does check-in start?","received_at":"2026-11-20T10:00:00Z"}"#,
-    )
-    .unwrap();
-    ok(run(&["import", cases.to_str().unwrap()], &ws));
+    );
     std::fs::write(
         ws.join("models.toml"),
         format!(

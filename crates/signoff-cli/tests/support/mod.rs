@@ -53,3 +53,19 @@ pub fn fails(o: Output, needle: &str) -> String {
     assert!(!err.contains("panicked"), "{err}");
     err
 }
+
+/// Adds `doc` to the workspace's corpus and approves the new version in `by`'s name; returns
+/// the version id.
+pub fn approved_corpus(ws: &Path, doc: &Path, by: &str) -> String {
+    let add = json(run(&["corpus", "add", doc.to_str().unwrap(), "--json"], ws));
+    let v = add[0]["version"].as_str().unwrap().to_string();
+    ok(run(&["corpus", "approve", &v[..10], "--by", by], ws));
+    v
+}
+
+/// Writes `rows` (JSONL case lines) to `cases.jsonl` beside the workspace and imports them.
+pub fn import_cases(ws: &Path, rows: &str) {
+    let cases = ws.with_extension("cases.jsonl");
+    std::fs::write(&cases, rows).unwrap();
+    ok(run(&["import", cases.to_str().unwrap()], ws));
+}
