@@ -4,8 +4,7 @@
 
 mod support;
 
-use signoff_core::DispositionKind;
-use signoff_store::{Decision, Workspace};
+use signoff_store::Workspace;
 use support::{clock, import_rows, keyed, kinds, reviewer};
 
 fn ws(dir: &std::path::Path) -> Workspace {
@@ -22,19 +21,7 @@ fn ws(dir: &std::path::Path) -> Workspace {
 
 fn approve(w: &mut Workspace, id: &str) {
     let case_seq = w.case_seq(id).unwrap();
-    w.decide(
-        "r1",
-        &Decision {
-            case_seq,
-            kind: DispositionKind::Approve,
-            reason_code: None,
-            rationale: None,
-            final_text: None,
-            recheck: None,
-        },
-        &clock(),
-    )
-    .unwrap();
+    support::approve(w, case_seq).unwrap();
 }
 
 #[test]

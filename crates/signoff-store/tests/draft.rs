@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use signoff_core::{DispositionKind, Reviewer};
 use signoff_store::draft::{ClaimResolution, FrozenPassage, NewDraft, StoredCitation, StoredClaim};
 use signoff_store::{Access, Decision, Workspace};
-use support::{clock, keyed, kinds, reviewer};
+use support::{approve, clock, keyed, kinds, reviewer};
 
 fn ws(dir: &std::path::Path) -> Workspace {
     let mut w = keyed(dir, 9);
@@ -77,24 +77,6 @@ fn draft(case_seq: i64) -> NewDraft {
         ],
         passages: vec![p],
     }
-}
-
-fn approve(
-    w: &mut Workspace,
-    case_seq: i64,
-) -> Result<signoff_store::DispositionRecord, signoff_store::StoreError> {
-    w.decide(
-        "r1",
-        &Decision {
-            case_seq,
-            kind: DispositionKind::Approve,
-            reason_code: None,
-            rationale: None,
-            final_text: None,
-            recheck: None,
-        },
-        &clock(),
-    )
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Shared set-up for the store's integration tests: a fixed clock, a workspace file with a
 //! device key attached, a reviewer with a signing key, case imports from (id, body, label)
-//! rows, and the log's entry kinds.
+//! rows, an approval by reviewer r1, and the log's entry kinds.
 #![allow(dead_code)] // each test binary uses its own subset
 
 use signoff_core::FixedClock;
@@ -74,4 +74,23 @@ pub fn kinds(w: &Workspace) -> Vec<String> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
+}
+
+/// Approves case `case_seq` as reviewer `r1` (no reason, no rationale, the draft as it stands).
+pub fn approve(
+    w: &mut Workspace,
+    case_seq: i64,
+) -> Result<signoff_store::DispositionRecord, signoff_store::StoreError> {
+    w.decide(
+        "r1",
+        &signoff_store::Decision {
+            case_seq,
+            kind: signoff_core::DispositionKind::Approve,
+            reason_code: None,
+            rationale: None,
+            final_text: None,
+            recheck: None,
+        },
+        &clock(),
+    )
 }
