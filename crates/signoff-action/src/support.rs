@@ -241,9 +241,15 @@ impl SupportModel {
         (s, s > w.threshold)
     }
 
-    /// The checked-in default model (version 3).
+    /// The checked-in default model (version 3), parsed once per process (the file is
+    /// ~330 KB of JSON; every draft and every approval's re-check asks for it).
     pub fn default_model() -> Self {
-        Self::from_json(DEFAULT_MODEL).expect("the checked-in support model parses")
+        static PARSED: std::sync::OnceLock<SupportModel> = std::sync::OnceLock::new();
+        PARSED
+            .get_or_init(|| {
+                Self::from_json(DEFAULT_MODEL).expect("the checked-in support model parses")
+            })
+            .clone()
     }
 
     /// The weight set for a mode.

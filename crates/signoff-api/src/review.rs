@@ -57,9 +57,10 @@ pub fn check_outgoing(
     embedder: Option<Arc<Embedder>>,
 ) -> Result<OutgoingCheck, ApiError> {
     let draft = ws.latest_draft(case_seq)?;
+    let model = SupportModel::default_model();
     let scorer_name = format!(
         "support-v{}{}",
-        SupportModel::default_model().version,
+        model.version,
         if embedder.is_some() {
             " + MiniLM"
         } else {
@@ -122,11 +123,7 @@ pub fn check_outgoing(
         ),
         None => (Vec::new(), Vec::new(), HashSet::new()),
     };
-    let scorer = SupportScorer::new(
-        SupportModel::default_model(),
-        embedder,
-        gazetteer_for(&evidence, &[]),
-    );
+    let scorer = SupportScorer::new(model, embedder, gazetteer_for(&evidence, &[]));
     let claims = check(text, &citations, &evidence, &scorer)
         .map_err(|e| ApiError::Request(format!("checking the reply: {e}")))?;
     let mut recheck = Recheck {
