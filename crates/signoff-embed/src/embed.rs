@@ -231,24 +231,24 @@ impl Embedder {
             }
             v
         };
+        // The unit-length mean of one text's token rows (of any layer).
+        let unit_mean = |rows: &[f32], count: f32| {
+            let mut mean = vec![0f32; h];
+            for row in rows.chunks_exact(h) {
+                mean.iter_mut().zip(row).for_each(|(m, x)| *m += x);
+            }
+            mean.iter_mut().for_each(|m| *m /= count);
+            unit(mean)
+        };
         Ok(offsets
             .windows(2)
             .map(|w| {
-                let rows = &hidden[w[0] * h..w[1] * h];
+                let span = w[0] * h..w[1] * h;
+                let rows = &hidden[span.clone()];
                 let count = (w[1] - w[0]).max(1) as f32;
-                let mut mean = vec![0f32; h];
-                for row in rows.chunks_exact(h) {
-                    mean.iter_mut().zip(row).for_each(|(m, x)| *m += x);
-                }
-                mean.iter_mut().for_each(|m| *m /= count);
-                let mut v = unit(mean);
+                let mut v = unit_mean(rows, count);
                 if let Some(mid) = &middle {
-                    let mut m4 = vec![0f32; h];
-                    for row in mid[w[0] * h..w[1] * h].chunks_exact(h) {
-                        m4.iter_mut().zip(row).for_each(|(m, x)| *m += x);
-                    }
-                    m4.iter_mut().for_each(|m| *m /= count);
-                    v.extend(unit(m4));
+                    v.extend(unit_mean(&mid[span], count));
                 }
                 if pooling == Pooling::MeanMax {
                     let mut max = vec![f32::NEG_INFINITY; h];
