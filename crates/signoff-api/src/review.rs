@@ -8,7 +8,7 @@
 
 use crate::draft::Embedder;
 use crate::ApiError;
-use signoff_action::draft::{check, gazetteer_for, Citation};
+use signoff_action::draft::{char_slice, check, gazetteer_for, Citation};
 use signoff_action::evidence::Evidence;
 use signoff_action::support::{SupportModel, SupportScorer};
 use signoff_core::{Clock, DispositionKind};
@@ -38,11 +38,12 @@ pub struct OutgoingCheck {
     pub flagged: Vec<FlaggedSentence>,
 }
 
-fn chars(s: &str, start: usize, end: usize) -> String {
-    s.chars()
-        .skip(start)
-        .take(end.saturating_sub(start))
-        .collect()
+/// A claim's text (character offsets, as the claim check gives them), trimmed.
+fn claim_text(text: &str, start: usize, end: usize) -> String {
+    char_slice(text, start, end)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 /// Checks `text` (the reply a disposition would send for case `case_seq`) against the frozen
@@ -118,7 +119,7 @@ pub fn check_outgoing(
             d.draft
                 .claims
                 .iter()
-                .map(|c| chars(&d.draft.text, c.start, c.end).trim().to_string())
+                .map(|c| claim_text(&d.draft.text, c.start, c.end))
                 .collect(),
         ),
         None => (Vec::new(), Vec::new(), HashSet::new()),
@@ -134,7 +135,7 @@ pub fn check_outgoing(
     };
     let mut flagged = Vec::new();
     for (i, c) in claims.iter().enumerate() {
-        let sentence = chars(text, c.start, c.end).trim().to_string();
+        let sentence = claim_text(text, c.start, c.end);
         if known.contains(&sentence) {
             recheck.kept += 1;
             continue;
