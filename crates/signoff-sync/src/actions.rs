@@ -113,11 +113,7 @@ pub fn send(req: &Request<'_>, opts: &SendOptions) -> Result<Delivery, SyncError
         match builder.send() {
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                retry_after = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| retry::retry_after(v, chrono::Utc::now()));
+                retry_after = crate::retry_after_of(&resp);
                 // Read the body so the answer is complete (a cut body is a network failure).
                 let body = resp.bytes();
                 last.status = Some(status);

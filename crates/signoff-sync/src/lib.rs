@@ -106,6 +106,14 @@ fn client_for(url: &str, timeout: Duration) -> Result<reqwest::blocking::Client,
         })
 }
 
+/// The wait an answer's `Retry-After` header asks for, if it has a readable one.
+fn retry_after_of(resp: &reqwest::blocking::Response) -> Option<Duration> {
+    resp.headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry::retry_after(v, chrono::Utc::now()))
+}
+
 /// Downloads `url` into `dest`, retrying connection failures, cut transfers and 408/429/5xx
 /// answers.
 pub fn pull_to_file(url: &str, dest: &Path, opts: &PullOptions) -> Result<Pulled, SyncError> {
@@ -129,11 +137,7 @@ pub fn pull_to_file(url: &str, dest: &Path, opts: &PullOptions) -> Result<Pulled
             Ok(resp) => {
                 let status = resp.status();
                 if retry::retryable_status(status.as_u16()) {
-                    retry_after = resp
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| retry::retry_after(v, chrono::Utc::now()));
+                    retry_after = retry_after_of(&resp);
                     last = format!("server answered {status}");
                     continue;
                 }
