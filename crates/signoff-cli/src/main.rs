@@ -457,6 +457,13 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                 "{case}: {} by {} (disposition #{})",
                 d.kind, d.reviewer_name, d.seq
             ));
+            if signoff_store::review::sends_draft(decision.kind)
+                && d.final_text.as_deref().is_none_or(|t| t.trim().is_empty())
+            {
+                out.line(&format!(
+                    "{case}: the reply is empty, so nothing is posted upstream"
+                ));
+            }
             actions_cmd::send_after(&mut ws, decision.case_seq, out, &clock)?;
             out.json(&d);
         }

@@ -41,6 +41,8 @@ fn replies_go_upstream_once_and_can_be_retried_and_compensated() {
         up.base.as_str()
     );
 
+    let reply = t.path().join("reply.txt");
+    std::fs::write(&reply, "Parking is free for guests.").unwrap();
     let decide = |case: &str| {
         run(
             &[
@@ -50,6 +52,10 @@ fn replies_go_upstream_once_and_can_be_retried_and_compensated() {
                 case,
                 "--disposition",
                 "approve",
+                "--final-text",
+                reply.to_str().unwrap(),
+                "--rationale",
+                "checked with the front desk",
             ],
             &ws,
         )

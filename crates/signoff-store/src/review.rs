@@ -407,7 +407,8 @@ impl Workspace {
             signer.as_ref(),
             &manifest,
         )?;
-        if sends_draft(kind) {
+        // An empty reply has nothing to send: the disposition stands, no action is queued.
+        if sends_draft(kind) && !final_text.trim().is_empty() {
             crate::actions::queue_for_disposition(&tx, decision.case_seq, seq, audit_idx, at)?;
         }
         tx.execute(

@@ -1,6 +1,6 @@
 //! Outbound actions in the store alone (no network): the upstream setting is checked and its
 //! change audited by commitment; an action row's identity can never be rewritten or deleted;
-//! with the upstream cleared nothing is queued.
+//! with the upstream cleared, or an empty reply, nothing is queued.
 
 mod support;
 
@@ -19,8 +19,11 @@ fn ws(dir: &std::path::Path) -> Workspace {
     w
 }
 
+/// Approves case `id` with a reply to send.
 fn approve(w: &mut Workspace, id: &str) {
     let case_seq = w.case_seq(id).unwrap();
+    w.set_draft(case_seq, "Parking is free for guests.")
+        .unwrap();
     support::approve(w, case_seq).unwrap();
 }
 
@@ -86,4 +89,23 @@ fn an_actions_identity_is_never_rewritten_or_deleted() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("no action #99"), "{e}");
+}
+
+#[test]
+fn an_approval_with_nothing_to_say_queues_no_post() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = ws(dir.path());
+    w.set_upstream(Some("http://127.0.0.1:9/v1"), "r1", &clock())
+        .unwrap();
+    let k1 = w.case_seq("K1").unwrap();
+    let d = support::approve(&mut w, k1).unwrap();
+    assert_eq!(d.final_text.as_deref().unwrap_or(""), "");
+    assert!(
+        w.actions(None).unwrap().is_empty(),
+        "an empty reply is not posted"
+    );
+    assert!(!kinds(&w).iter().any(|k| k == "action_queued"));
+    approve(&mut w, "K2");
+    assert_eq!(w.actions(None).unwrap().len(), 1, "a reply with text is");
+    w.audit_verify(None, &mut |_, _| {}).unwrap();
 }
