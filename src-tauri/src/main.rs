@@ -23,6 +23,8 @@ fn workspace_arg() -> Option<PathBuf> {
 }
 
 fn main() {
+    // Before any thread starts: the environment is not safe to change once one has.
+    signoff_api::prefer_one_decode_thread();
     let xdg = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from);
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let explicit = workspace_arg();

@@ -11,7 +11,7 @@
 //!
 //! The Q4_1 file is converted once to Q8_0 (candle has no fast Q4_1 kernel) and cached next to
 //! the original with its own checksum. Threads come from `CANDLE_NUM_THREADS` (candle's pool is
-//! per process).
+//! per process; binaries set one thread at start with [`prefer_one_decode_thread`]).
 
 use crate::draft::{check, Composed};
 use crate::evidence::Evidence;
@@ -551,6 +551,17 @@ impl Rewriter for SmolLm {
     }
 }
 
+/// Sets `CANDLE_NUM_THREADS=1` unless the environment already sets it. One thread decodes
+/// fastest on a busy 2-core machine (26.5 tokens/s against 3.0 with two spinning threads,
+/// measured under load); candle reads the variable once per process, and only its quantized
+/// kernels (this model) use that pool. Changing the environment races with any other thread
+/// reading it, so binaries call this first thing in `main`, before they start threads.
+pub fn prefer_one_decode_thread() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+}
+
 /// The process's loaded models by directory (a model is ~150 MB; load once).
 type Loaded = Mutex<Vec<(PathBuf, Arc<Mutex<SmolLm>>)>>;
 static LOADED: Loaded = Mutex::new(Vec::new());
@@ -561,12 +572,6 @@ pub fn shared(dir: &Path) -> Result<Arc<Mutex<SmolLm>>> {
     let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, m)) = loaded.iter().find(|(d, _)| d == dir) {
         return Ok(m.clone());
-    }
-    // One thread decodes fastest on a busy 2-core machine (26.5 tokens/s against 3.0 with
-    // two spinning threads, measured under load); candle reads this once per process, and
-    // only its quantized kernels (this model) use that pool. An explicit setting wins.
-    if loaded.is_empty() && std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-        std::env::set_var("CANDLE_NUM_THREADS", "1");
     }
     let m = Arc::new(Mutex::new(SmolLm::load(dir)?));
     loaded.push((dir.to_path_buf(), m.clone()));

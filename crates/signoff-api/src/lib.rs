@@ -11,6 +11,7 @@ pub mod paths;
 pub mod review;
 
 pub use paths::{resolve_workspace, WorkspaceChoice};
+pub use signoff_action::reword::prefer_one_decode_thread;
 
 /// Errors from the API layer; each carries a stable code for the UI and scripts.
 #[derive(Debug, thiserror::Error)]

@@ -285,6 +285,8 @@ enum BenchCommand {
 }
 
 fn main() {
+    // Before any thread starts: the environment is not safe to change once one has.
+    signoff_api::prefer_one_decode_thread();
     let cli = Cli::parse();
     let out = Out {
         json: cli.global.json,
