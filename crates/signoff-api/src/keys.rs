@@ -37,11 +37,14 @@ pub struct KeyPlace {
 }
 
 impl KeyPlace {
-    /// The key place for `workspace`: `--key-file`, else the demo's directory, else the OS store.
+    /// The key place for `workspace`: `--key-file`, else the workspace's own key file (the
+    /// demo's, or any workspace created with its key inside, e.g. `signoff --workspace DIR init
+    /// --demo`), else the OS store.
     pub fn new(key_file: Option<&Path>, workspace: &Path, is_demo: bool) -> Self {
+        let own = workspace.join(DEMO_KEY_FILE);
         let device = match key_file {
             Some(p) => KeySlot::File(p.to_path_buf()),
-            None if is_demo => KeySlot::File(workspace.join(DEMO_KEY_FILE)),
+            None if is_demo || own.is_file() => KeySlot::File(own),
             None => {
                 let dir =
                     std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());

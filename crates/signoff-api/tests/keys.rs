@@ -28,6 +28,26 @@ fn reviewer_and_pending_keys_sit_beside_the_device_key_file() {
 }
 
 #[test]
+fn a_workspace_holding_its_own_key_file_keeps_using_it() {
+    let t = tempfile::tempdir().unwrap();
+    let ws = t.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    assert!(matches!(
+        KeyPlace::new(None, &ws, false).device(),
+        KeySlot::Store(_)
+    ));
+    keyfile::load_or_create(&ws.join("device.key"), || Ok([5u8; 32])).unwrap();
+    let place = KeyPlace::new(None, &ws, false);
+    assert_eq!(place.device(), &KeySlot::File(ws.join("device.key")));
+    let explicit = t.path().join("elsewhere.key");
+    assert_eq!(
+        KeyPlace::new(Some(&explicit), &ws, false).device(),
+        &KeySlot::File(explicit),
+        "an explicit key file still wins"
+    );
+}
+
+#[test]
 fn an_interrupted_rotation_is_finished_on_the_next_open() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("ws");
