@@ -331,12 +331,18 @@ pub fn classify_with(
             .iter()
             .map(|c| model_text(&c.subject, &c.body))
             .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let embeddings: Option<Vec<Vec<f32>>> = match &encoder {
-            Some(e) => {
-                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                Some(embed_known(e, &refs, pooling, known)?)
-            }
+            Some(e) => Some(embed_known(e, &refs, pooling, known)?),
             None => None,
+        };
+        // A fine-tuned model's head reads its own encoder layers' vectors, never the frozen
+        // ones (those still serve nearest examples and comparable cases).
+        let tuned_inputs: Option<Vec<Vec<f32>>> = match (&model, &encoder) {
+            (Some(m), Some(e)) if m.artefact.classifier.tuned.is_some() => {
+                Some(m.artefact.classifier.embed(e, &refs)?)
+            }
+            _ => None,
         };
         let mut batch = Vec::with_capacity(chunk.len());
         for (i, case) in chunk.iter().enumerate() {
@@ -380,8 +386,9 @@ pub fn classify_with(
                     Some((path, e, band, escalate))
                 } else if let Some(m) = &model {
                     let clf = &m.artefact.classifier;
+                    let input = tuned_inputs.as_ref().map(|v| v[i].as_slice()).or(emb);
                     let v = clf.classify(Input {
-                        embedding: emb.filter(|_| clf.dense.is_some()),
+                        embedding: input.filter(|_| clf.dense.is_some()),
                         text: &texts[i],
                     })?;
                     let (band, escalate) = core_band(v.band);
@@ -495,7 +502,15 @@ pub fn train_artefact(
                 .map(|r| r[..width.min(r.len())].to_vec())
                 .collect()
         });
-    let clf = Classifier::train(examples, head_input.as_deref(), &config)?;
+    // A fine-tuning configuration tunes the encoder's top layers on the rows first (the
+    // artefact carries them, and classification reads them); the frozen vectors above still
+    // make the exemplars, as they make the cases' vectors for nearest examples.
+    let clf = match encoder {
+        Some(e) if config.embeddings && config.tune_epochs > 0 => {
+            signoff_intake::tune::train_tuned(examples, e, &config)?.0
+        }
+        _ => Classifier::train(examples, head_input.as_deref(), &config)?,
+    };
     let exemplars = emb.as_ref().map(|rows| {
         let labels = examples
             .iter()
@@ -545,7 +560,7 @@ pub fn install(
         NewModel {
             bytes,
             id: &id,
-            format: artefact::FORMAT_VERSION,
+            format: artefact::format_of(bytes)?,
             heads: clf.heads(),
             embedding_version: a.embedding_version.as_deref(),
             labels: clf.labels.len(),
@@ -799,10 +814,8 @@ pub fn score_examples(
             let e = embedder(encoder_dir).map_err(|why| {
                 ApiError::Request(format!("model {} needs the sentence encoder: {why}", m.id))
             })?;
-            Some(
-                e.embed_with(&texts, clf.config.pooling)
-                    .map_err(signoff_intake::IntakeError::from)?,
-            )
+            // The classifier's own vectors: a fine-tuned model's layers, else its pooling.
+            Some(clf.embed(&e, &texts)?)
         }
         None => None,
     };

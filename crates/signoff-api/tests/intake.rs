@@ -225,3 +225,132 @@ fn the_demo_with_the_encoder_lists_nearest_examples_and_comparable_cases() {
         count(&w, "SELECT count(*) FROM cases")
     );
 }
+
+/// Four intents, six phrasings each: enough rows for a model, small enough to train in seconds.
+fn small_labelled_set() -> Vec<signoff_intake::Example> {
+    let intents = [
+        ("refund", "I want my money back for the order"),
+        ("delivery", "where is my parcel it has not arrived"),
+        ("password", "I cannot log in to my account"),
+        ("cancel", "please cancel my subscription today"),
+    ];
+    let tails = ["", " please", " now", " thanks", " asap", " again"];
+    intents
+        .iter()
+        .flat_map(|(label, text)| {
+            tails.iter().map(move |t| signoff_intake::Example {
+                text: format!("{text}{t}"),
+                label: label.to_string(),
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn install_records_the_format_the_artefact_declares() {
+    let t = tempfile::tempdir().unwrap();
+    let mut w = demo_workspace(t.path());
+    let config = signoff_intake::Config::parse("lexical:max_iter=50").unwrap();
+    let (bytes, _) = intake::train_artefact(&small_labelled_set(), &config, None, &mut |_, _| {
+        unreachable!("no encoder, nothing to embed")
+    })
+    .unwrap();
+    intake::install(&mut w, &bytes, "lead", &clock()).unwrap();
+    let m = w.active_model().unwrap().unwrap();
+    assert_eq!(m.format, signoff_intake::artefact::FORMAT_VERSION);
+    // The same model as format 2 wrote it (no body checksum) is recorded as format 2.
+    let hlen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let mut h: serde_json::Value = serde_json::from_slice(&bytes[12..12 + hlen]).unwrap();
+    h["format"] = 2.into();
+    h.as_object_mut().unwrap().remove("body_sha256");
+    let json = serde_json::to_vec(&h).unwrap();
+    let mut old = bytes[..8].to_vec();
+    old.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    old.extend_from_slice(&json);
+    old.extend_from_slice(&bytes[12 + hlen..]);
+    intake::install(&mut w, &old, "lead", &clock()).unwrap();
+    let m = w.active_model().unwrap().unwrap();
+    assert_eq!(
+        (m.id, m.format),
+        (signoff_intake::artefact::model_id(&old), 2)
+    );
+}
+
+#[test]
+fn a_fine_tuned_model_classifies_workspace_cases_on_its_own_encoder_layers() {
+    let dir = intake::model_dir_from_env();
+    if !dir.join("model.safetensors").exists() {
+        eprintln!(
+            "skipped: no sentence encoder at {} (scripts/setup.sh installs it)",
+            dir.display()
+        );
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let mut w = demo_workspace(t.path());
+    let e = intake::embedder(&dir).unwrap();
+    let mut config =
+        signoff_intake::Config::parse("tuned:tune_epochs=1:max_iter=50:calibration_fraction=0.25")
+            .unwrap();
+    // The embedding head alone decides, so a verdict shows which vectors it read.
+    config.lexical = false;
+    let (bytes, report) =
+        intake::train_artefact(&small_labelled_set(), &config, Some(&e), &mut |e, texts| {
+            Ok(e.embed_with(texts, config.pooling)
+                .map_err(signoff_intake::IntakeError::from)?)
+        })
+        .unwrap();
+    assert_eq!(report.heads, "minilm");
+    intake::install(&mut w, &bytes, "lead", &clock()).unwrap();
+    let (a, _) = signoff_intake::artefact::decode_artefact(&bytes).unwrap();
+    let clf = a.classifier;
+    assert!(clf.tuned.is_some(), "the artefact carries the tuned layers");
+    let r = intake::classify(&mut w, &Scope::All, &dir, &clock()).unwrap();
+    assert!(r.by_model > 0, "{r:?}");
+    // Every model verdict is the one the tuned encoder's vectors give, not the frozen ones'.
+    let rows: Vec<(String, String, String)> = w
+        .conn()
+        .prepare("SELECT id, subject, body FROM cases ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let texts: Vec<String> = rows
+        .iter()
+        .map(|(_, s, b)| intake::model_text(s, b))
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let tuned = clf.embed(&e, &refs).unwrap();
+    // The frozen sentence vectors, the width the tuned head reads.
+    let frozen = e
+        .embed_with(&refs, signoff_intake::embed::Pooling::Mean)
+        .unwrap();
+    let (mut checked, mut differs) = (0, 0);
+    for (i, (id, _, _)) in rows.iter().enumerate() {
+        let k = w.classification(id).unwrap().unwrap();
+        if !matches!(
+            k.path,
+            signoff_store::intake::ClassificationPath::Model { .. }
+        ) {
+            continue;
+        }
+        let verdict = |v: &[f32]| {
+            clf.classify(signoff_intake::classifier::Input {
+                embedding: Some(v),
+                text: &texts[i],
+            })
+            .unwrap()
+        };
+        let (want, other) = (verdict(&tuned[i]), verdict(&frozen[i]));
+        assert_eq!(k.label, want.label, "{id}");
+        let ppm = |c: f32| (c as f64 * 1e6).round() as i64;
+        assert!((k.confidence_ppm - ppm(want.confidence)).abs() <= 1, "{id}");
+        differs += (ppm(want.confidence) != ppm(other.confidence)) as usize;
+        checked += 1;
+    }
+    assert!(
+        checked > 0 && differs > 0,
+        "{checked} checked, {differs} differ"
+    );
+}

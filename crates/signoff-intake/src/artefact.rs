@@ -237,6 +237,21 @@ pub fn model_id(bytes: &[u8]) -> String {
     format!("intake-{}", hex::encode(&Sha256::digest(bytes)[..8]))
 }
 
+/// The format an artefact's header declares (what the file is, whichever Signoff wrote it),
+/// without decoding the rest.
+pub fn format_of(bytes: &[u8]) -> Result<u32> {
+    let bad = |m: &str| IntakeError::Artefact(m.to_string());
+    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+        return Err(bad("not a Signoff intake model (bad magic)"));
+    }
+    let hlen = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
+    let json = bytes
+        .get(12..12 + hlen)
+        .ok_or_else(|| bad("truncated header"))?;
+    let f: FormatOnly = serde_json::from_slice(json).map_err(|e| bad(&format!("header: {e}")))?;
+    Ok(f.format)
+}
+
 /// Decodes an artefact's classifier; returns it and its model id.
 pub fn decode(bytes: &[u8]) -> Result<(Classifier, String)> {
     decode_artefact(bytes).map(|(a, id)| (a.classifier, id))
@@ -247,14 +262,11 @@ pub fn decode(bytes: &[u8]) -> Result<(Classifier, String)> {
 /// that do not fit the labels.
 pub fn decode_artefact(bytes: &[u8]) -> Result<(Artefact, String)> {
     let bad = |m: &str| IntakeError::Artefact(m.to_string());
-    if bytes.len() < 12 || &bytes[..8] != MAGIC {
-        return Err(bad("not a Signoff intake model (bad magic)"));
-    }
+    let f = FormatOnly {
+        format: format_of(bytes)?,
+    };
     let hlen = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
-    let json = bytes
-        .get(12..12 + hlen)
-        .ok_or_else(|| bad("truncated header"))?;
-    let f: FormatOnly = serde_json::from_slice(json).map_err(|e| bad(&format!("header: {e}")))?;
+    let json = &bytes[12..12 + hlen];
     if !(OLDEST_FORMAT..=FORMAT_VERSION).contains(&f.format) {
         let why = if f.format < OLDEST_FORMAT {
             "an older Signoff wrote it; retrain with `signoff intake train`"
@@ -534,6 +546,10 @@ mod tests {
         let (back, id) = decode(&old).unwrap();
         assert_eq!(back, clf);
         assert_eq!(id, model_id(&old));
+        // The file's own format is what it declares, not the newest this Signoff writes.
+        assert_eq!(format_of(&old).unwrap(), 2);
+        assert_eq!(format_of(&encode(&clf).0).unwrap(), FORMAT_VERSION);
+        assert!(format_of(b"SGNFINT1").is_err());
         // Without a checksum, format 2 cannot tell a changed weight; it still decodes.
         let mut changed = old.clone();
         *changed.last_mut().unwrap() ^= 1;

@@ -396,6 +396,14 @@ impl Classifier {
     /// Each head's logits for one input (embedding head, lexical head).
     fn head_logits(&self, input: Input<'_>) -> Result<HeadLogits> {
         let d = match (&self.dense, input.embedding) {
+            (Some(h), Some(e)) if e.len() != h.dim => {
+                return Err(IntakeError::Model(format!(
+                    "the embedding has {} floats but this classifier's embedding head reads {} \
+                     (vectors from another pooling or encoder)",
+                    e.len(),
+                    h.dim
+                )))
+            }
             (Some(h), Some(e)) => Some(h.logits_dense(&self.dense_input(e))),
             (Some(_), None) => {
                 return Err(IntakeError::Model(
@@ -708,6 +716,32 @@ mod tests {
         assert_eq!(
             Classifier::train(&rows, None, &c).unwrap().heads(),
             "lexical"
+        );
+    }
+
+    #[test]
+    fn an_embedding_of_the_wrong_width_is_an_error_not_a_panic() {
+        let rows: Vec<Example> = (0..20)
+            .map(|i| Example {
+                text: format!("text {i}"),
+                label: ["a", "b"][i % 2].into(),
+            })
+            .collect();
+        let emb: Vec<Vec<f32>> = (0..20).map(|i| vec![(i % 2) as f32, 1.0]).collect();
+        let c = Config::parse("minilm:max_iter=20").unwrap();
+        let clf = Classifier::train(&rows, Some(&emb), &c).unwrap();
+        let input = |e: &'static [f32]| Input {
+            embedding: Some(e),
+            text: "text",
+        };
+        assert!(clf.classify(input(&[1.0, 1.0])).is_ok());
+        let err = clf
+            .classify(input(&[1.0, 1.0, 0.0]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("has 3 floats") && err.contains("reads 2"),
+            "{err}"
         );
     }
 
