@@ -170,6 +170,12 @@ impl Drafter for OfflineDrafter {
         let mut cands: Vec<(f64, usize, usize, usize)> = Vec::new();
         for (ei, ev) in req.evidence.iter().enumerate() {
             for s in text::sentences(&ev.text) {
+                // A list bullet or quote mark opening the line is layout, not content.
+                let lead = ev.text[s.start..s.end].len()
+                    - ev.text[s.start..s.end]
+                        .trim_start_matches(['-', '*', '•', '>', ' ', '\t'])
+                        .len();
+                let s = s.start + lead..s.end;
                 let toks = text::token_set(&ev.text[s.start..s.end]);
                 if toks.is_empty() || ev.text[s.start..s.end].ends_with('?') {
                     continue;
@@ -191,14 +197,23 @@ impl Drafter for OfflineDrafter {
             });
         }
         cands.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut chosen: Vec<(usize, usize, usize)> = cands
-            .iter()
-            .take(self.max_sentences)
-            .map(|c| (c.1, c.2, c.3))
-            .collect();
+        // The same words from two passages say one thing once (policy corpora repeat lines).
+        let mut said: Vec<String> = Vec::new();
+        let mut chosen: Vec<(usize, usize, usize)> = Vec::new();
+        for c in &cands {
+            if chosen.len() == self.max_sentences {
+                break;
+            }
+            let words = text::words(&req.evidence[c.1].text[c.2..c.3]).join(" ");
+            if !said.contains(&words) {
+                said.push(words);
+                chosen.push((c.1, c.2, c.3));
+            }
+        }
         chosen.sort();
         let mut text = String::new();
         let mut citations: Vec<Citation> = Vec::new();
+        let mut last_title: Option<&str> = None;
         for (ei, b0, b1) in chosen {
             let ev = &req.evidence[ei];
             let marker = citations.len() as u32 + 1;
@@ -212,13 +227,15 @@ impl Drafter for OfflineDrafter {
             if !text.is_empty() {
                 text.push(' ');
             }
-            // "Title: sentence [n]." keeps the marker inside the sentence it supports.
+            // "Title: sentence [n]." keeps the marker inside the sentence it supports; the
+            // title is said once for consecutive sentences under it.
             let quote = ev.text[b0..b1].trim_end_matches(['.', '!', ' ']);
-            if ev.title.is_empty() {
+            if ev.title.is_empty() || last_title == Some(ev.title.as_str()) {
                 text += &format!("{quote} [{marker}].");
             } else {
                 text += &format!("{}: {quote} [{marker}].", ev.title);
             }
+            last_title = Some(ev.title.as_str());
         }
         Ok(Composed { text, citations })
     }
@@ -390,6 +407,51 @@ pub(crate) mod tests {
             claims.iter().all(|c| c.status == ClaimStatus::Supported),
             "{claims:?}"
         );
+    }
+
+    #[test]
+    fn a_line_two_passages_share_is_said_once_and_bullets_are_not_quoted() {
+        let options = "- Options include card, gift card or paypal.\n- Ask which one they want.";
+        let evidence = vec![
+            Evidence::new("p1", "policy", "v1", "Update payment", options),
+            Evidence::new("p2", "policy", "v1", "Record reason", options),
+            Evidence::new(
+                "p3",
+                "policy",
+                "v1",
+                "Refunds",
+                "> A paypal refund takes three days.",
+            ),
+        ];
+        let req = DraftRequest {
+            subject: "Paypal",
+            body: "Can I pay with paypal instead of a card? Which options are there?",
+            evidence: &evidence,
+        };
+        let d = OfflineDrafter::default().compose(&req, &prompt()).unwrap();
+        assert_eq!(
+            d.text.matches("Options include").count(),
+            1,
+            "said once: {}",
+            d.text
+        );
+        assert!(d.text.contains("Refunds: A paypal refund"), "{}", d.text);
+        assert_eq!(
+            d.text.matches("Update payment: ").count(),
+            1,
+            "a title is said once for its sentences: {}",
+            d.text
+        );
+        assert!(
+            !d.text.contains("- ") && !d.text.contains("> "),
+            "{}",
+            d.text
+        );
+        for c in &d.citations {
+            let e = evidence.iter().find(|e| e.chunk_id == c.chunk_id).unwrap();
+            let span = char_slice(&e.text, c.start, c.end).unwrap();
+            assert!(!span.starts_with(['-', '>', ' ']), "{span:?}");
+        }
     }
 
     #[test]

@@ -917,7 +917,7 @@ mod tests {
         assert_eq!(out.citations, d.citations);
         assert!(
             out.text
-                .contains("Acorn Guest House: Parking on site is free [2]."),
+                .contains("Check-in is from 3:30pm [1]. Parking on site is free [2]."),
             "{}",
             out.text
         );

@@ -1139,9 +1139,15 @@ fn abcd_guidelines(map: &serde_json::Map<String, Value>, bad: &Bad) -> Result<Ve
                         text.push_str(&line);
                     }
                 }
+                // A communication step's button is "N/A": the title then stops at the subflow.
+                let titled = if button.eq_ignore_ascii_case("n/a") {
+                    title.clone()
+                } else {
+                    format!("{title} › {button}")
+                };
                 out.push(Entry {
                     path: format!("{base}/{}", slug(&button)),
-                    title: format!("{title} › {button}"),
+                    title: titled,
                     text,
                     flags: ChunkFlags::default(),
                 });
@@ -1405,6 +1411,10 @@ mod tests {
         );
         assert!(c.text.contains("Order ID"));
         assert_eq!(slice(&doc, c), c.text);
+        assert!(
+            doc.chunks.iter().all(|c| !c.title.contains("N/A")),
+            "a communication step is titled by its subflow"
+        );
         let unique: std::collections::HashSet<_> = doc.chunks.iter().map(|c| &c.id).collect();
         assert_eq!(unique.len(), doc.chunks.len());
     }
