@@ -1139,6 +1139,10 @@ fn abcd_guidelines(map: &serde_json::Map<String, Value>, bad: &Bad) -> Result<Ve
                         text.push_str(&line);
                     }
                 }
+                // A placeholder step ("x") says nothing a reviewer could be shown as evidence.
+                if text.chars().filter(|c| c.is_alphanumeric()).count() < 2 {
+                    continue;
+                }
                 // A communication step's button is "N/A": the title then stops at the subflow.
                 let titled = if button.eq_ignore_ascii_case("n/a") {
                     title.clone()
@@ -1414,6 +1418,10 @@ mod tests {
         assert!(
             doc.chunks.iter().all(|c| !c.title.contains("N/A")),
             "a communication step is titled by its subflow"
+        );
+        assert!(
+            doc.chunks.iter().all(|c| c.text.trim() != "x"),
+            "placeholder steps are not passages"
         );
         let unique: std::collections::HashSet<_> = doc.chunks.iter().map(|c| &c.id).collect();
         assert_eq!(unique.len(), doc.chunks.len());

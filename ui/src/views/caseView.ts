@@ -55,8 +55,12 @@ export function caseView(c: CaseDto, now: number, onLabel: (label: string) => vo
       "section",
       { class: "draft-section" },
       h("h3", {}, "AI draft"),
-      c.draft ? h("div", { class: "draft", "data-testid": "draft" }, c.draft) : "",
-      h("div", { class: "draft-slot", "data-testid": "draft-slot" }, h("p", { class: "muted" }, "Drafting from the approved evidence…")),
+      // The stored draft shows at once; the checked draft with its citations replaces it.
+      h(
+        "div",
+        { class: "draft-slot", "data-testid": "draft-slot" },
+        c.draft ? h("div", { class: "draft", "data-testid": "draft" }, c.draft) : h("p", { class: "muted" }, "Drafting from the approved evidence…"),
+      ),
     ),
     h("section", { class: "evidence-section" }, h("h3", {}, "Evidence"), h("div", { class: "evidence-slot", "data-testid": "evidence" }, h("p", { class: "muted" }, "Retrieving policy passages…"))),
     c.history.length
