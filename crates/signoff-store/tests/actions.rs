@@ -19,6 +19,14 @@ fn ws(dir: &std::path::Path) -> Workspace {
     w
 }
 
+/// [`ws`] with an upstream set (nothing listens there; nothing is sent in these tests).
+fn with_upstream(dir: &std::path::Path) -> Workspace {
+    let mut w = ws(dir);
+    w.set_upstream(Some("http://127.0.0.1:9/v1"), "r1", &clock())
+        .unwrap();
+    w
+}
+
 /// Approves case `id` with a reply to send.
 fn approve(w: &mut Workspace, id: &str) {
     let case_seq = w.case_seq(id).unwrap();
@@ -66,9 +74,7 @@ fn the_upstream_setting_is_checked_and_audited_by_commitment() {
 #[test]
 fn an_actions_identity_is_never_rewritten_or_deleted() {
     let dir = tempfile::tempdir().unwrap();
-    let mut w = ws(dir.path());
-    w.set_upstream(Some("http://127.0.0.1:9/v1"), "r1", &clock())
-        .unwrap();
+    let mut w = with_upstream(dir.path());
     approve(&mut w, "K1");
     let c = w.conn();
     for sql in [
@@ -94,9 +100,7 @@ fn an_actions_identity_is_never_rewritten_or_deleted() {
 #[test]
 fn an_approval_with_nothing_to_say_queues_no_post() {
     let dir = tempfile::tempdir().unwrap();
-    let mut w = ws(dir.path());
-    w.set_upstream(Some("http://127.0.0.1:9/v1"), "r1", &clock())
-        .unwrap();
+    let mut w = with_upstream(dir.path());
     let k1 = w.case_seq("K1").unwrap();
     let d = support::approve(&mut w, k1).unwrap();
     assert_eq!(d.final_text.as_deref().unwrap_or(""), "");
