@@ -578,10 +578,10 @@ pub fn shared(dir: &Path) -> Result<Arc<Mutex<SmolLm>>> {
     Ok(m)
 }
 
-/// What rewording did to a draft.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RewordReport {
-    /// Cited sentences in the extractive draft.
+/// Sentence and token counts of rewording: one draft's, or summed over many.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RewordCounts {
+    /// Cited sentences in the extractive draft(s).
     pub sentences: usize,
     /// Sentences that went out reworded.
     pub reworded: usize,
@@ -596,6 +596,26 @@ pub struct RewordReport {
     pub tokens: usize,
     /// Characters of the accepted sentences before and after rewording.
     pub chars: (usize, usize),
+}
+
+impl std::ops::AddAssign for RewordCounts {
+    fn add_assign(&mut self, r: Self) {
+        self.sentences += r.sentences;
+        self.reworded += r.reworded;
+        self.rejected += r.rejected;
+        self.unusable += r.unusable;
+        self.out_of_time += r.out_of_time;
+        self.tokens += r.tokens;
+        self.chars.0 += r.chars.0;
+        self.chars.1 += r.chars.1;
+    }
+}
+
+/// What rewording did to a draft.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RewordReport {
+    /// Its counts.
+    pub counts: RewordCounts,
     /// (extractive, reworded, accepted) per sentence the model answered, for review.
     pub pairs: Vec<(String, String, bool)>,
 }
@@ -603,24 +623,19 @@ pub struct RewordReport {
 impl RewordReport {
     /// One line for the draft's route.
     pub fn note(&self) -> String {
-        let mut s = format!(
-            "reworded {} of {} sentence(s)",
-            self.reworded, self.sentences
-        );
-        if self.rejected > 0 {
+        let c = &self.counts;
+        let mut s = format!("reworded {} of {} sentence(s)", c.reworded, c.sentences);
+        if c.rejected > 0 {
             s += &format!(
                 ", {} rejected by the claim check (extractive kept)",
-                self.rejected
+                c.rejected
             );
         }
-        if self.unusable > 0 {
-            s += &format!(", {} unusable (extractive kept)", self.unusable);
+        if c.unusable > 0 {
+            s += &format!(", {} unusable (extractive kept)", c.unusable);
         }
-        if self.out_of_time > 0 {
-            s += &format!(
-                ", {} over the time budget (extractive kept)",
-                self.out_of_time
-            );
+        if c.out_of_time > 0 {
+            s += &format!(", {} over the time budget (extractive kept)", c.out_of_time);
         }
         s
     }
@@ -631,20 +646,9 @@ impl RewordReport {
 pub struct RewordTotals {
     /// Drafts that had sentences to reword.
     pub drafts: usize,
-    /// Cited sentences in them.
-    pub sentences: usize,
-    /// Sentences that went out reworded.
-    pub reworded: usize,
-    /// Reworded sentences the claim check rejected (extractive kept).
-    pub rejected: usize,
-    /// Replies that were empty, unchanged or cut off (extractive kept).
-    pub unusable: usize,
-    /// Sentences not reached within the budget (extractive kept).
-    pub out_of_time: usize,
-    /// Tokens generated.
-    pub tokens: usize,
-    /// Characters of the accepted sentences before and after rewording.
-    pub chars: (usize, usize),
+    /// The drafts' counts, summed.
+    #[serde(flatten)]
+    pub counts: RewordCounts,
     /// A few (extractive, reworded, accepted) pairs: up to three accepted, three rejected.
     pub examples: Vec<(String, String, bool)>,
 }
@@ -652,18 +656,11 @@ pub struct RewordTotals {
 impl RewordTotals {
     /// Adds one draft's report.
     pub fn add(&mut self, r: &RewordReport) {
-        if r.sentences == 0 {
+        if r.counts.sentences == 0 {
             return;
         }
         self.drafts += 1;
-        self.sentences += r.sentences;
-        self.reworded += r.reworded;
-        self.rejected += r.rejected;
-        self.unusable += r.unusable;
-        self.out_of_time += r.out_of_time;
-        self.tokens += r.tokens;
-        self.chars.0 += r.chars.0;
-        self.chars.1 += r.chars.1;
+        self.counts += r.counts;
         for p in &r.pairs {
             if self.examples.iter().filter(|e| e.2 == p.2).count() < 3 {
                 self.examples.push(p.clone());
@@ -675,14 +672,14 @@ impl RewordTotals {
     pub fn line(&self) -> String {
         format!(
             "rewording: {} sentence(s) in {} draft(s): {} reworded, {} rejected by the claim check, {} unusable, {} over budget; {} tokens; accepted sentences {:.2}x their extractive length",
-            self.sentences,
+            self.counts.sentences,
             self.drafts,
-            self.reworded,
-            self.rejected,
-            self.unusable,
-            self.out_of_time,
-            self.tokens,
-            self.chars.1 as f64 / self.chars.0.max(1) as f64
+            self.counts.reworded,
+            self.counts.rejected,
+            self.counts.unusable,
+            self.counts.out_of_time,
+            self.counts.tokens,
+            self.counts.chars.1 as f64 / self.counts.chars.0.max(1) as f64
         )
     }
 }
@@ -780,7 +777,7 @@ pub fn reword_draft(
     let Some(sents) = extractive_sentences(composed, evidence).filter(|s| !s.is_empty()) else {
         return Ok((composed.clone(), report));
     };
-    report.sentences = sents.len();
+    report.counts.sentences = sents.len();
     let deadline = Instant::now() + budget;
     let mut pieces = Vec::with_capacity(sents.len());
     for Sentence {
@@ -794,7 +791,7 @@ pub fn reword_draft(
         }
         let original = format!("{title}{quote} [{marker}].");
         if Instant::now() >= deadline {
-            report.out_of_time += 1;
+            report.counts.out_of_time += 1;
             pieces.push(original);
             continue;
         }
@@ -802,16 +799,16 @@ pub fn reword_draft(
             Err(RewordError::Cancelled) => return Err(crate::remote::RemoteError::Cancelled.into()),
             Err(e) => return Err(e.into()),
             Ok(None) => {
-                report.out_of_time += 1;
+                report.counts.out_of_time += 1;
                 pieces.push(original);
                 continue;
             }
             Ok(Some(g)) => g,
         };
-        report.tokens += reply.tokens;
+        report.counts.tokens += reply.tokens;
         let cleaned = clean(&reply.text).filter(|t| !reply.cut && t != quote);
         let Some(new_body) = cleaned else {
-            report.unusable += 1;
+            report.counts.unusable += 1;
             pieces.push(original);
             continue;
         };
@@ -823,12 +820,12 @@ pub fn reword_draft(
             .pairs
             .push((original.clone(), candidate.clone(), accepted));
         if accepted {
-            report.reworded += 1;
-            report.chars.0 += original.chars().count();
-            report.chars.1 += candidate.chars().count();
+            report.counts.reworded += 1;
+            report.counts.chars.0 += original.chars().count();
+            report.counts.chars.1 += candidate.chars().count();
             pieces.push(candidate);
         } else {
-            report.rejected += 1;
+            report.counts.rejected += 1;
             pieces.push(original);
         }
     }
@@ -909,7 +906,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (rep.sentences, rep.reworded, rep.rejected, rep.unusable),
+            (
+                rep.counts.sentences,
+                rep.counts.reworded,
+                rep.counts.rejected,
+                rep.counts.unusable
+            ),
             (3, 1, 1, 1),
             "{rep:?}\n{}",
             out.text
@@ -951,7 +953,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, none);
-        assert_eq!(rep.sentences, 0);
+        assert_eq!(rep.counts.sentences, 0);
         // Out of budget: everything stays extractive.
         let d = draft(&evidence);
         let (out, rep) = reword_draft(
@@ -964,7 +966,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out.text, d.text);
-        assert_eq!((rep.reworded, rep.out_of_time), (0, 3));
+        assert_eq!((rep.counts.reworded, rep.counts.out_of_time), (0, 3));
         let cancel = Cancel::new();
         cancel.cancel();
         let e = reword_draft(

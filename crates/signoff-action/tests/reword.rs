@@ -117,20 +117,20 @@ fn a_reworded_draft_keeps_its_citations_bound_and_checked() {
     let took = t.elapsed();
     eprintln!(
         "{took:?}, {} tokens ({:.1} tokens/s)\n{}\n{}\n{rep:?}",
-        rep.tokens,
-        rep.tokens as f64 / took.as_secs_f64(),
+        rep.counts.tokens,
+        rep.counts.tokens as f64 / took.as_secs_f64(),
         base.text,
         a.text
     );
     let (b, _) = run(&mut model);
     assert_eq!(a, b, "greedy rewording is deterministic");
     assert_eq!(a.citations, base.citations);
-    assert_eq!(rep.sentences, 3);
+    assert_eq!(rep.counts.sentences, 3);
     assert_eq!(
-        rep.reworded + rep.rejected + rep.unusable + rep.out_of_time,
+        rep.counts.reworded + rep.counts.rejected + rep.counts.unusable + rep.counts.out_of_time,
         3
     );
-    assert!(rep.tokens > 0);
+    assert!(rep.counts.tokens > 0);
     for c in &a.citations {
         let e = ev.iter().find(|e| e.chunk_id == c.chunk_id).unwrap();
         assert!(char_slice(&e.text, c.start, c.end).is_some());
