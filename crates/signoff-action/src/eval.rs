@@ -180,7 +180,7 @@ pub fn feature_rows(
 
 /// The share of supported training rows the trained threshold may flag (of the human-written
 /// responses when the rows say which those are: the strictest supported kind).
-pub const TRAIN_SUPPORTED_FLAG_CAP: f64 = 0.03;
+pub const TRAIN_SUPPORTED_FLAG_CAP: f64 = 0.035;
 
 /// The kind of supported row the flag cap is checked on when present.
 pub const HUMAN_RESPONSE_KIND: &str = "supported_response";
@@ -205,14 +205,23 @@ pub fn kind_weights(rows: &[Pair]) -> Vec<f64> {
 
 /// The hard checks a model is trained with by default: a number the passage contradicts
 /// with certainty, a count whose grammar shows it was changed, an answering "No" before a
-/// statement with no negation, and a sentence that restates a passage line (80% of its
-/// words) with the opposite stance on a shared word no line backs (each flags at most 0.3%
-/// of supported human responses on the DSTC11 dev pairs).
+/// statement with no negation, a sentence that restates a passage line (80% of its words)
+/// with the opposite stance on a shared word no line backs (each flags at most 0.3% of
+/// supported human responses on the DSTC11 dev pairs); and (v4) reviewer counts the
+/// passage's shape cannot back ([`crate::text::count_conflicts`]), numbers in an impossible
+/// form ([`crate::text::number_form_conflicts`]), counts far above the lines that say what
+/// they count ([`crate::text::counts_far_above_lines`]) and a count whose noun disagrees
+/// with it ("three person"); together the v4 checks flag 2 of 1,058 supported human
+/// responses and 0 of 2,869 FAQ answers of the whole dev set.
 pub const DEFAULT_HARD: &[&str] = &[
     "number_conflict",
     "quantity_grammar",
     "no_lead_positive_body",
     "stance_mismatch_close",
+    "count_conflict",
+    "number_form",
+    "count_far",
+    "count_noun_disagrees",
 ];
 
 /// How a model is trained.

@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
 /// Version of the model file layout and feature set written today.
-pub const MODEL_VERSION: u32 = 3;
+pub const MODEL_VERSION: u32 = 4;
 
 /// Model file versions this Signoff reads.
-pub const READABLE_VERSIONS: &[u32] = &[1, 2, 3];
+pub const READABLE_VERSIONS: &[u32] = &[1, 2, 3, 4];
 
 /// Feature names, in order; the embedding features are the last [`EMBED_FEATURES`].
 pub const FEATURES: &[&str] = &[
@@ -64,6 +64,10 @@ pub const FEATURES: &[&str] = &[
     "no_lead_no_negative_line",
     "declared_name_missing",
     "new_name_without_declared",
+    "count_conflict",
+    "number_form",
+    "count_far",
+    "answer_body_opposes",
     "cosine_passage",
     "cosine_mean_best_line",
     "cosine_min_best_line",
@@ -74,7 +78,7 @@ pub const EMBED_FEATURES: usize = 3;
 
 /// The default weights, trained by `signoff eval citations --train` on the DSTC11 dev part
 /// (see `scripts/citation_pairs.py`) and checked in.
-pub const DEFAULT_MODEL: &str = include_str!("../models/support-v3.json");
+pub const DEFAULT_MODEL: &str = include_str!("../models/support-v4.json");
 
 /// One trained weight set.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -241,7 +245,7 @@ impl SupportModel {
         (s, s > w.threshold)
     }
 
-    /// The checked-in default model (version 3), parsed once per process (the file is
+    /// The checked-in default model (version 4), parsed once per process (the file is
     /// ~330 KB of JSON; every draft and every approval's re-check asks for it).
     pub fn default_model() -> Self {
         static PARSED: std::sync::OnceLock<SupportModel> = std::sync::OnceLock::new();
@@ -574,6 +578,28 @@ fn stance_mismatch(assertion: &str, lines: &[String], min_share: f64) -> bool {
     })
 }
 
+/// Whether an answered sentence's statement (after its yes/no) takes the opposite stance
+/// to the passage on a word: it negates a word some passage line states and no line
+/// negates ("No, guests are not treated to an exquisite view" against "the exquisite view
+/// was unlike anything"), or states a word some line negates and no line states. Fee words
+/// are left out (a fee question is often asked the other way round).
+fn body_opposes_passage(body: &str, lines: &[String]) -> bool {
+    let (cneg, cpos) = text::stance_tokens(body);
+    let (mut lneg, mut lpos) = (HashSet::new(), HashSet::new());
+    for l in lines {
+        let (n, p) = text::stance_tokens(text::answer_body(answer_part(l)));
+        lneg.extend(n);
+        lpos.extend(p);
+    }
+    let opposes = |mine: &HashSet<String>, theirs: &HashSet<String>, other: &HashSet<String>| {
+        mine.iter().any(|t| {
+            t != "free" && theirs.contains(t) && !other.contains(t) && !text::is_function_word(t)
+        })
+    };
+    opposes(&cneg.difference(&cpos).cloned().collect(), &lpos, &lneg)
+        || opposes(&cpos.difference(&cneg).cloned().collect(), &lneg, &lpos)
+}
+
 /// Looks up the unit embedding of a text (None when it was not embedded).
 pub type EmbedLookup<'a> = &'a dyn Fn(&str) -> Option<Vec<f32>>;
 
@@ -607,7 +633,7 @@ pub fn features(
     // "one" is mostly an article-like word ("one of the", "one reviewer"): left out.
     let words_missing = cw.iter().filter(|v| **v != 1 && !pnums.contains(v)).count();
     let count_exceeds = cw.iter().any(|v| *v > 1 && *v as usize > lines.len());
-    let disagree = text::count_disagreements(claim);
+    let disagree = text::count_disagreements(&text::unquoted(claim, passage));
     let (c_neg, c_pos) = text::polarised_tokens(&body_text(&a));
     let (p_negt, p_post) = text::polarised_tokens(passage);
     let negates_term = c_neg
@@ -791,6 +817,10 @@ pub fn features(
                     .all(|l| !text::stance_negative(text::answer_body(answer_part(l))))),
             b(!declared.is_empty() && !names_declared),
             b(!declared.is_empty() && !names_declared && new_name),
+            b(text::count_conflicts(&a, passage) > 0),
+            b(text::number_form_conflicts(claim, passage) > 0),
+            b(text::counts_far_above_lines(&a, passage, &lines) > 0),
+            b((answered_no || answered_yes) && body_opposes_passage(first_answer, &lines)),
         ];
     if let Some(embed) = embed {
         let va = embed(&a);
@@ -1090,6 +1120,75 @@ mod tests {
         let full = features("Check-in is from 4:30pm.", p, &gaz(), None);
         assert!(!v2.hard_fires(&full));
         assert!(SupportModel::default_model().hard_fires(&full));
+    }
+
+    #[test]
+    fn a_version_3_model_still_loads_without_the_count_checks() {
+        let v3 = SupportModel::from_json(include_str!("../models/support-v3.json")).unwrap();
+        assert_eq!(v3.version, 3);
+        assert!(!v3.hard.iter().any(|h| h == "count_conflict"));
+        let p = "Acorn Guest House: The view was great.\nAcorn Guest House: We loved the view.";
+        let full = features("All five guests loved the view.", p, &gaz(), None);
+        assert_eq!(v3.select(&full).len(), v3.lexical.weights.len());
+    }
+
+    #[test]
+    fn the_v4_model_flags_changed_counts_on_their_own() {
+        let col = |n: &str| FEATURES.iter().position(|f| *f == n).unwrap();
+        let m = SupportModel::default_model();
+        let p = "Acorn Guest House: The view was great.\nAcorn Guest House: We loved the view.\nAcorn Guest House: The exquisite view was unlike anything.\nAcorn Guest House: The room was small.\nAcorn Guest House: The stay was quiet.";
+        let g = Gazetteer::from_passages([p]);
+        for (claim, feature) in [
+            (
+                "The Acorn has great views and three person said exquisite.",
+                "count_noun_disagrees",
+            ),
+            (
+                "At the Acorn, out of three reviews, all loved the view.",
+                "count_conflict",
+            ),
+            ("At the Acorn four said it was exquisite.", "count_far"),
+        ] {
+            let f = features(claim, p, &g, None);
+            assert_eq!(f[col(feature)], 1.0, "{claim}");
+            assert_eq!(
+                m.score_full(&f),
+                (m.score_full(&f).0.max(HARD_SCORE), true),
+                "{claim}"
+            );
+        }
+        let ok = features(
+            "At the Acorn, out of five reviews, all loved the view.",
+            p,
+            &g,
+            None,
+        );
+        assert_eq!(ok[col("count_conflict")], 0.0);
+        assert!(!m.hard_fires(&ok));
+    }
+
+    #[test]
+    fn an_answer_whose_statement_opposes_the_passage_is_marked() {
+        let lines = vec![
+            "The exquisite view was unlike anything.".to_string(),
+            "Is there a pool? No, there is no pool.".to_string(),
+        ];
+        assert!(body_opposes_passage(
+            "guests are not treated to an exquisite view",
+            &lines
+        ));
+        assert!(!body_opposes_passage(
+            "guests are treated to an exquisite view",
+            &lines
+        ));
+        assert!(body_opposes_passage("there is a pool", &lines));
+        assert!(!body_opposes_passage("there is no pool", &lines));
+        // Mixed lines back either side.
+        let mixed = vec![
+            "The view was great.".to_string(),
+            "The view was not great.".to_string(),
+        ];
+        assert!(!body_opposes_passage("the view is not great", &mixed));
     }
 
     #[test]

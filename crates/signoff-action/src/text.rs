@@ -146,33 +146,15 @@ const GENERIC: &[&str] = &[
     "a",
 ];
 
-const NUMBER_WORDS: &[(&str, u64)] = &[
-    ("zero", 0),
-    ("one", 1),
-    ("two", 2),
-    ("three", 3),
-    ("four", 4),
-    ("five", 5),
-    ("six", 6),
-    ("seven", 7),
-    ("eight", 8),
-    ("nine", 9),
-    ("ten", 10),
-    ("eleven", 11),
-    ("twelve", 12),
-    ("fifteen", 15),
-    ("twenty", 20),
-    ("thirty", 30),
-    ("forty", 40),
-    ("fifty", 50),
-    ("hundred", 100),
-    ("once", 1),
-    ("twice", 2),
-    ("single", 1),
-    ("dozen", 12),
-    ("noon", 12),
-    ("midnight", 12),
-];
+/// The value of a spelled number word: a [`CARDINALS`] entry, or a word that names a count
+/// or an hour without being a cardinal ("once", "single", "noon", "midnight").
+fn spelled_value(w: &str) -> Option<u64> {
+    word_value(CARDINALS, w).or(match w {
+        "once" | "single" => Some(1),
+        "noon" | "midnight" => Some(12),
+        _ => None,
+    })
+}
 
 const NEGATIONS: &[&str] = &[
     "not",
@@ -320,8 +302,8 @@ pub fn numbers(text: &str) -> (Vec<u64>, Vec<u64>) {
         }
     }
     for w in words(text) {
-        if let Some((_, v)) = NUMBER_WORDS.iter().find(|(n, _)| *n == w) {
-            spelled.push(*v);
+        if let Some(v) = spelled_value(&w) {
+            spelled.push(v);
         }
     }
     (digits, spelled)
@@ -416,10 +398,7 @@ pub fn number_mentions(text: &str) -> Vec<NumberMention> {
             return t.parse().ok().map(|v| (v, false));
         }
         let t = t.trim_end_matches("'s");
-        NUMBER_WORDS
-            .iter()
-            .find(|(n, _)| *n == t)
-            .map(|(_, v)| (*v, true))
+        spelled_value(t).map(|v| (v, true))
     };
     // Context is the nearest word within three tokens that is not a function word; it never
     // reaches past a comma or a sentence end.
@@ -594,12 +573,12 @@ pub fn count_disagreements(text: &str) -> usize {
     for (i, word) in w.iter().enumerate() {
         // A count as a possessive ("two's money") is the pronoun "one's" with its number changed.
         if let Some(base) = word.strip_suffix("'s") {
-            if NUMBER_WORDS.iter().any(|(x, v)| *x == base && *v > 1) {
+            if spelled_value(base).is_some_and(|v| v > 1) {
                 n += 1;
             }
             continue;
         }
-        let Some((_, v)) = NUMBER_WORDS.iter().find(|(x, _)| x == word) else {
+        let Some(v) = spelled_value(word) else {
             continue;
         };
         // The counted noun may follow up to two modifiers ("two past guests").
@@ -610,7 +589,7 @@ pub fn count_disagreements(text: &str) -> usize {
             let singular = COUNTED.iter().any(|(s, _)| s == next);
             let plural = COUNTED.iter().any(|(_, p)| p == next);
             if singular || plural {
-                if (*v == 1 && plural) || (*v > 1 && singular) {
+                if (v == 1 && plural) || (v > 1 && singular) {
                     n += 1;
                 }
                 break;
@@ -716,8 +695,8 @@ pub fn names_loosely(text: &str, name: &str) -> bool {
     })
 }
 
-/// Cardinal number words read as quantities: [`NUMBER_WORDS`]' counts plus teens and tens
-/// ("once", "single", "noon" are left to their own readings).
+/// Cardinal number words, the one list every number reader uses ("once", "single", "noon",
+/// "midnight" are read by [`spelled_value`] only, not as quantities).
 const CARDINALS: &[(&str, u64)] = &[
     ("zero", 0),
     ("one", 1),
@@ -1096,6 +1075,32 @@ pub fn number_conflicts(claim: &str, passage: &str, lines: &[String], strict: bo
         .count()
 }
 
+/// Counts of reviewers far above what the passage says about the thing counted: a count
+/// of at least three that is not the number of lines and exceeds by two or more the most
+/// lines holding one word of what it counts ("four said exquisite" where one line says
+/// exquisite). Two against one is left alone: people summarise loosely.
+pub fn counts_far_above_lines(claim: &str, passage: &str, lines: &[String]) -> usize {
+    let line_toks: Vec<HashSet<String>> = lines.iter().map(|l| token_set(l)).collect();
+    let found = quantities(passage);
+    quantities(&unquoted(claim, passage))
+        .iter()
+        .filter(|q| matches!(q.kind, QuantityKind::Count | QuantityKind::Digits))
+        .filter(|q| !found.iter().any(|p| q.same_as(p)))
+        .filter(|q| {
+            let most = q
+                .clause
+                .iter()
+                .map(|t| line_toks.iter().filter(|l| l.contains(t)).count())
+                .max()
+                .unwrap_or(0);
+            q.value >= 3
+                && q.value as usize != lines.len()
+                && most >= 1
+                && q.value as usize >= most + 2
+        })
+        .count()
+}
+
 /// Counts whose grammar says they were changed: an improper fraction ("five thirds") or a
 /// count above one before a verb only a single subject takes ("two should expect", the
 /// pronoun "one" turned into a number), after an article with nothing to count ("a good
@@ -1139,6 +1144,409 @@ pub fn quantity_grammar_conflicts(text: &str, passage: &str) -> usize {
                     && !ppad.contains(&format!(" {t} "))
             })
             .count()
+}
+
+/// Verbs a pronoun "one" takes ("one says", "one thinks"): a word ending in -s after "one"
+/// that is not one of these is a plural noun ("one guests"), a changed count.
+const ONE_VERBS: &[&str] = &[
+    "is",
+    "was",
+    "has",
+    "does",
+    "says",
+    "seems",
+    "thinks",
+    "feels",
+    "finds",
+    "mentions",
+    "states",
+    "notes",
+    "claims",
+    "complains",
+    "likes",
+    "loves",
+    "raves",
+    "describes",
+    "goes",
+    "comes",
+    "gets",
+    "makes",
+    "wants",
+    "needs",
+    "agrees",
+    "remarks",
+    "recommends",
+    "gives",
+    "takes",
+    "calls",
+    "writes",
+    "adds",
+    "praises",
+    "points",
+    "compares",
+    "looks",
+    "sounds",
+];
+
+/// Nouns for who or what a review count counts (people, reviews, comments).
+const COUNT_NOUNS: &[&str] = &[
+    "person",
+    "people",
+    "guest",
+    "guests",
+    "customer",
+    "customers",
+    "reviewer",
+    "reviewers",
+    "review",
+    "reviews",
+    "diner",
+    "diners",
+    "visitor",
+    "visitors",
+    "patron",
+    "patrons",
+    "comment",
+    "comments",
+    "other",
+    "others",
+];
+
+/// Reporting verbs after a count of reviewers ("two said", "three complained").
+const REPORT_VERBS: &[&str] = &[
+    "said",
+    "say",
+    "says",
+    "thought",
+    "think",
+    "thinks",
+    "found",
+    "find",
+    "finds",
+    "felt",
+    "feel",
+    "feels",
+    "complained",
+    "complain",
+    "complains",
+    "claimed",
+    "claim",
+    "mentioned",
+    "mention",
+    "mentions",
+    "stated",
+    "state",
+    "noted",
+    "reported",
+    "described",
+    "agreed",
+    "loved",
+    "liked",
+    "enjoyed",
+    "disliked",
+    "gave",
+    "saying",
+    "claiming",
+    "thinking",
+    "finding",
+    "feeling",
+    "complaining",
+    "mentioning",
+    "stating",
+    "noting",
+    "reporting",
+    "describing",
+    "complimented",
+    "praised",
+    "raved",
+    "commented",
+    "wrote",
+    "rated",
+    "recommended",
+];
+
+/// Words after "N of the" that make it a list of N highlights ("one of the best", "one of
+/// the benefits"): a count above one there is the "one" of the idiom changed.
+const LIST_HEADS: &[&str] = &[
+    "best",
+    "worst",
+    "top",
+    "main",
+    "major",
+    "biggest",
+    "greatest",
+    "highlights",
+    "benefits",
+    "aspects",
+    "perks",
+    "downsides",
+    "positives",
+    "negatives",
+    "reasons",
+    "things",
+    "points",
+    "features",
+    "drawbacks",
+];
+
+/// The count a token states, when it is a plain count (digits or a cardinal word up to
+/// twenty), not part of a time, price, percentage or ordinal.
+fn plain_count(toks: &[String], i: usize) -> Option<u64> {
+    let t = toks[i].as_str();
+    let v = digit_value(t).or_else(|| word_value(CARDINALS, t).filter(|v| *v <= 20))?;
+    let prev = i.checked_sub(1).map(|k| toks[k].as_str());
+    let next = toks.get(i + 1).map(String::as_str);
+    let unit = matches!(prev, Some("gbp" | "usd" | "eur" | ":" | "per"))
+        || matches!(
+            next,
+            Some(
+                ":" | "gbp"
+                    | "usd"
+                    | "eur"
+                    | "pound"
+                    | "pounds"
+                    | "dollar"
+                    | "dollars"
+                    | "euro"
+                    | "euros"
+                    | "percent"
+                    | "am"
+                    | "pm"
+                    | "st"
+                    | "nd"
+                    | "rd"
+                    | "th"
+                    | "o'clock"
+            )
+        );
+    (!unit).then_some(v)
+}
+
+/// Passage snippet lines that are reviews (not FAQ question-and-answer lines).
+fn review_lines(passage: &str) -> usize {
+    passage
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.contains('?'))
+        .count()
+}
+
+/// The sum of the reviewer counts of a token run: each count with a person, review or
+/// reporting word within three tokens after it ("two guests", "three said"; not "two of"),
+/// plus one for each "another".
+fn reviewer_sum(toks: &[String]) -> u64 {
+    (0..toks.len())
+        .map(|i| {
+            // "another said", and "a third complained" after two others.
+            let ordinal_one = i > 0
+                && toks[i - 1] == "a"
+                && word_value(ORDINALS, &toks[i]).is_some_and(|v| v > 1)
+                && toks
+                    .get(i + 1)
+                    .is_some_and(|x| REPORT_VERBS.contains(&x.as_str()));
+            if toks[i] == "another" || ordinal_one {
+                return 1;
+            }
+            let Some(v) = plain_count(toks, i) else {
+                return 0;
+            };
+            let after = &toks[i + 1..(i + 4).min(toks.len())];
+            let counts_people = after.first().is_none_or(|x| x != "of")
+                && after.iter().any(|x| {
+                    COUNT_NOUNS.contains(&x.as_str()) || REPORT_VERBS.contains(&x.as_str())
+                });
+            if counts_people {
+                v
+            } else {
+                0
+            }
+        })
+        .sum()
+}
+
+/// The sentences of a claim that the passage does not hold word for word (a quoted sentence
+/// is backed whatever its grammar), joined by spaces.
+pub fn unquoted(claim: &str, passage: &str) -> String {
+    let ppad = padded(passage);
+    sentences(claim)
+        .iter()
+        .map(|s| &claim[s.start..s.end])
+        .filter(|s| !ppad.contains(&padded(s)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Counts of reviewers, reviews or places a claim states that its passage cannot back,
+/// read from their grammar and the passage's shape (each is how a summary's count reads
+/// once its number was changed):
+/// - "all N" with N not the number of entities the passage names (or "all one");
+/// - "the other N." with N not the number of the other entities;
+/// - "one" before a plural noun ("one guests"), "there is N", "no N" before a singular;
+/// - "N of the … is" (a plural subject with a singular verb), "N of the best/benefits";
+/// - "out of N" with N not the number of review lines;
+/// - reviewer counts ("two said", "three guests", "another") summing above the review
+///   lines, in the whole claim or in a sentence naming one entity above that entity's lines.
+pub fn count_conflicts(claim: &str, passage: &str) -> usize {
+    let claim = &unquoted(claim, passage);
+    let toks = number_tokens(claim, true);
+    let at = |i: usize| toks.get(i).map(String::as_str);
+    let names = declared_names(passage);
+    let entities = names.len() as u64;
+    let reviews = review_lines(passage);
+    let mut n = 0;
+    for i in 0..toks.len() {
+        let Some(v) = plain_count(&toks, i) else {
+            continue;
+        };
+        let prev = i.checked_sub(1).and_then(at);
+        let prev2 = i.checked_sub(2).and_then(at);
+        let next = at(i + 1).unwrap_or(".");
+        let ends = matches!(next, "." | ",");
+        let conflict = (prev == Some("all") && (v == 1 || (entities > 1 && v != entities)))
+            || (prev == Some("other")
+                && prev2 == Some("the")
+                && ends
+                && entities > 1
+                && v != entities - 1)
+            || (toks[i] == "one"
+                && next.len() > 3
+                && next.ends_with('s')
+                && !["ss", "us", "is", "'s"].iter().any(|x| next.ends_with(x))
+                && !ONE_VERBS.contains(&next))
+            || (v > 1
+                && (prev == Some("there's")
+                    || (prev2 == Some("there") && matches!(prev, Some("is" | "was")))))
+            || (v > 1 && prev == Some("no") && !next.ends_with('s'))
+            || (v > 1 && next == "of" && plural_subject_singular_verb(&toks[i + 2..]))
+            || (v > 1
+                && next == "of"
+                && at(i + 2) == Some("the")
+                && at(i + 3).is_some_and(|w| LIST_HEADS.contains(&w)))
+            || (prev == Some("of") && prev2 == Some("out") && v as usize != reviews);
+        n += usize::from(conflict);
+    }
+    let total = reviewer_sum(&toks);
+    n += usize::from(total > 1 && total as usize > reviews);
+    if names.len() > 1 {
+        for s in sentences(claim) {
+            let sentence = &claim[s.start..s.end];
+            let named: Vec<&String> = names
+                .iter()
+                .filter(|name| names_loosely(sentence, name))
+                .collect();
+            let [name] = named[..] else {
+                continue;
+            };
+            let own = passage
+                .lines()
+                .filter(|l| l.trim_start().starts_with(name.as_str()) && !l.contains('?'))
+                .count();
+            let sum = reviewer_sum(&number_tokens(sentence, true));
+            n += usize::from(sum > 1 && sum as usize > own);
+        }
+    }
+    n
+}
+
+/// Whether the tokens after a count's "of" ("the best points of the hotel … is") reach a
+/// singular verb before a plural one or the end of the clause.
+fn plural_subject_singular_verb(rest: &[String]) -> bool {
+    if !rest
+        .first()
+        .is_some_and(|w| matches!(w.as_str(), "the" | "their" | "its"))
+    {
+        return false;
+    }
+    for w in rest.iter().skip(1).take(11) {
+        match w.as_str() {
+            "is" | "was" | "has" => return true,
+            "are" | "were" | "have" | "that" | "which" | "who" | "," | "." | "and" | "but"
+            | "while" => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Numbers written in a form no real value takes: a time with one minute digit ("22:1"), a
+/// range from a time to the same time ("between 8 am and 8 am") the passage never gives, or
+/// a numbered name written with other numbers ("Restaurant One One" where the passage names
+/// "Restaurant Two Two").
+pub fn number_form_conflicts(claim: &str, passage: &str) -> usize {
+    let claim = &unquoted(claim, passage);
+    let toks = number_tokens(claim, true);
+    let ppad = padded(passage);
+    let mut n = toks
+        .windows(3)
+        .filter(|w| {
+            w[1] == ":"
+                && digit_value(&w[0]).is_some_and(|h| h < 24)
+                && w[2].len() == 1
+                && digit_value(&w[2]).is_some()
+                && !passage.contains(&format!("{}:{}", w[0], w[2]))
+        })
+        .count();
+    // A percentage the passage does not state is a share of its review lines ("66% negative"
+    // of three lines), or a changed number.
+    let found = quantities(passage);
+    let reviews = review_lines(passage) as u64;
+    n += quantities(claim)
+        .iter()
+        .filter(|q| q.kind == QuantityKind::Percent && q.value <= 100)
+        .filter(|q| {
+            !found
+                .iter()
+                .any(|p| p.kind == QuantityKind::Percent && p.value == q.value)
+        })
+        .filter(|q| {
+            reviews == 0
+                || !(0..=reviews).any(|k| {
+                    let share = 100 * k / reviews;
+                    q.value == share || q.value == (100 * k + reviews / 2) / reviews
+                })
+        })
+        .count();
+    let same_time_twice = |text: &str| {
+        sentences(text).iter().any(|s| {
+            let times: Vec<Quantity> = quantities(&text[s.start..s.end])
+                .into_iter()
+                .filter(|q| q.kind == QuantityKind::Time)
+                .collect();
+            times
+                .iter()
+                .enumerate()
+                .any(|(i, a)| times[i + 1..].iter().any(|b| a.value == b.value))
+        })
+    };
+    if same_time_twice(claim) && !same_time_twice(passage) {
+        n += 1;
+    }
+    for name in declared_names(passage) {
+        let ws = words(&name);
+        let Some(first) = ws.iter().position(|w| word_value(CARDINALS, w).is_some()) else {
+            continue;
+        };
+        if first == 0 {
+            continue;
+        }
+        let prefix = ws[..first].join(" ");
+        let cw = padded(claim);
+        let mut rest = cw.as_str();
+        while let Some(k) = rest.find(&format!(" {prefix} ")) {
+            let after = &rest[k + prefix.len() + 2..];
+            let nums: Vec<&str> = after
+                .split(' ')
+                .take_while(|w| word_value(CARDINALS, w).is_some())
+                .collect();
+            if !nums.is_empty() {
+                let written = format!(" {prefix} {} ", nums.join(" "));
+                if !ppad.contains(&written) {
+                    n += 1;
+                }
+            }
+            rest = after;
+        }
+    }
+    n
 }
 
 /// Words that state the negative side of a yes/no fact without a negation, each with the
@@ -1343,6 +1751,129 @@ mod tests {
         assert_eq!(
             numbers("from 3:30pm to 9, two people"),
             (vec![3, 30, 9], vec![2])
+        );
+    }
+
+    #[test]
+    fn one_list_of_number_words_serves_every_reader() {
+        // Teens come from the cardinals; "once" and "noon" keep their own readings.
+        assert_eq!(numbers("thirteen rooms, once, at noon").1, vec![13, 1, 12]);
+        assert_eq!(count_disagreements("seventeen guest"), 1);
+        assert_eq!(number_mentions("sixteen days")[0].value, 16);
+    }
+
+    const TWO_PLACES: &str = "Acorn Guest House: The view was great.\nAcorn Guest House: We loved the view.\nAcorn Guest House: The exquisite view was unlike anything.\nAcorn Guest House: The room was small.\nLimehouse: The view was fine.";
+
+    #[test]
+    fn counts_must_fit_the_passage_shape() {
+        let c = |claim: &str| count_conflicts(claim, TWO_PLACES);
+        // "all N" names every entity: two here.
+        assert_eq!(c("All two have a view."), 0);
+        assert_eq!(c("All five have a view."), 1);
+        assert_eq!(c("All one place has a view."), 1);
+        assert_eq!(c("The Acorn has a better view than the other three."), 1);
+        assert_eq!(c("The Acorn has a better view than the other one."), 0);
+        // Grammar of a changed "one".
+        assert_eq!(c("One guests loved the view."), 1);
+        assert_eq!(c("One says the view was great."), 0);
+        assert_eq!(c("There is three report of a small room."), 1);
+        assert_eq!(c("There is one report of a small room."), 0);
+        assert_eq!(c("There was no three being disruptive."), 1);
+        assert_eq!(c("Three of the best points of the place is the view."), 1);
+        assert_eq!(c("Three of the reviews are about the view."), 0);
+        assert_eq!(c("The view is four of the benefits."), 1);
+        assert_eq!(c("The view is one of the benefits."), 0);
+        // Out of N reviews: N is the number of review lines (five).
+        assert_eq!(c("Out of three reviews, all liked the view."), 1);
+        assert_eq!(c("Out of five reviews, all liked the view."), 0);
+        // Reviewer counts add up: one line for Limehouse, four for the Acorn, five in all.
+        assert_eq!(
+            c("One guest loved the view and two others said it was great."),
+            0
+        );
+        assert_eq!(
+            c("Four guests loved the view and two others said it was great."),
+            1
+        );
+        assert_eq!(c("At Limehouse two guests said the view was fine."), 1);
+        assert_eq!(c("At the Acorn two guests said the view was great."), 0);
+        let three = "Belfry: Best for a limited budget.\nBelfry: The spa fee was too high.\nBelfry: The price was a bit more than normal.";
+        assert_eq!(
+            count_conflicts("One claiming it was the best, another claimed it was more than normal and a third complained about the spa.", three),
+            0
+        );
+        assert_eq!(
+            count_conflicts("Two claiming it was the best, another claimed it was more than normal and a third complained about the spa.", three),
+            1
+        );
+        // A sentence the passage holds word for word is quoted, whatever its grammar.
+        let quoted = "Hotel: Two of the best points of the hotel is the view.";
+        assert_eq!(
+            count_conflicts("Two of the best points of the hotel is the view.", quoted),
+            0
+        );
+        assert_eq!(
+            count_conflicts("Three of the best points of the hotel is the view.", quoted),
+            1
+        );
+        // Prices per person are not reviewer counts.
+        assert_eq!(count_conflicts("Breakfast is 10 GBP per person.", three), 0);
+    }
+
+    #[test]
+    fn numbers_in_an_impossible_form_conflict() {
+        let faq =
+            "Acorn Guest House: What are the check-in hours? Check-in is from 15:00 to 22:00.";
+        let f = |claim: &str| number_form_conflicts(claim, faq);
+        assert_eq!(f("Check-in is from 15:00 to 22:00."), 0);
+        assert_eq!(f("Check-in is from 15:00 to 22:1."), 1);
+        assert_eq!(f("Check-in is from 3 pm to 3 pm."), 1);
+        assert_eq!(f("Check-in is from 3 pm to 10 pm."), 0);
+        let named =
+            "Restaurant Two Two: Does it have high chairs? No high chairs at Restaurant Two Two.";
+        assert_eq!(
+            number_form_conflicts("No high chairs at Restaurant Two Two.", named),
+            0
+        );
+        assert_eq!(
+            number_form_conflicts("No high chairs at Restaurant One One.", named),
+            1
+        );
+        // A share of three review lines is 33% or 66%/67%, not 65%.
+        let three = "Belfry: Best for a limited budget.\nBelfry: The spa fee was too high.\nBelfry: The price was a bit more than normal.";
+        assert_eq!(number_form_conflicts("Reviews are 66% negative.", three), 0);
+        assert_eq!(number_form_conflicts("Reviews are 67% negative.", three), 0);
+        assert_eq!(number_form_conflicts("Reviews are 65% negative.", three), 1);
+    }
+
+    #[test]
+    fn a_count_far_above_the_lines_saying_it_is_unbacked() {
+        let l: Vec<String> = TWO_PLACES
+            .lines()
+            .map(|x| x.split(": ").nth(1).unwrap().to_string())
+            .collect();
+        // One line says exquisite: four is far above it, two is a loose summary.
+        assert_eq!(
+            counts_far_above_lines("Four said it was exquisite.", TWO_PLACES, &l),
+            1
+        );
+        assert_eq!(
+            counts_far_above_lines("Two said it was exquisite.", TWO_PLACES, &l),
+            0
+        );
+        // Five is the number of lines: a count of every review.
+        assert_eq!(
+            counts_far_above_lines("Five reviews said it was exquisite.", TWO_PLACES, &l),
+            0
+        );
+        // A number the passage states is backed.
+        assert_eq!(
+            counts_far_above_lines(
+                "It had 50 exquisite views.",
+                "A: 50 exquisite views.",
+                &["50 exquisite views.".to_string()]
+            ),
+            0
         );
     }
 

@@ -1,6 +1,7 @@
 //! `signoff eval citations` on a small hand-written pair file: the checked-in support model's
 //! hard checks catch a changed time, a changed price, a changed count's grammar, an answering
-//! "No" before a plain statement and a flipped polarity word, whatever the weights say, and
+//! "No" before a plain statement, a flipped polarity word, a time's minutes cut to one digit
+//! and a review count the passage's lines cannot back, whatever the weights say, and
 //! leave the verbatim answers alone; `--train` writes the hard checks it was given into the
 //! model file and refuses one that is not a lexical feature.
 
@@ -35,6 +36,16 @@ const ROWS: &[(&str, &str, &str)] = &[
         "One should expect a lovely view at Cityroomz.",
         "Five should expect a lovely view at Cityroomz.",
     ),
+    (
+        "Lovell Lodge: When is check-in? Check-in is from 15:00 to 22:00.",
+        "Check-in is from 15:00 to 22:00.",
+        "Check-in is from 15:00 to 22:1.",
+    ),
+    (
+        "Gonville Hotel: The view was great.\nGonville Hotel: We loved the view.\nGonville Hotel: The view was stunning.",
+        "Out of three reviews, all liked the view at the Gonville.",
+        "Out of two reviews, all liked the view at the Gonville.",
+    ),
 ];
 
 fn pairs_file(dir: &std::path::Path) -> std::path::PathBuf {
@@ -68,7 +79,7 @@ fn hard_checks_catch_changed_numbers_and_flips_and_spare_verbatim_answers() {
         ],
         None,
     ));
-    assert_eq!(v["n"], 10, "{v}");
+    assert_eq!(v["n"], 14, "{v}");
     assert_eq!(v["flag_rate_by_kind"]["changed"], 1.0, "{v}");
     assert_eq!(v["flag_rate_by_kind"]["supported_faq"], 0.0, "{v}");
     assert_eq!(v["f1"], 1.0, "{v}");
@@ -99,7 +110,7 @@ fn training_writes_the_hard_checks_and_refuses_an_unknown_one() {
     ));
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
-    assert_eq!(m["version"], 3);
+    assert_eq!(m["version"], 4);
     assert_eq!(
         m["hard"],
         serde_json::json!(["number_conflict", "stance_mismatch_close"])
