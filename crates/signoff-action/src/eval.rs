@@ -222,6 +222,8 @@ pub const DEFAULT_HARD: &[&str] = &[
     "number_form",
     "count_far",
     "count_noun_disagrees",
+    "answer_negates_stated",
+    "no_about_entity_no_negative_line",
 ];
 
 /// How a model is trained.

@@ -68,6 +68,8 @@ pub const FEATURES: &[&str] = &[
     "number_form",
     "count_far",
     "answer_body_opposes",
+    "answer_negates_stated",
+    "no_about_entity_no_negative_line",
     "cosine_passage",
     "cosine_mean_best_line",
     "cosine_min_best_line",
@@ -821,6 +823,17 @@ pub fn features(
             b(text::number_form_conflicts(claim, passage) > 0),
             b(text::counts_far_above_lines(&a, passage, &lines) > 0),
             b((answered_no || answered_yes) && body_opposes_passage(first_answer, &lines)),
+            // A yes/no whose statement disagrees with its line's stance and negates a word
+            // the passage states and never negates.
+            b(body_vs_line && negates_term),
+            // An answering "No" about the passage's own entity where no line says anything
+            // negative.
+            b(answered_no
+                && own
+                && !about_fees
+                && lines
+                    .iter()
+                    .all(|l| !text::stance_negative(text::answer_body(answer_part(l))))),
         ];
     if let Some(embed) = embed {
         let va = embed(&a);
@@ -1165,6 +1178,42 @@ mod tests {
         );
         assert_eq!(ok[col("count_conflict")], 0.0);
         assert!(!m.hard_fires(&ok));
+    }
+
+    #[test]
+    fn a_flipped_answer_about_the_passage_is_caught_by_a_hard_check() {
+        let col = |n: &str| FEATURES.iter().position(|f| *f == n).unwrap();
+        let m = SupportModel::default_model();
+        let p = "Acorn Guest House: I loved the view.\nAcorn Guest House: The exquisite view was unlike anything.\nAcorn Guest House: The room provided a great view.";
+        let g = Gazetteer::from_passages([p]);
+        let f = |c: &str| features(c, p, &g, None);
+        // "No" about the Acorn where no line says anything negative.
+        let flipped = f("No, the Acorn Guest House has rooms with very good views.");
+        assert_eq!(flipped[col("no_about_entity_no_negative_line")], 1.0);
+        assert!(m.score_full(&flipped).1);
+        let kept = f("Yes, the Acorn Guest House has rooms with very good views.");
+        assert_eq!(kept[col("no_about_entity_no_negative_line")], 0.0);
+        assert!(!m.hard_fires(&kept));
+        // A negative line makes a "No" possible.
+        let mixed =
+            "Acorn Guest House: I loved the view.\nAcorn Guest House: The room was not clean.";
+        let g2 = Gazetteer::from_passages([mixed]);
+        let no = features(
+            "No, the Acorn Guest House rooms are not clean.",
+            mixed,
+            &g2,
+            None,
+        );
+        assert_eq!(no[col("no_about_entity_no_negative_line")], 0.0);
+        // A yes/no whose statement negates what the passage states.
+        let negated = f("Yes, the views at the Acorn Guest House are not exquisite.");
+        assert_eq!(negated[col("answer_negates_stated")], 1.0);
+        assert!(m.score_full(&negated).1);
+        assert_eq!(
+            f("Yes, the views at the Acorn Guest House are exquisite.")
+                [col("answer_negates_stated")],
+            0.0
+        );
     }
 
     #[test]
