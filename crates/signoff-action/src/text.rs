@@ -1343,12 +1343,28 @@ fn reviewer_sum(toks: &[String]) -> u64 {
                 && toks
                     .get(i + 1)
                     .is_some_and(|x| REPORT_VERBS.contains(&x.as_str()));
-            if toks[i] == "another" || ordinal_one {
+            // "while others said" / "the rest said": at least one more reviewer.
+            let more = matches!(toks[i].as_str(), "others" | "rest")
+                && i > 0
+                && plain_count(toks, i - 1).is_none()
+                && (toks[i] == "others" || toks[i - 1] == "the")
+                && toks
+                    .get(i + 1)
+                    .is_some_and(|x| REPORT_VERBS.contains(&x.as_str()));
+            if toks[i] == "another" || ordinal_one || more {
                 return 1;
             }
             let Some(v) = plain_count(toks, i) else {
                 return 0;
             };
+            // A run of number words is a name ("Restaurant Two Two"), not a count.
+            let in_run = |k: Option<usize>| {
+                k.and_then(|k| toks.get(k))
+                    .is_some_and(|x| word_value(CARDINALS, x).is_some())
+            };
+            if in_run(i.checked_sub(1)) || in_run(Some(i + 1)) {
+                return 0;
+            }
             let after = &toks[i + 1..(i + 4).min(toks.len())];
             let counts_people = after.first().is_none_or(|x| x != "of")
                 && after.iter().any(|x| {
@@ -1815,6 +1831,23 @@ mod tests {
         assert_eq!(
             count_conflicts("Three of the best points of the hotel is the view.", quoted),
             1
+        );
+        // "while others said" is at least one more reviewer; "Two Two" is a name.
+        assert_eq!(
+            c("At Limehouse one guest said it was fine while others said it was great."),
+            1
+        );
+        assert_eq!(
+            c("At the Acorn one guest said it was fine while others said it was great."),
+            0
+        );
+        let named = "Restaurant Two Two: The prices were reasonable.";
+        assert_eq!(
+            count_conflicts(
+                "Restaurant Two Two gets mixed reviews. Some found it cheap.",
+                named
+            ),
+            0
         );
         // Prices per person are not reviewer counts.
         assert_eq!(count_conflicts("Breakfast is 10 GBP per person.", three), 0);
