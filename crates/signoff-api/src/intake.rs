@@ -511,17 +511,20 @@ pub fn train_artefact(
         }
         _ => Classifier::train(examples, head_input.as_deref(), &config)?,
     };
-    let exemplars = emb.as_ref().map(|rows| {
-        let labels = examples
-            .iter()
-            .map(|x| clf.labels.binary_search(&x.label).unwrap_or(0) as u32)
-            .collect();
-        let units: Vec<Vec<f32>> = rows.iter().map(|r| mean_part(r)).collect();
-        Exemplars::new(
-            examples.iter().map(|x| x.text.clone()).collect(),
-            labels,
-            &units,
-        )
+    // A model with the nearest-example component carries its own exemplars (the same rows).
+    let exemplars = clf.knn.clone().or_else(|| {
+        emb.as_ref().map(|rows| {
+            let labels = examples
+                .iter()
+                .map(|x| clf.labels.binary_search(&x.label).unwrap_or(0) as u32)
+                .collect();
+            let units: Vec<Vec<f32>> = rows.iter().map(|r| mean_part(r)).collect();
+            Exemplars::new(
+                examples.iter().map(|x| x.text.clone()).collect(),
+                labels,
+                &units,
+            )
+        })
     });
     let a = Artefact {
         embedding_version: encoder

@@ -215,7 +215,7 @@ fn intake(a: IntakeArgs, out: &Out) -> Result<()> {
         let r = &ev.report;
         let opt = |v: Option<f64>| v.map_or("n/a".to_string(), |x| format!("{x:.4}"));
         out.line(&format!(
-            "{} [{}]: n={} accuracy_in_scope={:.4} oos_recall={} oos_precision={} auroc={} ece={:.4}  (mix {:.1}, T {:.3}, thresholds {:.3}/{:.3}/{:.3}; train {:.1}s, score {:.1}s)",
+            "{} [{}]: n={} accuracy_in_scope={:.4} oos_recall={} oos_precision={} auroc={} ece={:.4}  (mix {:.1}, knn {:.1}, T {:.3}, thresholds {:.3}/{:.3}/{:.3}; train {:.1}s, score {:.1}s)",
             config.name,
             clf.heads(),
             r.n,
@@ -225,6 +225,7 @@ fn intake(a: IntakeArgs, out: &Out) -> Result<()> {
             opt(r.auroc),
             r.ece,
             clf.mix,
+            clf.knn_mix,
             clf.temperature,
             clf.thresholds.high,
             clf.thresholds.medium,
@@ -275,6 +276,7 @@ fn intake(a: IntakeArgs, out: &Out) -> Result<()> {
             "config": config.name,
             "heads": clf.heads(),
             "mix": clf.mix,
+            "knn_mix": clf.knn_mix,
             "temperature": clf.temperature,
             "thresholds": clf.thresholds,
         });

@@ -9,8 +9,10 @@
 //! an explanation lists as nearest examples). Format 3 adds the fine-tuned top layers of the
 //! encoder (names and shapes in the header, their f32 values after the heads' weights) and
 //! the SHA-256 of everything after the header, checked on load so a damaged file is refused
-//! rather than run. Formats 2 and 3 are read; any other is refused with the format it
-//! declares.
+//! rather than run. Format 4 adds the nearest-example component (`knn`, `knn_mix` in the
+//! header; it compares with the exemplars, so a model with it always carries them); an older
+//! Signoff refuses it rather than run the model without that component. Formats 2 to 4 are
+//! read; any other is refused with the format it declares.
 
 use crate::classifier::{Classifier, Config, Thresholds};
 use crate::error::{IntakeError, Result};
@@ -21,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 const MAGIC: &[u8; 8] = b"SGNFINT1";
 /// Format version written in the header.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// Oldest format still read (no fine-tuned layers, no body checksum).
 pub const OLDEST_FORMAT: u32 = 2;
 
@@ -150,6 +152,12 @@ struct Header {
     /// Hex SHA-256 of the bytes after the header (format 3).
     #[serde(default)]
     body_sha256: Option<String>,
+    /// The classifier mixes in the nearest-example component over the exemplars (format 4).
+    #[serde(default)]
+    knn: bool,
+    /// Its weight (format 4).
+    #[serde(default)]
+    knn_mix: f32,
 }
 
 /// Only the format field, read first so a file of another format is named as such rather
@@ -177,6 +185,8 @@ pub fn encode(clf: &Classifier) -> (Vec<u8>, String) {
 /// Encodes an artefact; returns the bytes and the model id.
 pub fn encode_artefact(a: &Artefact) -> (Vec<u8>, String) {
     let clf = &a.classifier;
+    // The nearest-example component's rows are the exemplars the file carries.
+    let exemplars = clf.knn.as_ref().or(a.exemplars.as_ref());
     let header = Header {
         format: FORMAT_VERSION,
         config: clf.config.clone(),
@@ -191,10 +201,7 @@ pub fn encode_artefact(a: &Artefact) -> (Vec<u8>, String) {
             .as_ref()
             .map(|(v, h)| (v.terms.clone(), v.idf.clone(), h.dim, h.classes)),
         embedding_version: a.embedding_version.clone(),
-        exemplars: a
-            .exemplars
-            .as_ref()
-            .map(|e| (e.texts.clone(), e.labels.clone(), e.dim)),
+        exemplars: exemplars.map(|e| (e.texts.clone(), e.labels.clone(), e.dim)),
         tuned: clf.tuned.as_ref().map(|t| {
             let shapes = t
                 .layers
@@ -204,6 +211,8 @@ pub fn encode_artefact(a: &Artefact) -> (Vec<u8>, String) {
             (t.from, shapes)
         }),
         body_sha256: None,
+        knn: clf.knn.is_some(),
+        knn_mix: clf.knn_mix,
     };
     let mut body = Vec::new();
     for h in clf.dense.iter().chain(clf.lexical.iter().map(|(_, h)| h)) {
@@ -215,7 +224,7 @@ pub fn encode_artefact(a: &Artefact) -> (Vec<u8>, String) {
             put(&mut body, v);
         }
     }
-    if let Some(e) = &a.exemplars {
+    if let Some(e) = exemplars {
         body.extend(e.vectors.iter().map(|v| *v as u8));
     }
     let header = Header {
@@ -360,6 +369,14 @@ pub fn decode_artefact(bytes: &[u8]) -> Result<(Artefact, String)> {
         None if !rest.is_empty() => return Err(bad("trailing bytes after the weights")),
         None => None,
     };
+    let knn =
+        match (h.knn, &exemplars) {
+            (false, _) => None,
+            (true, Some(e)) if dense.is_some() => Some(e.clone()),
+            (true, _) => return Err(bad(
+                "the model mixes in nearest examples but holds no exemplars or no embedding head",
+            )),
+        };
     let classifier = Classifier {
         config: h.config,
         labels: h.labels,
@@ -367,6 +384,8 @@ pub fn decode_artefact(bytes: &[u8]) -> Result<(Artefact, String)> {
         standardize: h.standardize,
         lexical,
         mix: h.mix,
+        knn_mix: h.knn_mix,
+        knn,
         temperature: h.temperature,
         thresholds: h.thresholds,
         tuned,
@@ -434,6 +453,86 @@ mod tests {
     }
 
     #[test]
+    fn the_nearest_example_component_travels_with_its_exemplars_under_the_checksum() {
+        let rows = examples();
+        // Each label's rows around its own direction.
+        let emb: Vec<Vec<f32>> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let a = (e.label.as_bytes()[0] - b'a') as f32 * 2.0 + i as f32 * 0.01;
+                vec![a.cos(), a.sin()]
+            })
+            .collect();
+        let config = Config::parse("ensemble:max_iter=50").unwrap();
+        let clf = Classifier::train(&rows, Some(&emb), &config).unwrap();
+        assert!(clf.knn.is_some());
+        // Given no exemplars, the artefact carries the component's own.
+        let a = Artefact {
+            classifier: clf.clone(),
+            embedding_version: None,
+            exemplars: None,
+        };
+        let (bytes, _) = encode_artefact(&a);
+        let (back, _) = decode_artefact(&bytes).unwrap();
+        assert_eq!(back.classifier, clf);
+        assert_eq!(back.exemplars, clf.knn);
+        let input = Input {
+            embedding: Some(&emb[3]),
+            text: &rows[3].text,
+        };
+        assert_eq!(
+            back.classifier.probabilities(input).unwrap(),
+            clf.probabilities(input).unwrap()
+        );
+        // A changed exemplar vector (the last body byte) fails the checksum.
+        let mut flipped = bytes.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        let err = decode_artefact(&flipped).unwrap_err().to_string();
+        assert!(err.contains("checksum mismatch"), "{err}");
+        // A header that claims the component without exemplars is refused, naming why.
+        let hlen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        let mut h: serde_json::Value = serde_json::from_slice(&bytes[12..12 + hlen]).unwrap();
+        h["exemplars"] = serde_json::Value::Null;
+        let cut = clf.knn.as_ref().unwrap().vectors.len();
+        let body = &bytes[12 + hlen..bytes.len() - cut];
+        h["body_sha256"] = hex::encode(Sha256::digest(body)).into();
+        let json = serde_json::to_vec(&h).unwrap();
+        let mut file = MAGIC.to_vec();
+        file.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        file.extend_from_slice(&json);
+        file.extend_from_slice(body);
+        let err = decode_artefact(&file).unwrap_err().to_string();
+        assert!(err.contains("holds no exemplars"), "{err}");
+        // A format 3 file (before the component) still loads, without it.
+        let old = Classifier::train(
+            &rows,
+            Some(&emb),
+            &Config::parse("ensemble:max_iter=50:knn=0").unwrap(),
+        )
+        .unwrap();
+        let (bytes, _) = encode(&old);
+        let hlen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        let mut h: serde_json::Value = serde_json::from_slice(&bytes[12..12 + hlen]).unwrap();
+        h["format"] = 3.into();
+        let obj = h.as_object_mut().unwrap();
+        obj.remove("knn");
+        obj.remove("knn_mix");
+        obj["config"].as_object_mut().unwrap().remove("knn");
+        let json = serde_json::to_vec(&h).unwrap();
+        let mut file = MAGIC.to_vec();
+        file.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        file.extend_from_slice(&json);
+        file.extend_from_slice(&bytes[12 + hlen..]);
+        let (back, _) = decode(&file).unwrap();
+        assert!(back.knn.is_none() && !back.config.knn);
+        assert_eq!(
+            back.probabilities(input).unwrap(),
+            old.probabilities(input).unwrap()
+        );
+    }
+
+    #[test]
     fn exemplars_and_encoder_version_round_trip_and_other_formats_are_refused() {
         let config = Config::parse("lexical:max_iter=50").unwrap();
         let rows = examples();
@@ -466,8 +565,8 @@ mod tests {
         // The same file claiming another format is refused, naming the format.
         let hlen = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
         let header = String::from_utf8(bytes[12..12 + hlen].to_vec()).unwrap();
-        for (format, word) in [(1, "older"), (4, "newer")] {
-            let other = header.replacen("\"format\":3", &format!("\"format\":{format}"), 1);
+        for (format, word) in [(1, "older"), (5, "newer")] {
+            let other = header.replacen("\"format\":4", &format!("\"format\":{format}"), 1);
             let mut file = bytes[..8].to_vec();
             file.extend_from_slice(&(other.len() as u32).to_le_bytes());
             file.extend_from_slice(other.as_bytes());

@@ -4,6 +4,7 @@
 //! scope and the lowest band share one threshold on the top in-scope probability; the band
 //! thresholds come from the target precision per band, measured on the calibration split.
 
+use crate::artefact::Exemplars;
 use crate::calibrate::{fit_temperature, probabilities};
 use crate::data::{stratified_split, Example, OOS};
 use crate::error::{IntakeError, Result};
@@ -69,6 +70,25 @@ pub struct Config {
     /// Peak learning rate of the fine-tuned layers.
     #[serde(default = "default_tune_lr")]
     pub tune_lr: f64,
+    /// Mix a nearest-example component in with the heads: per label, the highest cosine
+    /// similarity of the text's sentence vector to that label's training rows (see
+    /// [`knn_logits`]). Off in models trained before it existed.
+    #[serde(default)]
+    pub knn: bool,
+    /// Temperature of the nearest-example similarities (logit = similarity / this).
+    #[serde(default = "default_knn_tau")]
+    pub knn_tau: f64,
+    /// Nearest training rows the per-label maxima are taken over.
+    #[serde(default = "default_knn_shortlist")]
+    pub knn_shortlist: usize,
+}
+
+fn default_knn_tau() -> f64 {
+    0.1
+}
+
+fn default_knn_shortlist() -> usize {
+    32
 }
 
 fn default_tune_from() -> usize {
@@ -83,7 +103,9 @@ impl Config {
     /// A named preset: `lexical`, `minilm`, `ensemble` (the default) or `tuned` (the ensemble
     /// on an encoder whose top layers are fine-tuned first), optionally followed by
     /// `:key=value` overrides (`c_dense`, `c_lexical`, `reject_p`, `reject_rate`, `refit`, `seed`,
-    /// `calibration_fraction`, `max_iter`, `min_df`, `tune_epochs`, `tune_from`, `tune_lr`, …).
+    /// `calibration_fraction`, `max_iter`, `min_df`, `tune_epochs`, `tune_from`, `tune_lr`,
+    /// `knn` (`ensemble:knn=0` is the two-head ensemble before the nearest-example component),
+    /// `knn_tau`, `knn_shortlist`, …).
     pub fn parse(spec: &str) -> std::result::Result<Self, String> {
         let mut parts = spec.split(':');
         let name = parts.next().unwrap_or_default();
@@ -111,10 +133,19 @@ impl Config {
             tune_epochs: 0,
             tune_from: default_tune_from(),
             tune_lr: default_tune_lr(),
+            // BANKING77 --split 0.2, seeds 7/11/3/5: see README (intake eval).
+            knn: true,
+            knn_tau: default_knn_tau(),
+            knn_shortlist: default_knn_shortlist(),
         };
         match name {
             "ensemble" => {}
-            "tuned" => c.tune_epochs = crate::tune::TuneOptions::default().epochs,
+            "tuned" => {
+                // The exemplars an explanation lists are frozen vectors; a tuned head's
+                // nearest-example component would need tuned ones.
+                c.tune_epochs = crate::tune::TuneOptions::default().epochs;
+                c.knn = false
+            }
             "minilm" => c.lexical = false,
             "lexical" => c.embeddings = false,
             other => {
@@ -150,6 +181,9 @@ impl Config {
                 "tune_epochs" => c.tune_epochs = num()? as usize,
                 "tune_from" => c.tune_from = num()? as usize,
                 "tune_lr" => c.tune_lr = num()?,
+                "knn" => c.knn = v == "true" || v == "1",
+                "knn_tau" => c.knn_tau = num()?,
+                "knn_shortlist" => c.knn_shortlist = num()? as usize,
                 "high" => c.bands.high = num()?,
                 "medium" => c.bands.medium = num()?,
                 _ => return Err(format!("unknown setting {k:?}")),
@@ -241,8 +275,16 @@ pub struct Classifier {
     pub standardize: Option<(Vec<f32>, Vec<f32>)>,
     /// The lexical vocabulary and head.
     pub lexical: Option<LexicalHead>,
-    /// Weight of the embedding head's log-probabilities (the lexical head gets 1 − this).
+    /// Weight of the embedding head's log-probabilities (the lexical head gets 1 − this −
+    /// `knn_mix`).
     pub mix: f32,
+    /// Weight of the nearest-example component's log-probabilities (0 without it).
+    #[serde(default)]
+    pub knn_mix: f32,
+    /// The training rows the nearest-example component compares with (the artefact's
+    /// exemplars), when the configuration has it.
+    #[serde(skip)]
+    pub knn: Option<Exemplars>,
     /// Temperature.
     pub temperature: f32,
     /// Band and out-of-scope thresholds.
@@ -256,8 +298,8 @@ pub struct Classifier {
 /// The lexical vocabulary and its head.
 pub type LexicalHead = (Tfidf, Linear);
 
-/// Per-head logits of one row (embedding head, lexical head).
-type HeadLogits = (Option<Vec<f32>>, Option<Vec<f32>>);
+/// Per-head logits of one row (embedding head, lexical head, nearest examples).
+type HeadLogits = (Option<Vec<f32>>, Option<Vec<f32>>, Option<Vec<f32>>);
 
 /// What one text looks like to the heads.
 #[derive(Debug, Clone, Copy)]
@@ -268,19 +310,56 @@ pub struct Input<'a> {
     pub text: &'a str,
 }
 
-fn mix_logits(dense: Option<&[f32]>, lex: Option<&[f32]>, a: f32) -> Vec<f32> {
-    match (dense, lex) {
-        (Some(d), Some(l)) => {
-            let (ld, ll) = (log_softmax(d), log_softmax(l));
-            ld.iter()
-                .zip(&ll)
-                .map(|(x, y)| a * x + (1.0 - a) * y)
-                .collect()
-        }
-        (Some(d), None) => log_softmax(d),
-        (None, Some(l)) => log_softmax(l),
+/// Log-probabilities mixed with weights: the embedding head `a`, the nearest-example
+/// component `c`, the lexical head the rest (a single head alone gets all of it).
+fn mix_logits(h: &HeadLogits, a: f32, c: f32) -> Vec<f32> {
+    let (dense, lex, knn) = (h.0.as_deref(), h.1.as_deref(), h.2.as_deref());
+    let parts: Vec<(&[f32], f32)> = match (dense, lex) {
+        (Some(d), Some(l)) => vec![(d, a), (l, 1.0 - a - c)],
+        (Some(d), None) => vec![(d, 1.0 - c)],
+        (None, Some(l)) => return log_softmax(l),
         (None, None) => unreachable!("a classifier has at least one head"),
+    };
+    let mut out = vec![0f32; parts[0].0.len()];
+    let knn = knn.map(|k| (k, c));
+    for (z, w) in parts.into_iter().chain(knn) {
+        for (o, v) in out.iter_mut().zip(log_softmax(z)) {
+            *o += w * v;
+        }
     }
+    out
+}
+
+/// The unit-length sentence vector inside an embedding of any pooling (the mean of the last
+/// layer comes first): what exemplars hold and similarities are taken on.
+pub fn sentence_part(e: &[f32]) -> Vec<f32> {
+    let m = &e[..crate::embed::DIM.min(e.len())];
+    let n = m.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    m.iter().map(|x| x / n).collect()
+}
+
+/// Logits of the nearest-example component for a unit sentence vector: per label, the
+/// highest cosine similarity to that label's exemplars among the `shortlist` nearest, over
+/// `tau`; a label with no exemplar in the shortlist gets the shortlist's lowest similarity
+/// (its own maximum is at most that). BANKING77 has many near-paraphrases, which one close
+/// training row decides better than a linear boundary.
+pub fn knn_logits(
+    ex: &Exemplars,
+    classes: usize,
+    query: &[f32],
+    shortlist: usize,
+    tau: f32,
+) -> Vec<f32> {
+    let near = ex.nearest(query, shortlist.max(1));
+    let floor = near.last().map_or(0.0, |n| n.1);
+    let mut z = vec![floor; classes];
+    for (i, s) in near {
+        let k = ex.labels[i] as usize;
+        if s > z[k] {
+            z[k] = s;
+        }
+    }
+    z.iter().map(|s| s / tau).collect()
 }
 
 /// Indices of the highest probability overall and of the highest in-scope one.
@@ -389,8 +468,11 @@ impl Classifier {
 
     /// Uncalibrated mixed logits for one input.
     fn logits(&self, input: Input<'_>) -> Result<Vec<f32>> {
-        let (d, l) = self.head_logits(input)?;
-        Ok(mix_logits(d.as_deref(), l.as_deref(), self.mix))
+        Ok(mix_logits(
+            &self.head_logits(input)?,
+            self.mix,
+            self.knn_mix,
+        ))
     }
 
     /// Each head's logits for one input (embedding head, lexical head).
@@ -416,7 +498,20 @@ impl Classifier {
             .lexical
             .as_ref()
             .map(|(v, h)| h.logits_sparse(&self.lexical_row(v, input)));
-        Ok((d, l))
+        let k = self.knn_part(input.embedding);
+        Ok((d, l, k))
+    }
+
+    /// The nearest-example component's logits, when this classifier has it.
+    fn knn_part(&self, embedding: Option<&[f32]>) -> Option<Vec<f32>> {
+        let (ex, e) = (self.knn.as_ref()?, embedding?);
+        Some(knn_logits(
+            ex,
+            self.labels.len(),
+            &sentence_part(e),
+            self.config.knn_shortlist,
+            self.config.knn_tau as f32,
+        ))
     }
 
     /// Calibrated probabilities over [`Classifier::labels`].
@@ -426,10 +521,10 @@ impl Classifier {
 
     /// The verdict for one input.
     pub fn classify(&self, input: Input<'_>) -> Result<Verdict> {
-        let (d, l) = self.head_logits(input)?;
-        let z = mix_logits(d.as_deref(), l.as_deref(), self.mix);
+        let h = self.head_logits(input)?;
+        let z = mix_logits(&h, self.mix, self.knn_mix);
         let mut v = self.verdict(&probabilities(&z, self.temperature));
-        if let Some(d) = &d {
+        if let Some(d) = &h.0 {
             v.oos_score = energy(d, self.oos_index());
         }
         Ok(v)
@@ -579,6 +674,19 @@ impl Classifier {
             };
             Ok((dense, lexical))
         };
+        // The nearest-example component compares with these rows' sentence vectors.
+        let use_knn = use_dense && config.knn && config.tune_epochs == 0;
+        let exemplars = |rows: &[usize]| -> Option<Exemplars> {
+            let emb = embeddings.filter(|_| use_knn)?;
+            Some(Exemplars::new(
+                rows.iter().map(|&i| examples[i].text.clone()).collect(),
+                rows.iter().map(|&i| y[i] as u32).collect(),
+                &rows
+                    .iter()
+                    .map(|&i| sentence_part(&emb[i]))
+                    .collect::<Vec<_>>(),
+            ))
+        };
         let (dense, lexical) = heads(&fit, None)?;
         let mut clf = Classifier {
             config: config.clone(),
@@ -587,6 +695,8 @@ impl Classifier {
             standardize: standardize.clone(),
             lexical,
             mix: 1.0,
+            knn_mix: 0.0,
+            knn: exemplars(&fit),
             temperature: 1.0,
             thresholds: Thresholds {
                 high: 1.0,
@@ -610,29 +720,35 @@ impl Classifier {
                     .lexical
                     .as_ref()
                     .map(|(v, h)| h.logits_sparse(&clf.lexical_row(v, input(i))));
-                (d, l)
+                (d, l, clf.knn_part(input(i).embedding))
             })
             .collect();
         let cal_y: Vec<usize> = cal.iter().map(|&i| y[i]).collect();
-        let grid: Vec<f32> = if clf.dense.is_some() && clf.lexical.is_some() {
-            (0..=10).map(|k| k as f32 / 10.0).collect()
-        } else {
-            vec![1.0]
+        // (embedding weight, nearest-example weight) pairs in tenths; the lexical head gets
+        // the rest.
+        let tenths = |k: u32| k as f32 / 10.0;
+        let grid: Vec<(f32, f32)> = match (clf.dense.is_some(), clf.lexical.is_some()) {
+            (true, true) if clf.knn.is_some() => (0..=10)
+                .flat_map(|a| (0..=10 - a).map(move |c| (tenths(a), tenths(c))))
+                .collect(),
+            (true, true) => (0..=10).map(|a| (tenths(a), 0.0)).collect(),
+            (true, false) if clf.knn.is_some() => {
+                (0..=10).map(|c| (1.0 - tenths(c), tenths(c))).collect()
+            }
+            _ => vec![(1.0, 0.0)],
         };
-        let mut best = (f64::INFINITY, 1.0f32, 1.0f32);
-        for a in grid {
-            let z: Vec<Vec<f32>> = head_logits
-                .iter()
-                .map(|(d, l)| mix_logits(d.as_deref(), l.as_deref(), a))
-                .collect();
+        let mut best = (f64::INFINITY, 1.0f32, 0.0f32, 1.0f32);
+        for (a, c) in grid {
+            let z: Vec<Vec<f32>> = head_logits.iter().map(|h| mix_logits(h, a, c)).collect();
             let t = fit_temperature(&z, &cal_y);
             let nll = crate::calibrate::nll(&z, &cal_y, t);
             if nll < best.0 {
-                best = (nll, a, t);
+                best = (nll, a, c, t);
             }
         }
         clf.mix = best.1;
-        clf.temperature = best.2;
+        clf.knn_mix = best.2;
+        clf.temperature = best.3;
         // Thresholds from the calibrated calibration split.
         let oos = clf.oos_index();
         let mut in_scope_top: Vec<f32> = Vec::new();
@@ -640,11 +756,8 @@ impl Classifier {
         let scored: Vec<(usize, usize, f32)> = head_logits
             .iter()
             .zip(&cal_y)
-            .map(|((d, l), &yy)| {
-                let p = probabilities(
-                    &mix_logits(d.as_deref(), l.as_deref(), clf.mix),
-                    clf.temperature,
-                );
+            .map(|(h, &yy)| {
+                let p = probabilities(&mix_logits(h, clf.mix, clf.knn_mix), clf.temperature);
                 let (b, bi) = top(&p, oos);
                 if Some(yy) != oos {
                     in_scope_top.push(p[bi]);
@@ -684,6 +797,7 @@ impl Classifier {
             let (dense, lexical) = heads(&all, Some((&clf.dense, &clf.lexical)))?;
             clf.dense = dense;
             clf.lexical = lexical;
+            clf.knn = exemplars(&all);
         }
         Ok(clf)
     }
@@ -743,6 +857,87 @@ mod tests {
             err.contains("has 3 floats") && err.contains("reads 2"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn knn_logits_take_each_labels_best_similarity_in_the_shortlist() {
+        let unit = |v: [f32; 3]| {
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.map(|x| x / n).to_vec()
+        };
+        let rows = [
+            unit([1.0, 0.0, 0.0]),
+            unit([1.0, 1.0, 0.0]),
+            unit([0.0, 1.0, 0.0]),
+            unit([0.0, 0.0, 1.0]),
+        ];
+        let ex = Exemplars::new(
+            (0..4).map(|i| format!("row {i}")).collect(),
+            vec![0, 1, 1, 2],
+            &rows,
+        );
+        let q = unit([1.0, 0.2, 0.0]);
+        let cos = |r: &[f32]| r.iter().zip(&q).map(|(a, b)| a * b).sum::<f32>();
+        // Shortlist 3: rows 0, 1, 2 (row 3 is orthogonal). Label 1 takes row 1 over row 2;
+        // label 2, absent, gets the shortlist's lowest similarity (row 2's).
+        let z = knn_logits(&ex, 3, &q, 3, 0.5);
+        let want = [
+            cos(&rows[0]) / 0.5,
+            cos(&rows[1]) / 0.5,
+            cos(&rows[2]) / 0.5,
+        ];
+        for (got, want) in z.iter().zip(want) {
+            assert!((got - want).abs() < 0.02, "{z:?} vs {want:?}");
+        }
+        // A shortlist of one: only the nearest label stands out.
+        let z = knn_logits(&ex, 3, &q, 1, 1.0);
+        assert!(z[0] > 0.9 && z[1] == z[0] && z[2] == z[0], "{z:?}");
+    }
+
+    /// Two clusters per label on a circle, interleaved: no linear head separates them, the
+    /// nearest training row does.
+    fn islands() -> (Vec<Example>, Vec<Vec<f32>>) {
+        let mut rows = Vec::new();
+        let mut emb = Vec::new();
+        for i in 0..160 {
+            let island = i % 4;
+            let angle = island as f32 * std::f32::consts::FRAC_PI_2 + (i / 4) as f32 * 0.004;
+            rows.push(Example {
+                text: format!("row {i}"),
+                label: ["a", "b"][island % 2].into(),
+            });
+            emb.push(vec![angle.cos(), angle.sin(), 0.3]);
+        }
+        (rows, emb)
+    }
+
+    #[test]
+    fn the_nearest_example_component_is_weighted_on_the_calibration_split() {
+        let (rows, emb) = islands();
+        let emb: Vec<Vec<f32>> = emb.iter().map(|e| sentence_part(e)).collect();
+        let with = Classifier::train(&rows, Some(&emb), &Config::parse("minilm").unwrap()).unwrap();
+        let without =
+            Classifier::train(&rows, Some(&emb), &Config::parse("minilm:knn=0").unwrap()).unwrap();
+        assert_eq!(with.knn.as_ref().map(Exemplars::len), Some(rows.len()));
+        assert!(without.knn.is_none() && without.knn_mix == 0.0);
+        assert!(with.knn_mix > 0.5, "knn weight {}", with.knn_mix);
+        let right = |c: &Classifier| {
+            (0..4)
+                .filter(|&island| {
+                    let a = island as f32 * std::f32::consts::FRAC_PI_2 + 0.1;
+                    let e = sentence_part(&[a.cos(), a.sin(), 0.3]);
+                    let v = c
+                        .classify(Input {
+                            embedding: Some(&e),
+                            text: "",
+                        })
+                        .unwrap();
+                    v.label == ["a", "b"][island % 2]
+                })
+                .count()
+        };
+        assert_eq!(right(&with), 4);
+        assert!(right(&without) < 4);
     }
 
     #[test]
