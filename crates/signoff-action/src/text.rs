@@ -1442,6 +1442,25 @@ pub fn count_conflicts(claim: &str, passage: &str) -> usize {
     }
     let total = reviewer_sum(&toks);
     n += usize::from(total > 1 && total as usize > reviews);
+    // "Most reviewers said noisy ... eight found it quiet": a count beside "most" is the
+    // minority, at most half of the review lines.
+    let most = toks.windows(2).any(|w| {
+        matches!(w[0].as_str(), "most" | "majority")
+            && (COUNT_NOUNS.contains(&w[1].as_str()) || w[1] == "of")
+    });
+    if most {
+        n += (0..toks.len())
+            .filter_map(|i| {
+                let v = plain_count(&toks, i)?;
+                let after = &toks[i + 1..(i + 3).min(toks.len())];
+                let people = after.iter().any(|x| {
+                    COUNT_NOUNS.contains(&x.as_str()) || REPORT_VERBS.contains(&x.as_str())
+                }) && after.first().is_none_or(|x| x != "of");
+                (people && 2 * v as usize > reviews.max(1)).then_some(())
+            })
+            .count()
+            .min(1);
+    }
     if names.len() > 1 {
         for s in sentences(claim) {
             let sentence = &claim[s.start..s.end];
@@ -1535,6 +1554,30 @@ pub fn number_form_conflicts(claim: &str, passage: &str) -> usize {
     };
     if same_time_twice(claim) && !same_time_twice(passage) {
         n += 1;
+    }
+    // A run of number words that is no compound number is a numbered name ("Seven Seven"):
+    // the passage must write it so.
+    let cw = words(claim);
+    let mut i = 0;
+    while i < cw.len() {
+        let run = cw[i..]
+            .iter()
+            .take_while(|w| word_value(CARDINALS, w).is_some())
+            .count();
+        if run >= 2 {
+            let vals: Vec<u64> = cw[i..i + run]
+                .iter()
+                .filter_map(|w| word_value(CARDINALS, w))
+                .collect();
+            let compound = run == 2
+                && ((vals[0] >= 20 && vals[0].is_multiple_of(10) && vals[1] < 10)
+                    || vals[1] == 100
+                    || vals[1] == 1000);
+            if !compound && !ppad.contains(&format!(" {} ", cw[i..i + run].join(" "))) {
+                n += 1;
+            }
+        }
+        i += run.max(1);
     }
     for name in declared_names(passage) {
         let ws = words(&name);
@@ -1849,6 +1892,15 @@ mod tests {
             ),
             0
         );
+        // Beside "most", a count is the minority: at most half of the five lines.
+        assert_eq!(
+            c("Most guests loved the view, but four guests said it was fine."),
+            1
+        );
+        assert_eq!(
+            c("Most guests loved the view, but two guests said it was fine."),
+            0
+        );
         // Prices per person are not reviewer counts.
         assert_eq!(count_conflicts("Breakfast is 10 GBP per person.", three), 0);
     }
@@ -1868,9 +1920,23 @@ mod tests {
             number_form_conflicts("No high chairs at Restaurant Two Two.", named),
             0
         );
+        // Named with other numbers: the name's prefix and the run both disagree.
         assert_eq!(
             number_form_conflicts("No high chairs at Restaurant One One.", named),
+            2
+        );
+        // A run of number words is a name the passage must write so.
+        assert_eq!(
+            number_form_conflicts("Takeout is not offered at Seven Seven.", named),
             1
+        );
+        assert_eq!(
+            number_form_conflicts("Takeout is not offered at Two Two.", named),
+            0
+        );
+        assert_eq!(
+            number_form_conflicts("It seats twenty five guests.", named),
+            0
         );
         // A share of three review lines is 33% or 66%/67%, not 65%.
         let three = "Belfry: Best for a limited budget.\nBelfry: The spa fee was too high.\nBelfry: The price was a bit more than normal.";
