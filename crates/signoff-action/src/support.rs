@@ -70,6 +70,7 @@ pub const FEATURES: &[&str] = &[
     "answer_body_opposes",
     "answer_negates_stated",
     "no_about_entity_no_negative_line",
+    "lead_vs_faq_answer",
     "cosine_passage",
     "cosine_mean_best_line",
     "cosine_min_best_line",
@@ -834,6 +835,10 @@ pub fn features(
                 && lines
                     .iter()
                     .all(|l| !text::stance_negative(text::answer_body(answer_part(l))))),
+            // A yes/no against the FAQ answer its statement restates.
+            b(claim_lead.is_some_and(|yes| yes == lead_line_neg)
+                && lead_line.contains('?')
+                && !about_fees),
         ];
     if let Some(embed) = embed {
         let va = embed(&a);
@@ -1214,6 +1219,26 @@ mod tests {
                 [col("answer_negates_stated")],
             0.0
         );
+    }
+
+    #[test]
+    fn a_yes_or_no_against_the_faq_answer_it_restates_is_caught() {
+        let col = FEATURES
+            .iter()
+            .position(|f| *f == "lead_vs_faq_answer")
+            .unwrap();
+        let m = SupportModel::default_model();
+        let p = "Ask Restaurant: Is there outdoor seating? There is no outdoor seating.";
+        let g = Gazetteer::from_passages([p]);
+        let f = |c: &str| features(c, p, &g, None);
+        let flipped = f("Yes, the Ask Restaurant lacks outdoor seating.");
+        assert_eq!(flipped[col], 1.0);
+        assert!(m.hard_fires(&flipped));
+        assert_eq!(f("No, the Ask Restaurant lacks outdoor seating.")[col], 0.0);
+        // A fee question is often asked the other way round.
+        let fee = "Acorn Guest House: Is there a charge for wifi? No, the wifi is free.";
+        let g = Gazetteer::from_passages([fee]);
+        assert_eq!(features("Yes, the wifi is free.", fee, &g, None)[col], 0.0);
     }
 
     #[test]

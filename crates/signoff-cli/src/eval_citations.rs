@@ -28,12 +28,13 @@ pub struct CitationsArgs {
     #[arg(long, requires = "train")]
     linear: bool,
     /// Share of supported human-written training pairs the chosen threshold may flag, on
-    /// held-out folds (with `--train`; default 0.035).
+    /// held-out folds (with `--train`; default 0.03).
     #[arg(long, requires = "train")]
     cap: Option<f64>,
     /// Comma-separated features that flag on their own (with `--train`; default
     /// number_conflict,quantity_grammar,no_lead_positive_body,stance_mismatch_close,
-    /// count_conflict,number_form,count_far,count_noun_disagrees; "none" for no hard checks).
+    /// count_conflict,number_form,count_far,count_noun_disagrees,answer_negates_stated,
+    /// no_about_entity_no_negative_line,lead_vs_faq_answer; "none" for no hard checks).
     #[arg(long, requires = "train")]
     hard: Option<String>,
     /// Write the fitted model here (with `--train`).
