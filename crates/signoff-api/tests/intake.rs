@@ -25,6 +25,19 @@ fn demo_workspace(dir: &Path) -> Workspace {
     w
 }
 
+/// The sentence encoder's directory, or None (with a note) where it is not installed.
+fn encoder_dir() -> Option<std::path::PathBuf> {
+    let dir = intake::model_dir_from_env();
+    if dir.join("model.safetensors").exists() {
+        return Some(dir);
+    }
+    eprintln!(
+        "skipped: no sentence encoder at {} (scripts/setup.sh installs it)",
+        dir.display()
+    );
+    None
+}
+
 fn count(w: &Workspace, sql: &str) -> i64 {
     w.conn().query_row(sql, [], |r| r.get(0)).unwrap()
 }
@@ -206,14 +219,7 @@ fn the_demo_without_the_encoder_trains_the_lexical_model_and_classifies_every_ca
 #[test]
 #[ignore = "loads MiniLM and embeds the 213 demo cases again on reclassifying; run with --ignored"]
 fn the_demo_with_the_encoder_lists_nearest_examples_and_comparable_cases() {
-    let dir = intake::model_dir_from_env();
-    if !dir.join("model.safetensors").exists() {
-        eprintln!(
-            "skipped: no sentence encoder at {} (scripts/setup.sh installs it)",
-            dir.display()
-        );
-        return;
-    }
+    let Some(dir) = encoder_dir() else { return };
     let t = tempfile::tempdir().unwrap();
     let w = seeded_demo_classifies_every_case(t.path(), &dir, "minilm+lexical");
     let k = w.classification(&first_by_model(&w)).unwrap().unwrap();
@@ -278,14 +284,7 @@ fn install_records_the_format_the_artefact_declares() {
 
 #[test]
 fn a_fine_tuned_model_classifies_workspace_cases_on_its_own_encoder_layers() {
-    let dir = intake::model_dir_from_env();
-    if !dir.join("model.safetensors").exists() {
-        eprintln!(
-            "skipped: no sentence encoder at {} (scripts/setup.sh installs it)",
-            dir.display()
-        );
-        return;
-    }
+    let Some(dir) = encoder_dir() else { return };
     let t = tempfile::tempdir().unwrap();
     let mut w = demo_workspace(t.path());
     let e = intake::embedder(&dir).unwrap();

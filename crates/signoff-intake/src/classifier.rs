@@ -807,18 +807,24 @@ impl Classifier {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_fine_tuning_configuration_needs_the_encoder_not_precomputed_vectors() {
-        let c = Config::parse("tuned:tune_epochs=3:tune_from=5:tune_lr=2e-4").unwrap();
-        assert_eq!((c.tune_epochs, c.tune_from, c.tune_lr), (3, 5, 2e-4));
-        assert_eq!(Config::parse("ensemble").unwrap().tune_epochs, 0);
-        let rows: Vec<Example> = (0..20)
+    /// Twenty rows of two labels with two-float vectors that tell them apart.
+    fn two_labels() -> (Vec<Example>, Vec<Vec<f32>>) {
+        let rows = (0..20)
             .map(|i| Example {
                 text: format!("text {i}"),
                 label: ["a", "b"][i % 2].into(),
             })
             .collect();
-        let emb: Vec<Vec<f32>> = (0..20).map(|i| vec![(i % 2) as f32, 1.0]).collect();
+        let emb = (0..20).map(|i| vec![(i % 2) as f32, 1.0]).collect();
+        (rows, emb)
+    }
+
+    #[test]
+    fn a_fine_tuning_configuration_needs_the_encoder_not_precomputed_vectors() {
+        let c = Config::parse("tuned:tune_epochs=3:tune_from=5:tune_lr=2e-4").unwrap();
+        assert_eq!((c.tune_epochs, c.tune_from, c.tune_lr), (3, 5, 2e-4));
+        assert_eq!(Config::parse("ensemble").unwrap().tune_epochs, 0);
+        let (rows, emb) = two_labels();
         let err = Classifier::train(&rows, Some(&emb), &c)
             .unwrap_err()
             .to_string();
@@ -835,13 +841,7 @@ mod tests {
 
     #[test]
     fn an_embedding_of_the_wrong_width_is_an_error_not_a_panic() {
-        let rows: Vec<Example> = (0..20)
-            .map(|i| Example {
-                text: format!("text {i}"),
-                label: ["a", "b"][i % 2].into(),
-            })
-            .collect();
-        let emb: Vec<Vec<f32>> = (0..20).map(|i| vec![(i % 2) as f32, 1.0]).collect();
+        let (rows, emb) = two_labels();
         let c = Config::parse("minilm:max_iter=20").unwrap();
         let clf = Classifier::train(&rows, Some(&emb), &c).unwrap();
         let input = |e: &'static [f32]| Input {
