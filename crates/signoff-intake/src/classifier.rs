@@ -1,6 +1,7 @@
-//! The learned classifier: a softmax head on MiniLM sentence embeddings and one on lexical
-//! TF-IDF features, mixed in log-probability space with a weight chosen on a calibration
-//! split carved from the training rows, then temperature-scaled on the same split. Out of
+//! The learned classifier: a softmax head on MiniLM sentence embeddings, one on lexical
+//! TF-IDF features and a nearest-example component (per label, the best cosine to its training
+//! rows), mixed in log-probability space with weights chosen on a calibration split carved
+//! from the training rows, then temperature-scaled on the same split. Out of
 //! scope and the lowest band share one threshold on the top in-scope probability; the band
 //! thresholds come from the target precision per band, measured on the calibration split.
 
