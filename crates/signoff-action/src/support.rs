@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
 /// Version of the model file layout and feature set written today.
-pub const MODEL_VERSION: u32 = 4;
+pub const MODEL_VERSION: u32 = 5;
 
 /// Model file versions this Signoff reads.
-pub const READABLE_VERSIONS: &[u32] = &[1, 2, 3, 4];
+pub const READABLE_VERSIONS: &[u32] = &[1, 2, 3, 4, 5];
 
 /// Feature names, in order; the embedding features are the last [`EMBED_FEATURES`].
 pub const FEATURES: &[&str] = &[
@@ -71,6 +71,9 @@ pub const FEATURES: &[&str] = &[
     "answer_negates_stated",
     "no_about_entity_no_negative_line",
     "lead_vs_faq_answer",
+    "aspect_absent",
+    "aspect_unmentioned",
+    "count_two_one_line",
     "cosine_passage",
     "cosine_mean_best_line",
     "cosine_min_best_line",
@@ -81,7 +84,7 @@ pub const EMBED_FEATURES: usize = 3;
 
 /// The default weights, trained by `signoff eval citations --train` on the DSTC11 dev part
 /// (see `scripts/citation_pairs.py`) and checked in.
-pub const DEFAULT_MODEL: &str = include_str!("../models/support-v4.json");
+pub const DEFAULT_MODEL: &str = include_str!("../models/support-v5.json");
 
 /// One trained weight set.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -248,7 +251,7 @@ impl SupportModel {
         (s, s > w.threshold)
     }
 
-    /// The checked-in default model (version 4), parsed once per process (the file is
+    /// The checked-in default model (version 5), parsed once per process (the file is
     /// ~330 KB of JSON; every draft and every approval's re-check asks for it).
     pub fn default_model() -> Self {
         static PARSED: std::sync::OnceLock<SupportModel> = std::sync::OnceLock::new();
@@ -763,83 +766,92 @@ pub fn features(
     });
     let plain_no = claim_lead == Some(false) && !first_neg && !contrast;
 
+    let aspect = text::aspect_mismatch(&a, &lines);
+
     let b = |x: bool| if x { 1.0 } else { 0.0 };
-    let mut f =
-        vec![
-            tok_recall,
-            best_recall,
-            (1.0 + unmatched as f64).ln(),
-            b(digits_missing > 0),
-            digits_missing.min(3) as f64 / 3.0,
-            b(words_missing > 0),
-            b(claim_lead == Some(true) && p_no && !p_yes),
-            b(claim_lead == Some(false) && p_yes && !p_no),
-            b(claim_lead == Some(false) && !p_neg && !p_no),
-            b(claim_neg != best_neg),
-            b(claim_neg && !p_neg),
-            b(foreign),
-            b(own),
-            b(foreign && !own),
-            caps.min(3) as f64 / 3.0,
-            b(claim_lead == Some(false) && !first_neg),
-            b(claim_lead == Some(true) && claim_neg),
-            b(negates_term),
-            b(asserts_negated),
-            b(count_exceeds),
-            b(disagree > 0),
-            b(claim_lead == Some(false)
-                && f_neg
-                    .iter()
-                    .any(|t| p_post.contains(t) && !p_negt.contains(t))),
-            b(claim_lead == Some(true)
-                && f_pos
-                    .iter()
-                    .any(|t| p_negt.contains(t) && !p_post.contains(t))),
-            b(claim_lead == Some(false) && implied_yes && !p_no),
-            b(name_span_unmatched(claim, &ppad)),
-            b(namelike_unmatched(claim, &ppad, &gazetteer.common)),
-            b(substituted),
-            b(lead_vs_line),
-            b(body_vs_line),
-            b(plain_no),
-            b(text::number_conflicts(claim, passage, &lines, true) > 0),
-            b(text::number_conflicts(claim, passage, &lines, false) > 0),
-            b(text::quantity_grammar_conflicts(claim, passage) > 0),
-            b(stance_mismatch(&a, &lines, 0.5)),
-            b(stance_mismatch(&a, &lines, 0.8)),
-            b(claim_lead.is_some_and(|yes| yes == lead_line_neg)),
-            b(answered_no
-                && !text::stance_negative(first_answer)
-                && !contrast_or_while
-                && !about_fees),
-            b(answered_yes && text::stance_negative(first_answer) && !about_fees),
-            b(answered_no
-                && !about_fees
-                && lines
-                    .iter()
-                    .all(|l| !text::stance_negative(text::answer_body(answer_part(l))))),
-            b(!declared.is_empty() && !names_declared),
-            b(!declared.is_empty() && !names_declared && new_name),
-            b(text::count_conflicts(&a, passage) > 0),
-            b(text::number_form_conflicts(claim, passage) > 0),
-            b(text::counts_far_above_lines(&a, passage, &lines) > 0),
-            b((answered_no || answered_yes) && body_opposes_passage(first_answer, &lines)),
-            // A yes/no whose statement disagrees with its line's stance and negates a word
-            // the passage states and never negates.
-            b(body_vs_line && negates_term),
-            // An answering "No" about the passage's own entity where no line says anything
-            // negative.
-            b(answered_no
-                && own
-                && !about_fees
-                && lines
-                    .iter()
-                    .all(|l| !text::stance_negative(text::answer_body(answer_part(l))))),
-            // A yes/no against the FAQ answer its statement restates.
-            b(claim_lead.is_some_and(|yes| yes == lead_line_neg)
-                && lead_line.contains('?')
-                && !about_fees),
-        ];
+    let mut f = vec![
+        tok_recall,
+        best_recall,
+        (1.0 + unmatched as f64).ln(),
+        b(digits_missing > 0),
+        digits_missing.min(3) as f64 / 3.0,
+        b(words_missing > 0),
+        b(claim_lead == Some(true) && p_no && !p_yes),
+        b(claim_lead == Some(false) && p_yes && !p_no),
+        b(claim_lead == Some(false) && !p_neg && !p_no),
+        b(claim_neg != best_neg),
+        b(claim_neg && !p_neg),
+        b(foreign),
+        b(own),
+        b(foreign && !own),
+        caps.min(3) as f64 / 3.0,
+        b(claim_lead == Some(false) && !first_neg),
+        b(claim_lead == Some(true) && first_neg),
+        b(negates_term),
+        b(asserts_negated),
+        b(count_exceeds),
+        b(disagree > 0),
+        b(claim_lead == Some(false)
+            && f_neg
+                .iter()
+                .any(|t| p_post.contains(t) && !p_negt.contains(t))),
+        b(claim_lead == Some(true)
+            && f_pos
+                .iter()
+                .any(|t| p_negt.contains(t) && !p_post.contains(t))),
+        b(claim_lead == Some(false) && implied_yes && !p_no),
+        b(name_span_unmatched(claim, &ppad)),
+        b(namelike_unmatched(claim, &ppad, &gazetteer.common)),
+        b(substituted),
+        b(lead_vs_line),
+        b(body_vs_line),
+        b(plain_no),
+        b(text::number_conflicts(claim, passage, &lines, true) > 0),
+        b(text::number_conflicts(claim, passage, &lines, false) > 0),
+        b(text::quantity_grammar_conflicts(claim, passage) > 0),
+        b(stance_mismatch(&a, &lines, 0.5)),
+        b(stance_mismatch(&a, &lines, 0.8)),
+        b(claim_lead.is_some_and(|yes| yes == lead_line_neg)),
+        // "No, this is a non-smoking hotel": the "non-" prefix is the statement's negation.
+        b(answered_no
+            && !text::stance_negative(first_answer)
+            && !text::words(first_answer).iter().any(|w| w == "non")
+            && !contrast_or_while
+            && !about_fees),
+        b(answered_yes && text::stance_negative(first_answer) && !about_fees),
+        b(answered_no
+            && !about_fees
+            && lines
+                .iter()
+                .all(|l| !text::stance_negative(text::answer_body(answer_part(l))))),
+        b(!declared.is_empty() && !names_declared),
+        b(!declared.is_empty() && !names_declared && new_name),
+        b(text::count_conflicts(&a, passage) > 0),
+        b(text::number_form_conflicts(claim, passage) > 0),
+        b(text::counts_far_above_lines(&a, passage, &lines) > 0),
+        b((answered_no || answered_yes) && body_opposes_passage(first_answer, &lines)),
+        // A yes/no whose statement disagrees with its line's stance and negates a word
+        // the passage states and never negates.
+        b(body_vs_line && negates_term),
+        // An answering "No" about the passage's own entity where no line says anything
+        // negative.
+        b(answered_no
+            && own
+            && !about_fees
+            && lines
+                .iter()
+                .all(|l| !text::stance_negative(text::answer_body(answer_part(l))))),
+        // A yes/no against the FAQ answer its statement restates.
+        b(claim_lead.is_some_and(|yes| yes == lead_line_neg)
+            && lead_line.contains('?')
+            && !about_fees),
+        // Another place's reply on another aspect ("the views" against snippets about
+        // clean rooms), and an aspect most lines talk about that the claim never touches;
+        // a claim naming the passage's own entity is about that entity whatever it says.
+        b(aspect.0 && !names_declared),
+        b(aspect.1 && !names_declared),
+        b(text::count_two_from_one_line(&a, passage, &lines) > 0),
+    ];
     if let Some(embed) = embed {
         let va = embed(&a);
         let vp = embed(passage);
@@ -1151,7 +1163,76 @@ mod tests {
     }
 
     #[test]
-    fn the_v4_model_flags_changed_counts_on_their_own() {
+    fn a_version_4_model_still_loads_without_the_aspect_features() {
+        let v4 = SupportModel::from_json(include_str!("../models/support-v4.json")).unwrap();
+        assert_eq!(v4.version, 4);
+        assert!(!v4.features.iter().any(|f| f.starts_with("aspect_")));
+        let p = "Acorn Guest House: The view was great.";
+        let full = features("The rooms were spotless.", p, &gaz(), None);
+        assert_eq!(v4.select(&full).len(), v4.lexical.weights.len());
+    }
+
+    #[test]
+    fn a_reply_about_another_aspect_is_marked_unless_it_names_the_passage_entity() {
+        let col = |n: &str| FEATURES.iter().position(|f| *f == n).unwrap();
+        let p = "Huntingdon Marriott Hotel: The rooms weren't that clean.\nHuntingdon Marriott Hotel: The bathroom was spotless.";
+        let g = Gazetteer::from_passages([p]);
+        let other = features(
+            "People are very happy with the quiet environment.",
+            p,
+            &g,
+            None,
+        );
+        assert_eq!(other[col("aspect_absent")], 1.0);
+        assert_eq!(other[col("aspect_unmentioned")], 1.0);
+        let on_topic = features("Guests found the rooms unclean.", p, &g, None);
+        assert_eq!(on_topic[col("aspect_absent")], 0.0);
+        assert_eq!(on_topic[col("aspect_unmentioned")], 0.0);
+        // Naming the passage's own entity: about that entity, whatever aspect it talks about.
+        let named = features("The Huntingdon Marriott Hotel is quiet.", p, &g, None);
+        assert_eq!(named[col("aspect_absent")], 0.0);
+    }
+
+    #[test]
+    fn a_no_before_a_non_word_is_not_an_answer_without_negation() {
+        let col = FEATURES
+            .iter()
+            .position(|f| *f == "no_lead_positive_body")
+            .unwrap();
+        let p = "Warkworth House: Can I smoke here? No, this is a non-smoking hotel.";
+        let g = Gazetteer::from_passages([p]);
+        let m = SupportModel::default_model();
+        let kept = features("No, this is a non-smoking hotel.", p, &g, None);
+        assert_eq!(kept[col], 0.0);
+        assert!(!m.hard_fires(&kept));
+        let flipped = features("No, this is a smoking hotel.", p, &g, None);
+        assert_eq!(flipped[col], 1.0);
+    }
+
+    #[test]
+    fn the_v5_model_flags_a_count_of_two_that_restates_one_line() {
+        let p = "Acorn Guest House: I loved the view.\nAcorn Guest House: I found that the exquisite view was unlike anything I've ever seen before.\nAcorn Guest House: The room provided a great view.";
+        let g = Gazetteer::from_passages([p]);
+        let m = SupportModel::default_model();
+        let two = features(
+            "Two found it to be exquisite and something they had seen before.",
+            p,
+            &g,
+            None,
+        );
+        assert!(m.score_full(&two).1);
+        assert!(m.hard_fires(&two));
+        let one = features(
+            "One found it to be exquisite and something they had seen before.",
+            p,
+            &g,
+            None,
+        );
+        assert!(!m.hard_fires(&one));
+    }
+
+    #[test]
+    fn the_default_model_flags_changed_counts_on_their_own() {
         let col = |n: &str| FEATURES.iter().position(|f| *f == n).unwrap();
         let m = SupportModel::default_model();
         let p = "Acorn Guest House: The view was great.\nAcorn Guest House: We loved the view.\nAcorn Guest House: The exquisite view was unlike anything.\nAcorn Guest House: The room was small.\nAcorn Guest House: The stay was quiet.";

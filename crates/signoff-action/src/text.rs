@@ -1075,6 +1075,20 @@ pub fn number_conflicts(claim: &str, passage: &str, lines: &[String], strict: bo
         .count()
 }
 
+/// Whether a token set holds a stem or one of its forms that the light stemmer leaves
+/// apart ("price" and "priced" → "pric"): one a prefix of the other, four letters or more.
+fn has_stem(set: &HashSet<String>, t: &str) -> bool {
+    set.contains(t)
+        || set.iter().any(|s| {
+            let (short, long) = if s.len() <= t.len() {
+                (s.as_str(), t)
+            } else {
+                (t, s.as_str())
+            };
+            short.len() >= 4 && long.starts_with(short) && long.len() - short.len() <= 1
+        })
+}
+
 /// Counts of reviewers far above what the passage says about the thing counted: a count
 /// of at least three that is not the number of lines and exceeds by two or more the most
 /// lines holding one word of what it counts ("four said exquisite" where one line says
@@ -1090,13 +1104,35 @@ pub fn counts_far_above_lines(claim: &str, passage: &str, lines: &[String]) -> u
             let most = q
                 .clause
                 .iter()
-                .map(|t| line_toks.iter().filter(|l| l.contains(t)).count())
+                .map(|t| line_toks.iter().filter(|l| has_stem(l, t)).count())
                 .max()
                 .unwrap_or(0);
             q.value >= 3
                 && q.value as usize != lines.len()
                 && most >= 1
                 && q.value as usize >= most + 2
+        })
+        .count()
+}
+
+/// Counts of two whose clause restates one line closely (three of its content words or more
+/// in that line) when no other line holds any word of the clause: "two found it exquisite and
+/// something they had never seen before" where only one line says so. A loose summary ("two
+/// said it was quiet", one word) is left alone.
+pub fn count_two_from_one_line(claim: &str, passage: &str, lines: &[String]) -> usize {
+    let line_toks: Vec<HashSet<String>> = lines.iter().map(|l| token_set(l)).collect();
+    let found = quantities(passage);
+    quantities(&unquoted(claim, passage))
+        .iter()
+        .filter(|q| q.kind == QuantityKind::Count && q.value == 2)
+        .filter(|q| !found.iter().any(|p| q.same_as(p)))
+        .filter(|q| {
+            let clause: HashSet<&String> = q.clause.iter().collect();
+            let hits: Vec<usize> = line_toks
+                .iter()
+                .map(|l| clause.iter().filter(|t| l.contains(**t)).count())
+                .collect();
+            hits.iter().filter(|h| **h > 0).count() == 1 && hits.iter().any(|h| *h >= 3)
         })
         .count()
 }
@@ -1786,6 +1822,168 @@ pub fn stance_negative(text: &str) -> bool {
     n % 2 == 1
 }
 
+/// The aspects reviews of places talk about, each a list of word forms: a trailing `*` marks
+/// a word beginning ("overpric*" for "overpriced", "overpricing"), else the word itself or its
+/// plural. Entity names are not aspects: "bed and breakfast" is dropped before matching, and
+/// "location" (every "reviews for that location" says it) is left out.
+const ASPECTS: &[&[&str]] = &[
+    &["wifi", "internet*", "wireless*"],
+    &[
+        "drink*",
+        "beer*",
+        "alcohol*",
+        "beverage*",
+        "wine*",
+        "cocktail*",
+        "pint",
+        "liquor*",
+        "booze",
+    ],
+    &[
+        "quiet*",
+        "nois*",
+        "peace*",
+        "loud*",
+        "silen*",
+        "calm*",
+        "disturb*",
+        "undisturb*",
+        "tranquil*",
+    ],
+    &[
+        "pric*",
+        "cheap*",
+        "expens*",
+        "overpric*",
+        "afford*",
+        "valu*",
+        "money",
+        "cost*",
+        "reasonabl*",
+        "inexpens*",
+        "budget",
+        "bargain*",
+    ],
+    &["decor*", "interior*", "ambi*", "atmospher*", "vibe"],
+    &["view*", "scener*", "scenic*", "vista*", "overlook*"],
+    &[
+        "clean*",
+        "unclean*",
+        "dirt*",
+        "spotless*",
+        "pristine*",
+        "tidy",
+        "tidi*",
+        "filth*",
+        "housekeep*",
+        "neat*",
+        "stain*",
+        "dust*",
+    ],
+    &[
+        "spacious*",
+        "cramp*",
+        "roomy",
+        "space*",
+        "larg*",
+        "small*",
+        "big*",
+        "tiny",
+        "size*",
+    ],
+    &["portion*", "generous*", "hungry", "plenty", "leftover*"],
+    &[
+        "staff*",
+        "service",
+        "waiter*",
+        "waitress*",
+        "server",
+        "employee*",
+        "friendl*",
+        "rude*",
+        "helpful*",
+        "attentive*",
+        "host*",
+        "hospitab*",
+    ],
+    &["parking*"],
+    &["bed", "mattress*", "pillow*", "slept", "sleep*"],
+    &["outdoor*", "outside", "patio*", "terrace*"],
+    &[
+        "located",
+        "near",
+        "nearby",
+        "close",
+        "convenien*",
+        "distance*",
+        "downtown",
+        "spot",
+        "walk*",
+        "far",
+    ],
+    &[
+        "food*",
+        "dish*",
+        "meal*",
+        "tast*",
+        "flavo*",
+        "delicious*",
+        "cuisine*",
+        "breakfast*",
+    ],
+];
+
+/// The aspects (see `ASPECTS`) a text talks about, as a bit set: "the internet was fast" and
+/// "great Wi-Fi" both talk about wifi, "non-alcoholic drinks" and "craft beers" about drinks.
+pub fn aspects(text: &str) -> u32 {
+    let ws = words(text);
+    let mut kept: Vec<String> = Vec::with_capacity(ws.len());
+    let mut i = 0;
+    while i < ws.len() {
+        if ws[i] == "bed" && ws.get(i + 1).is_some_and(|w| w == "and" || w == "&") {
+            i += 3;
+            continue;
+        }
+        if ws[i] == "wi" && ws.get(i + 1).is_some_and(|w| w == "fi") {
+            kept.push("wifi".to_string());
+            i += 2;
+            continue;
+        }
+        kept.push(ws[i].clone());
+        i += 1;
+    }
+    let mut set = 0u32;
+    for (bit, forms) in ASPECTS.iter().enumerate() {
+        let hit = kept.iter().any(|w| {
+            forms.iter().any(|f| match f.strip_suffix('*') {
+                Some(prefix) => w.starts_with(prefix),
+                None => w == f || w.strip_suffix('s') == Some(f),
+            })
+        });
+        if hit {
+            set |= 1 << bit;
+        }
+    }
+    set
+}
+
+/// How a claim's aspects meet a passage's lines: `(absent, unmentioned)`. `absent`: the claim
+/// talks about some aspect and no line talks about any of the claim's aspects (another
+/// place's reply about its views, paired with snippets about rooms being clean). `unmentioned`:
+/// an aspect at least half the lines (and one at least) talk about is one the claim never
+/// touches.
+pub fn aspect_mismatch(claim: &str, lines: &[String]) -> (bool, bool) {
+    let mine = aspects(claim);
+    let per_line: Vec<u32> = lines.iter().map(|l| aspects(l)).collect();
+    let any_line = per_line.iter().fold(0, |a, b| a | b);
+    let absent = mine != 0 && mine & any_line == 0;
+    let need = (lines.len() as f64 / 2.0).max(1.0);
+    let topic = (0..ASPECTS.len())
+        .filter(|bit| per_line.iter().filter(|l| *l & (1 << bit) != 0).count() as f64 >= need)
+        .fold(0u32, |a, bit| a | (1 << bit));
+    (absent, topic != 0 && topic & mine == 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2242,5 +2440,69 @@ mod tests {
         assert_eq!(lead_polarity("There is parking"), None);
         assert_eq!(lead_polarity("Unfortunately, the wifi is slow"), None);
         assert_eq!(negations("It isn't clean and there is no towel"), 2);
+    }
+
+    #[test]
+    fn aspects_meet_across_wordings_and_skip_names() {
+        assert_eq!(aspects("great Wi-Fi"), aspects("the internet was fast"));
+        assert_eq!(aspects("non-alcoholic drinks"), aspects("craft beers"));
+        assert_eq!(aspects("Alexander Bed and Breakfast is nice"), 0);
+        assert_ne!(aspects("the view"), aspects("the room was clean"));
+        let lines = vec![
+            "The rooms weren't that clean.".to_string(),
+            "Spotless bathroom.".to_string(),
+        ];
+        assert_eq!(
+            aspect_mismatch("The views are stunning.", &lines),
+            (true, true)
+        );
+        assert_eq!(
+            aspect_mismatch("The rooms were unclean, sadly.", &lines),
+            (false, false)
+        );
+        assert_eq!(aspect_mismatch("Guests were happy.", &lines), (false, true));
+    }
+
+    #[test]
+    fn a_count_of_two_restating_one_line_is_caught_but_a_loose_summary_is_not() {
+        let lines: Vec<String> = [
+            "I loved the view.",
+            "I found that the exquisite view was unlike anything I've ever seen before.",
+            "The room provided a great view.",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let p = lines.join("\n");
+        let two = "Two found it to be exquisite and something they had seen before.";
+        assert_eq!(count_two_from_one_line(two, &p, &lines), 1);
+        let one = "One found it to be exquisite and something they had seen before.";
+        assert_eq!(count_two_from_one_line(one, &p, &lines), 0);
+        assert_eq!(
+            count_two_from_one_line("Two said the view was great.", &p, &lines),
+            0
+        );
+        assert_eq!(
+            count_two_from_one_line("Two said it was exquisite.", &p, &lines),
+            0
+        );
+    }
+
+    #[test]
+    fn a_count_far_above_its_lines_meets_their_word_forms() {
+        let lines: Vec<String> = [
+            "The price of the drinks is outrageous.",
+            "A beer was not well priced and quite expensive.",
+            "The drinks were pretty cheap.",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let p = lines.join("\n");
+        // "price" meets "priced": two lines back it, so three is not far above.
+        let three = "Three guests found the price unreasonable.";
+        assert_eq!(counts_far_above_lines(three, &p, &lines), 0);
+        let five = "Five guests found the price unreasonable.";
+        assert_eq!(counts_far_above_lines(five, &p, &lines), 1);
     }
 }
