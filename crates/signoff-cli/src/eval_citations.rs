@@ -34,7 +34,8 @@ pub struct CitationsArgs {
     /// Comma-separated features that flag on their own (with `--train`; default
     /// number_conflict,quantity_grammar,no_lead_positive_body,stance_mismatch_close,
     /// count_conflict,number_form,count_far,count_noun_disagrees,answer_negates_stated,
-    /// no_about_entity_no_negative_line,lead_vs_faq_answer; "none" for no hard checks).
+    /// no_about_entity_no_negative_line,lead_vs_faq_answer,count_two_one_line; "none" for no
+    /// hard checks).
     #[arg(long, requires = "train")]
     hard: Option<String>,
     /// Write the fitted model here (with `--train`).

@@ -110,7 +110,7 @@ fn training_writes_the_hard_checks_and_refuses_an_unknown_one() {
     ));
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
-    assert_eq!(m["version"], 4);
+    assert_eq!(m["version"], 5);
     assert_eq!(
         m["hard"],
         serde_json::json!(["number_conflict", "stance_mismatch_close"])
