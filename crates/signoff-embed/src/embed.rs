@@ -121,11 +121,24 @@ impl Embedder {
         let config: Config = serde_json::from_slice(&read(&cfg_path)?)
             .map_err(|e| EmbedError::Model(format!("{}: {e}", cfg_path.display())))?;
         let weights = read(&weights_path)?;
-        let version = hex::encode(&Sha256::digest(&weights)[..8]);
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)?;
-        let model = Bert::load(vb, &config)?;
-        let mut tokenizer = Tokenizer::from_file(&tok_path)
-            .map_err(|e| EmbedError::Model(format!("{}: {e}", tok_path.display())))?;
+        // The version hash (a quarter second for 90 MB) runs beside building the model and
+        // reading the tokenizer, which need only the bytes, not the hash.
+        let (version, built) = std::thread::scope(|s| {
+            let hash = s.spawn(|| hex::encode(&Sha256::digest(&weights)[..8]));
+            let built = (|| -> Result<(Bert, Tokenizer)> {
+                let vb = VarBuilder::from_slice_safetensors(&weights, DType::F32, &Device::Cpu)?;
+                let model = Bert::load(vb, &config)?;
+                let tokenizer = Tokenizer::from_file(&tok_path)
+                    .map_err(|e| EmbedError::Model(format!("{}: {e}", tok_path.display())))?;
+                Ok((model, tokenizer))
+            })();
+            (
+                hash.join().expect("the hashing thread does not panic"),
+                built,
+            )
+        });
+        let (model, mut tokenizer) = built?;
+        drop(weights);
         // No padding here: `embed_with` groups texts of similar length and pads each batch.
         tokenizer.with_padding(None);
         tokenizer
