@@ -1988,6 +1988,13 @@ pub fn aspect_mismatch(claim: &str, lines: &[String]) -> (bool, bool) {
 mod tests {
     use super::*;
 
+    /// Passage lines and the passage they make, joined by newlines.
+    fn passage_lines(lines: &[&str]) -> (Vec<String>, String) {
+        let lines: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        let p = lines.join("\n");
+        (lines, p)
+    }
+
     #[test]
     fn sentences_keep_spans_and_decimals() {
         let t = "Check-in is at 3.30 pm. Is it quiet? Yes!\nNext line";
@@ -2465,15 +2472,11 @@ mod tests {
 
     #[test]
     fn a_count_of_two_restating_one_line_is_caught_but_a_loose_summary_is_not() {
-        let lines: Vec<String> = [
+        let (lines, p) = passage_lines(&[
             "I loved the view.",
             "I found that the exquisite view was unlike anything I've ever seen before.",
             "The room provided a great view.",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let p = lines.join("\n");
+        ]);
         let two = "Two found it to be exquisite and something they had seen before.";
         assert_eq!(count_two_from_one_line(two, &p, &lines), 1);
         let one = "One found it to be exquisite and something they had seen before.";
@@ -2490,15 +2493,11 @@ mod tests {
 
     #[test]
     fn a_count_far_above_its_lines_meets_their_word_forms() {
-        let lines: Vec<String> = [
+        let (lines, p) = passage_lines(&[
             "The price of the drinks is outrageous.",
             "A beer was not well priced and quite expensive.",
             "The drinks were pretty cheap.",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let p = lines.join("\n");
+        ]);
         // "price" meets "priced": two lines back it, so three is not far above.
         let three = "Three guests found the price unreasonable.";
         assert_eq!(counts_far_above_lines(three, &p, &lines), 0);
