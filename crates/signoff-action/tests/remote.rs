@@ -5,10 +5,10 @@
 //! binding and fallback.
 
 mod remote_server;
+mod support;
 
 use remote_server::{completion, delta, json, start, stream, End, Reply};
 use signoff_action::draft::{check, gazetteer_for, ClaimStatus, DraftRequest};
-use signoff_action::evidence::Evidence;
 use signoff_action::prompt::render;
 use signoff_action::remote::{
     ApiKey, Cancel, Completion, Message, RemoteClient, RemoteConfig, RemoteError,
@@ -18,6 +18,7 @@ use signoff_action::support::{SupportModel, SupportScorer};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::evidence;
 
 fn cfg(url: &str) -> RemoteConfig {
     let mut c = RemoteConfig::new(url, "test-model");
@@ -421,25 +422,6 @@ fn streamed_chunks_reach_the_callback_promptly() {
     let (p50, p95, max) = (lat[n / 2], lat[n * 95 / 100], lat[n - 1]);
     println!("stream chunk flushed -> callback: p50 {p50:.3} ms, p95 {p95:.3} ms, max {max:.3} ms over {n} chunks");
     assert!(max < 100.0, "max {max} ms");
-}
-
-fn evidence() -> Vec<Evidence> {
-    vec![
-        Evidence::new(
-            "c1",
-            "faq",
-            "v1",
-            "Acorn Guest House",
-            "Check-in is from 3:30pm. Parking is free on site.",
-        ),
-        Evidence::new(
-            "c2",
-            "reviews",
-            "v1",
-            "Acorn Guest House",
-            "The room was quiet and clean.",
-        ),
-    ]
 }
 
 fn models(text: &str) -> Models {

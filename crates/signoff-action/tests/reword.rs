@@ -3,15 +3,17 @@
 //! GGUF metadata against pinned token ids, and (ignored: it loads and runs the model) a
 //! reworded draft whose citations stay bound and checked.
 
+mod support;
+
 use signoff_action::draft::{
     char_slice, check, gazetteer_for, ClaimStatus, DraftRequest, Drafter, OfflineDrafter,
 };
-use signoff_action::evidence::Evidence;
 use signoff_action::remote::Cancel;
 use signoff_action::reword::{self, SmolLm};
 use signoff_action::support::{SupportModel, SupportScorer};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use support::evidence;
 
 fn smol_dir() -> PathBuf {
     let root = std::env::var("SIGNOFF_MODEL_DIR")
@@ -60,25 +62,6 @@ fn tokenizer_from_gguf_metadata_matches_pinned_ids_and_round_trips() {
     let enc = tk.encode("<|im_start|>user\nhi<|im_end|>", false).unwrap();
     assert_eq!(enc.get_ids()[0], 1);
     assert_eq!(*enc.get_ids().last().unwrap(), 2);
-}
-
-fn evidence() -> Vec<Evidence> {
-    vec![
-        Evidence::new(
-            "c1",
-            "faq",
-            "v1",
-            "Acorn Guest House",
-            "Check-in is from 3:30pm. Parking is free on site.",
-        ),
-        Evidence::new(
-            "c2",
-            "reviews",
-            "v1",
-            "Acorn Guest House",
-            "The room was quiet and clean.",
-        ),
-    ]
 }
 
 /// Loads SmolLM2 (converting it on first use), rewords a real offline draft twice: the two
