@@ -473,22 +473,11 @@ pub type KeyLookup<'a> = &'a dyn Fn(&str) -> std::result::Result<Option<ApiKey>,
 /// prompt (redacted case text and numbered passages only); its reply is bound to the
 /// evidence by [`bind`]. With no evidence no remote model is asked (nothing to ground on).
 /// A cancel ends everything (no fallback): the caller stores nothing. A local rewording
-/// model checks its sentences with the lexical support features (see [`draft_routed_with`]).
-pub fn draft_routed(
-    chain: &[&ModelSpec],
-    req: &DraftRequest<'_>,
-    prompt: &Rendered,
-    keys: KeyLookup<'_>,
-    on_delta: &mut (dyn FnMut(&str) + Send),
-    cancel: &Cancel,
-) -> Result<Routed> {
-    draft_routed_with(chain, req, prompt, keys, on_delta, cancel, None)
-}
-
-/// [`draft_routed`], with the MiniLM encoder a local rewording model's claim check uses (the
-/// same scorer the draft's own check uses, so a sentence accepted here is not flagged later).
+/// model checks its sentences with the support scorer the draft's own check uses, with
+/// `check_embedder` (MiniLM) when given, so a sentence accepted here is not flagged later;
+/// without it, with the lexical features.
 #[allow(clippy::too_many_arguments)]
-pub fn draft_routed_with(
+pub fn draft_routed(
     chain: &[&ModelSpec],
     req: &DraftRequest<'_>,
     prompt: &Rendered,
@@ -760,6 +749,7 @@ model = "offline"
                 &|_| Ok(None),
                 &mut |_| {},
                 &Cancel::new(),
+                None,
             )
             .unwrap();
             assert_eq!(r.model_name, "offline");

@@ -458,6 +458,7 @@ fn the_router_binds_markers_and_flags_passages_that_do_not_exist() {
         &|_| Ok(None),
         &mut |_d: &str| chunks += 1,
         &Cancel::new(),
+        None,
     )
     .unwrap();
     assert_eq!(
@@ -508,6 +509,7 @@ fn the_router_falls_back_when_a_server_is_down_or_failing() {
         &|_| Ok(None),
         &mut |_d: &str| {},
         &Cancel::new(),
+        None,
     )
     .unwrap();
     assert_eq!(r.model_name, "offline");
@@ -546,6 +548,7 @@ fn the_router_falls_back_when_a_server_is_down_or_failing() {
         &|_| Ok(None),
         &mut |_d: &str| {},
         &Cancel::new(),
+        None,
     )
     .unwrap();
     assert_eq!(r.composed.text, signoff_action::draft::NO_GROUNDING);
@@ -561,6 +564,7 @@ fn the_router_falls_back_when_a_server_is_down_or_failing() {
         &|_| Ok(None),
         &mut |_d: &str| {},
         &cancel,
+        None,
     )
     .unwrap_err();
     assert!(e.to_string().contains("cancelled"), "{e}");

@@ -179,13 +179,11 @@ pub fn compose(
     let encoder = local
         .then(|| crate::intake::embedder(&crate::intake::model_dir_from_env()).ok())
         .flatten();
-    signoff_action::router::draft_routed_with(
-        &chain, &req, &p.prompt, &keys, on_delta, cancel, encoder,
-    )
-    .map_err(|e| match e {
-        signoff_action::ActionError::Remote(r) if r.is_cancel() => ApiError::Cancelled,
-        e => action_err(e),
-    })
+    signoff_action::router::draft_routed(&chain, &req, &p.prompt, &keys, on_delta, cancel, encoder)
+        .map_err(|e| match e {
+            signoff_action::ActionError::Remote(r) if r.is_cancel() => ApiError::Cancelled,
+            e => action_err(e),
+        })
 }
 
 /// Stage 3: checks every claim and stores the draft (with its `draft` audit entry).
