@@ -91,8 +91,9 @@ fn training_writes_the_hard_checks_and_refuses_an_unknown_one() {
     let pairs = pairs_file(dir.path());
     let model = dir.path().join("model.json");
     let p = pairs.to_str().unwrap();
-    ok(run_opt(
-        &[
+    // Trains a lexical linear model on the pairs with these hard checks (and any more flags).
+    let train = |hard: &str, more: &[&str]| {
+        let mut args = vec![
             "eval",
             "citations",
             "--pairs",
@@ -102,11 +103,14 @@ fn training_writes_the_hard_checks_and_refuses_an_unknown_one() {
             "--lexical",
             "--linear",
             "--hard",
-            "number_conflict,stance_mismatch_close",
-            "--save-model",
-            model.to_str().unwrap(),
-        ],
-        None,
+            hard,
+        ];
+        args.extend_from_slice(more);
+        run_opt(&args, None)
+    };
+    ok(train(
+        "number_conflict,stance_mismatch_close",
+        &["--save-model", model.to_str().unwrap()],
     ));
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
@@ -115,22 +119,5 @@ fn training_writes_the_hard_checks_and_refuses_an_unknown_one() {
         m["hard"],
         serde_json::json!(["number_conflict", "stance_mismatch_close"])
     );
-    fails(
-        run_opt(
-            &[
-                "eval",
-                "citations",
-                "--pairs",
-                p,
-                "--train",
-                p,
-                "--lexical",
-                "--linear",
-                "--hard",
-                "cosine_passage",
-            ],
-            None,
-        ),
-        "hard[0]",
-    );
+    fails(train("cosine_passage", &[]), "hard[0]");
 }
