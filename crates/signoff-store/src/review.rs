@@ -46,7 +46,7 @@ pub struct Recheck {
     pub kept: usize,
     /// The checked claims the scorer flagged (positions only: the text is in the reply).
     pub flagged: Vec<RecheckedClaim>,
-    /// Which scorer ran (`support-v2 + MiniLM`, or `(lexical)` without the embedding model).
+    /// Which scorer ran (`support-v5 + MiniLM`, or `(lexical)` without the embedding model).
     pub scorer: String,
 }
 
