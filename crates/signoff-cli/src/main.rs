@@ -459,8 +459,9 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                 "{case}: {} by {} (disposition #{})",
                 d.kind, d.reviewer_name, d.seq
             ));
+            let text = d.final_text.as_deref().unwrap_or_default();
             if signoff_store::review::sends_draft(decision.kind)
-                && d.final_text.as_deref().is_none_or(|t| t.trim().is_empty())
+                && !signoff_store::review::posts_reply(decision.kind, text)
             {
                 out.line(&format!(
                     "{case}: the reply is empty, so nothing is posted upstream"

@@ -118,6 +118,12 @@ pub fn sends_draft(kind: DispositionKind) -> bool {
     matches!(kind, DispositionKind::Approve | DispositionKind::Edit)
 }
 
+/// Whether a disposition posts a reply upstream (when an upstream is set): it sends the draft
+/// out and the reply has text. An empty reply has nothing to send; the disposition stands.
+pub fn posts_reply(kind: DispositionKind, final_text: &str) -> bool {
+    sends_draft(kind) && !final_text.trim().is_empty()
+}
+
 /// What the store checks of a reviewer's edited reply before it goes out, recorded in the
 /// disposition entry as `final_check`. Every `[n]` marker must still be bound to a passage of
 /// the case's newest draft (a marker bound to nothing is refused). The support scorer is not
@@ -407,8 +413,7 @@ impl Workspace {
             signer.as_ref(),
             &manifest,
         )?;
-        // An empty reply has nothing to send: the disposition stands, no action is queued.
-        if sends_draft(kind) && !final_text.trim().is_empty() {
+        if posts_reply(kind, &final_text) {
             crate::actions::queue_for_disposition(&tx, decision.case_seq, seq, audit_idx, at)?;
         }
         tx.execute(
