@@ -177,7 +177,7 @@ impl Drafter for OfflineDrafter {
                         .len();
                 let s = s.start + lead..s.end;
                 let toks = text::token_set(&ev.text[s.start..s.end]);
-                if toks.is_empty() || ev.text[s.start..s.end].ends_with('?') {
+                if toks.is_empty() || is_question(&ev.text[s.start..s.end]) {
                     continue;
                 }
                 let hits = toks.iter().filter(|t| query.contains(*t)).count() as f64;
@@ -249,11 +249,19 @@ fn strip_markers(s: &str) -> String {
     signoff_core::citation::strip_markers(s).trim().to_string()
 }
 
+/// Whether a sentence asks rather than states: it ends with `?`, also inside closing quotes or
+/// brackets and before the full stop a marker leaves (`'Is it on now?') [1].`).
+fn is_question(sentence: &str) -> bool {
+    strip_markers(sentence)
+        .trim_end_matches(|c: char| c.is_whitespace() || ".'\")]’”".contains(c))
+        .ends_with('?')
+}
+
 /// Whether a sentence asserts anything worth checking: not a question, and at least two
 /// content words once markers are removed.
 pub fn is_claim(sentence: &str) -> bool {
     let s = strip_markers(sentence);
-    !s.trim_end().ends_with('?') && text::content_tokens(&s).len() >= 2
+    !is_question(&s) && text::content_tokens(&s).len() >= 2
 }
 
 /// Splits draft text into claims and checks each against the cited spans. A sentence that
@@ -452,6 +460,31 @@ pub(crate) mod tests {
             let span = char_slice(&e.text, c.start, c.end).unwrap();
             assert!(!span.starts_with(['-', '>', ' ']), "{span:?}");
         }
+    }
+
+    #[test]
+    fn a_quoted_question_is_neither_quoted_nor_a_claim() {
+        assert!(is_question("Ask: 'Is the service on your account now?')"));
+        assert!(is_question("Is it free?” "));
+        assert!(!is_question("Parking is free (ask at the desk)."));
+        assert!(!is_claim(
+            "Ask them: 'Can you see the service on your account?') [1]."
+        ));
+        let evidence = vec![Evidence::new(
+            "q1",
+            "policy",
+            "v1",
+            "Service added",
+            "Check the service is gone.  (i.e. 'Can you see the service on your account now?')\n- Remove the service from the account.",
+        )];
+        let req = DraftRequest {
+            subject: "Service",
+            body: "A service was added to my account.",
+            evidence: &evidence,
+        };
+        let d = OfflineDrafter::default().compose(&req, &prompt()).unwrap();
+        assert!(!d.text.contains("Can you see"), "{}", d.text);
+        assert!(d.text.contains("Remove the service"), "{}", d.text);
     }
 
     #[test]
