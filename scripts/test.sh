@@ -14,6 +14,16 @@ set -o pipefail
 step "format"
 cargo fmt --all --check
 
+step "dependencies: licences, bans, sources (deny.toml)"
+# Duplicate versions are warnings (deny.toml says why); shown with `cargo deny check bans`.
+cargo deny --locked --log-level error check licenses bans sources
+# Advisories need a local checkout of the RustSec database, which CI cannot fetch (see deny.toml).
+if compgen -G "${CARGO_HOME:-$HOME/.cargo}/advisory-dbs/advisory-db-*/.git" >/dev/null; then
+  cargo deny --locked --offline check advisories
+else
+  echo "advisories: not checked (no RustSec database checkout under \$CARGO_HOME/advisory-dbs; see deny.toml)"
+fi
+
 step "UI: type-check, unit tests, build"
 (cd ui && npm run --silent check && npx vitest run --reporter=dot && npm run --silent build) 2>&1 | tee -a "$LOG"
 
