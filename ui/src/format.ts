@@ -40,3 +40,11 @@ export function humanLabel(label: string): string {
   const s = label.replace(/_/g, " ");
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
+
+/** The kinds of disposition a reviewer records. */
+export type DecisionKind = "approve" | "edit" | "reject" | "escalate";
+
+/** What a disposition did, for the toast: "approved", "approved with edits", "rejected", "escalated". */
+export function decidedText(kind: DecisionKind): string {
+  return { approve: "approved", edit: "approved with edits", reject: "rejected", escalate: "escalated" }[kind];
+}

@@ -2,10 +2,10 @@
 // keyboard and the backend. Advancing after a decision shows the preloaded next case without a
 // round trip; the case's audit trail arrives after it, proofs checked.
 import { h, replace } from "./dom";
-import { count } from "./format";
+import { count, decidedText } from "./format";
 import { BackendError, onIndexProgress, tauriBackend, type ActionDto, type Backend, type CaseDto, type DispositionDto, type DraftClaimDto, type DraftDto, type EvidenceDto, type FilterDto, type IndexProgressDto, type SessionDto, type StatusCountDto } from "./ipc";
 import { actionFor, type Action } from "./keys";
-import { CaseCache, QueueModel } from "./queue";
+import { CaseCache, emptyQueueText, QueueModel, undoableLast } from "./queue";
 import { AuditView } from "./views/auditView";
 import { caseView, emptyCaseView, timelineView } from "./views/caseView";
 import { corpusDialog } from "./views/corpusView";
@@ -34,6 +34,8 @@ class App {
   private current: CaseDto | null = null;
   /** The evidence last shown, re-marked with what the draft cites once the draft arrives. */
   private lastEvidence: EvidenceDto | null = null;
+  /** The draft last shown (an ungrounded one is no reply: editing starts from an empty text). */
+  private lastDraft: DraftDto | null = null;
   private readonly undoStack: Done[] = [];
   private busy = false;
   private counts: StatusCountDto[] = [];
@@ -102,9 +104,18 @@ class App {
     }
     document.addEventListener("keydown", (e) => void this.onKey(e));
     let timer: number | undefined;
+    // The search text the list shows (or is loading), so Enter can wait for it or apply it.
+    let applied = "";
+    let loading: Promise<void> = Promise.resolve();
+    const apply = (): Promise<void> => {
+      window.clearTimeout(timer);
+      applied = this.search.value;
+      loading = this.reload();
+      return loading;
+    };
     this.search.addEventListener("input", () => {
       window.clearTimeout(timer);
-      timer = window.setTimeout(() => void this.reload(), 150);
+      timer = window.setTimeout(() => void apply(), 150);
     });
     this.search.addEventListener("keydown", (e) => {
       if (e.key === "Enter" || e.key === "Escape") {
@@ -112,6 +123,13 @@ class App {
         e.stopPropagation();
         this.search.blur();
         this.list.el.focus();
+        // Enter opens the first match at once, applying the search first if it is still waiting.
+        if (e.key === "Enter") {
+          void (async () => {
+            await (applied !== this.search.value ? apply() : loading);
+            if (this.model.rows.length) await this.select(this.model.selected, true);
+          })();
+        }
       }
     });
     this.band.addEventListener("change", () => void this.reload());
@@ -159,7 +177,7 @@ class App {
       if (!this.current && this.model.rows.length) {
         replace(this.casePane, emptyCaseView("Press Enter to open the highlighted case · j/k to move · ? for all keys"));
       } else if (!this.model.rows.length && !this.current) {
-        replace(this.casePane, emptyCaseView(filter.status === "open" ? "The queue is clear." : "No cases here."));
+        replace(this.casePane, emptyCaseView(emptyQueueText(filter)));
       }
       this.cache.preload(this.model.current()?.seq);
     } catch (e) {
@@ -220,8 +238,24 @@ class App {
       button("r", "Reject", "reject", "reject"),
       button("x", "Escalate", "escalate"),
       h("div", { class: "spacer" }),
-      h("button", { type: "button", class: "act", disabled: !this.undoStack.length, onclick: () => void this.run("undo") }, h("kbd", {}, "u"), "Undo"),
+      h(
+        "button",
+        { type: "button", class: "act", "data-testid": "act-undo", disabled: !this.undoable(), onclick: () => void this.run("undo") },
+        h("kbd", {}, "u"),
+        "Undo",
+      ),
     );
+    // The button turns off when the grace period of the last disposition ends.
+    window.clearTimeout(this.undoTimer);
+    const last = this.undoable();
+    if (last) this.undoTimer = window.setTimeout(() => this.renderBar(), last.at + this.session.undo_grace_secs * 1000 - Date.now() + 50);
+  }
+
+  private undoTimer: number | undefined;
+
+  /** The last disposition of this window, while it can still be undone. */
+  private undoable(): Done | null {
+    return this.session ? undoableLast(this.undoStack, Date.now(), this.session.undo_grace_secs) : null;
   }
 
   private async onKey(e: KeyboardEvent): Promise<void> {
@@ -341,6 +375,7 @@ class App {
     }
     clearTimeout(timer);
     if (this.current?.seq !== c.seq) return;
+    this.lastDraft = draft;
     const slot = this.casePane.querySelector<HTMLElement>("[data-testid=draft-slot]");
     if (slot) replace(slot, content);
     if (draft && this.lastEvidence?.case_id === c.id) {
@@ -479,7 +514,8 @@ class App {
     if (kind === "edit") {
       // The reviewer's own sentences pass the same claim check as the draft's: flagged ones go
       // back to the editor, or out with a rationale.
-      let start = c.draft ?? "";
+      const ungrounded = this.lastDraft?.case_id === c.id && !this.lastDraft.grounded;
+      let start = ungrounded ? "" : (c.draft ?? "");
       for (;;) {
         finalText = await editDialog(c.draft ?? "", start);
         if (finalText === null) return;
@@ -518,7 +554,8 @@ class App {
       void this.sendActions(c, null);
       this.cache.invalidate(c.seq);
       this.advanceAfter(c.seq);
-      this.notify(`${c.id}: ${kind === "edit" ? "approved with edits" : kind + "d"}. u to undo.`);
+      this.notify(`${c.id}: ${decidedText(kind)}. u to undo.`);
+      this.renderBar();
       void this.refreshCounts();
     } catch (e) {
       if (kind === "approve" && !explainFlagged && e instanceof BackendError && e.code === "unsupported_reply") {
@@ -568,11 +605,13 @@ class App {
   }
 
   private async undo(): Promise<void> {
-    const last = this.undoStack.pop();
+    const last = this.undoable();
     if (!last) {
-      this.notify("Nothing to undo in this session.");
+      const expired = this.undoStack[this.undoStack.length - 1];
+      this.notify(expired ? `${expired.caseId}: the ${this.session.undo_grace_secs} s to undo it have passed.` : "Nothing to undo in this session.");
       return;
     }
+    this.undoStack.pop();
     this.busy = true;
     try {
       await this.backend.undo(last.disposition.seq);

@@ -1,7 +1,7 @@
 // QueueModel and CaseCache against a fake backend: paging, selection, removal, preloading.
 import { describe, expect, it } from "vitest";
 import type { Backend, CaseDto, CaseRowDto } from "./ipc";
-import { CaseCache, QueueModel } from "./queue";
+import { CaseCache, emptyQueueText, QueueModel, undoableLast } from "./queue";
 
 function row(seq: number): CaseRowDto {
   return {
@@ -74,5 +74,24 @@ describe("CaseCache", () => {
     expect(c.has(2)).toBe(true);
     await c.get(2);
     expect(calls.filter((x) => x === "case:2").length).toBe(1);
+  });
+});
+
+describe("emptyQueueText", () => {
+  const none = { status: "open", band: null, label: null, text: null };
+  it("says a search matched nothing instead of calling the queue clear", () => {
+    expect(emptyQueueText({ ...none, text: " DEMO-HTML " })).toBe("No case matches “DEMO-HTML”.");
+    expect(emptyQueueText({ ...none, band: "high" })).toBe("No case matches these filters.");
+    expect(emptyQueueText(none)).toBe("The queue is clear.");
+    expect(emptyQueueText({ ...none, status: "rejected" })).toBe("No cases here.");
+  });
+});
+
+describe("undoableLast", () => {
+  it("offers the last disposition only within the grace period", () => {
+    const stack = [{ at: 1_000 }, { at: 5_000 }];
+    expect(undoableLast(stack, 5_000 + 9_999, 10)).toBe(stack[1]);
+    expect(undoableLast(stack, 5_000 + 10_000, 10)).toBeNull();
+    expect(undoableLast([], 0, 10)).toBeNull();
   });
 });

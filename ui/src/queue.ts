@@ -63,3 +63,26 @@ export class CaseCache {
     this.cache.delete(seq);
   }
 }
+
+/** What the queue pane says when a filter leaves no case: a search that matched nothing says so. */
+export function emptyQueueText(f: FilterDto): string {
+  const text = f.text?.trim();
+  if (text) return `No case matches “${text}”.`;
+  if (f.band || f.label) return "No case matches these filters.";
+  return (f.status ?? "open") === "open" ? "The queue is clear." : "No cases here.";
+}
+
+/** A disposition this window recorded and may still undo. */
+export interface Undoable {
+  /** When it was recorded (ms since the epoch, this window's clock). */
+  at: number;
+}
+
+/**
+ * The most recent disposition that can still be undone at `now` (the store allows an undo
+ * within `graceSecs` of the decision), or null: the Undo button is enabled only then.
+ */
+export function undoableLast<T extends Undoable>(stack: readonly T[], now: number, graceSecs: number): T | null {
+  const last = stack[stack.length - 1];
+  return last && now - last.at < graceSecs * 1000 ? last : null;
+}

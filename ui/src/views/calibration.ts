@@ -9,6 +9,8 @@ import { modal } from "./dialogs";
 
 const SVG = "http://www.w3.org/2000/svg";
 const SIZE = 200;
+/** Where both axes are labelled (confidence and accuracy). */
+const TICKS = [0, 0.25, 0.5, 0.75, 1];
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG, tag);
@@ -19,7 +21,7 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 
 /** The reliability diagram: accuracy per confidence bin against the diagonal. */
 export function reliabilityDiagram(p: ThresholdProposalDto): SVGSVGElement {
-  const pad = 28;
+  const pad = 48;
   const root = svg("svg", { viewBox: `0 0 ${SIZE + pad + 8} ${SIZE + pad + 8}`, width: SIZE + pad + 8, height: SIZE + pad + 8, role: "img", "data-testid": "reliability" });
   root.appendChild(svg("title", {}, `Reliability of ${p.rows} labelled cases`));
   const g = svg("g", { transform: `translate(${pad},4)` });
@@ -36,8 +38,15 @@ export function reliabilityDiagram(p: ThresholdProposalDto): SVGSVGElement {
   ] as const) {
     g.appendChild(svg("line", { x1: t * SIZE, y1: 0, x2: t * SIZE, y2: SIZE, class: `rel-threshold ${cls}` }));
   }
-  g.appendChild(svg("text", { x: SIZE / 2, y: SIZE + 22, "text-anchor": "middle", class: "rel-axis" }, "confidence"));
-  g.appendChild(svg("text", { x: -SIZE / 2, y: -16, transform: "rotate(-90)", "text-anchor": "middle", class: "rel-axis" }, "accuracy"));
+  for (const t of TICKS) {
+    const at = t * SIZE;
+    g.appendChild(svg("line", { x1: at, y1: SIZE, x2: at, y2: SIZE + 3, class: "rel-tick" }));
+    g.appendChild(svg("text", { x: at, y: SIZE + 12, "text-anchor": "middle", class: "rel-tick-label", "data-tick": `x${t}` }, `${Math.round(t * 100)}%`));
+    g.appendChild(svg("line", { x1: -3, y1: SIZE - at, x2: 0, y2: SIZE - at, class: "rel-tick" }));
+    g.appendChild(svg("text", { x: -5, y: SIZE - at + 3, "text-anchor": "end", class: "rel-tick-label", "data-tick": `y${t}` }, `${Math.round(t * 100)}%`));
+  }
+  g.appendChild(svg("text", { x: SIZE / 2, y: SIZE + 26, "text-anchor": "middle", class: "rel-axis" }, "confidence"));
+  g.appendChild(svg("text", { x: -SIZE / 2, y: -34, transform: "rotate(-90)", "text-anchor": "middle", class: "rel-axis" }, "accuracy"));
   root.appendChild(g);
   return root;
 }

@@ -29,6 +29,15 @@ describe("corpusTables", () => {
     expect(root.querySelector(".corpus-source.stale")?.textContent).toContain("stale: re-add it");
   });
 
+  it("keeps ids, dates, source names and approvers on one line each", () => {
+    const root = document.createElement("div");
+    root.append(...corpusTables(data, null));
+    const version = root.querySelector("[data-testid=corpus-version]")!.children;
+    for (const i of [0, 1, 4]) expect(version[i].classList.contains("nowrap")).toBe(true);
+    const source = root.querySelector(".corpus-source")!.children;
+    for (const i of [0, 2]) expect(source[i].classList.contains("nowrap")).toBe(true);
+  });
+
   it("says how to fill an empty corpus", () => {
     const [el] = corpusTables({ versions: [], sources: [] }, null);
     expect(el.textContent).toContain("signoff corpus add");

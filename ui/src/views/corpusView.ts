@@ -9,13 +9,13 @@ function versionRow(v: CorpusVersionDto, onApprove: ((id: string) => void) | nul
   return h(
     "tr",
     { class: v.approved_by ? "corpus-version approved" : "corpus-version", "data-testid": "corpus-version" },
-    h("td", { class: "mono", title: v.id }, `${v.head ? "● " : ""}${v.id.slice(0, 12)}`),
-    h("td", {}, v.at.slice(0, 16).replace("T", " ")),
+    h("td", { class: "mono nowrap", title: v.id }, `${v.head ? "● " : ""}${v.id.slice(0, 12)}`),
+    h("td", { class: "nowrap" }, v.at.slice(0, 16).replace("T", " ")),
     h("td", {}, String(v.chunks)),
     h("td", {}, v.sources.map(([s, n]) => `${s} (${n})`).join(", ")),
     h(
       "td",
-      {},
+      { class: "nowrap" },
       v.approved_by
         ? `approved by ${v.approved_by}${v.approved_at ? ` · ${v.approved_at.slice(0, 10)}` : ""}`
         : onApprove
@@ -47,9 +47,9 @@ export function corpusTables(c: CorpusDto, onApprove: ((id: string) => void) | n
         h(
           "tr",
           { class: s.stale ? "corpus-source stale" : "corpus-source" },
-          h("td", {}, s.name),
+          h("td", { class: "nowrap" }, s.name),
           h("td", {}, s.files.join(", ")),
-          h("td", {}, s.checked_at.slice(0, 10)),
+          h("td", { class: "nowrap" }, s.checked_at.slice(0, 10)),
           h("td", {}, s.refresh_days === null ? "none" : `${s.refresh_days} days`, s.stale ? h("strong", { class: "stale-mark" }, " · stale: re-add it") : ""),
         ),
       ),
@@ -92,7 +92,7 @@ export async function corpusDialog(backend: Backend): Promise<null> {
         name.focus();
       };
       render();
-      void box;
+      box.classList.add("dialog-wide");
       return [body, status, h("div", { class: "dialog-actions" }, h("button", { type: "button", onclick: () => done(null) }, "Close"))];
     },
     "corpus-dialog",

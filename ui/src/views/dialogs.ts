@@ -49,34 +49,24 @@ export interface ReasonAnswer {
   rationale: string;
 }
 
+/** Whether a reason needs the rationale filled in (e.g. "Other (explain in the rationale)"). */
+export function rationaleRequired(r: ReasonDto): boolean {
+  return r.code === "other" || /explain in the rationale/i.test(r.label);
+}
+
 /**
  * Asks for a reason code (digits pick one) and a rationale: optional, unless `mustExplain`
- * says what the rationale has to answer (e.g. why flagged sentences may go out).
+ * says what the rationale has to answer (e.g. why flagged sentences may go out) or the reason
+ * picked needs one. Nothing typed is lost: picking a reason moves the focus into the
+ * rationale, and a character typed anywhere else in the dialog goes into the rationale too.
  */
 export function reasonDialog(verb: string, reasons: ReasonDto[], mustExplain?: string): Promise<ReasonAnswer | null> {
   return modal<ReasonAnswer>(
     `${verb}: why?`,
     (done, box) => {
-      let chosen: string | null = null;
-      const error = h("p", { class: "dialog-error", role: "alert" });
+      let chosen: ReasonDto | null = null;
+      const error = h("p", { class: "dialog-error", role: "alert", "data-testid": "reason-error" });
       const list = h("div", { class: "reasons", role: "listbox", "aria-label": "Reason" });
-      const pick = (code: string) => {
-        chosen = code;
-        for (const b of list.querySelectorAll("button")) {
-          b.setAttribute("aria-selected", String(b.dataset.key === code));
-        }
-        error.textContent = "";
-      };
-      reasons.forEach((r, i) => {
-        list.appendChild(
-          h(
-            "button",
-            { type: "button", "data-key": r.code, "aria-selected": "false", onclick: () => pick(r.code) },
-            h("kbd", {}, i < 9 ? String(i + 1) : ""),
-            h("span", {}, r.label),
-          ),
-        );
-      });
       const rationale = h("textarea", {
         class: "rationale",
         rows: 3,
@@ -84,27 +74,56 @@ export function reasonDialog(verb: string, reasons: ReasonDto[], mustExplain?: s
         "aria-label": "Rationale",
         "data-testid": "rationale",
       });
+      const pick = (r: ReasonDto) => {
+        chosen = r;
+        for (const b of list.querySelectorAll("button")) {
+          b.setAttribute("aria-selected", String(b.dataset.key === r.code));
+        }
+        error.textContent = "";
+        if (!mustExplain) {
+          rationale.placeholder = rationaleRequired(r) ? `Rationale (required for “${r.label}”)` : "Rationale (optional): what the next reader should know";
+        }
+        rationale.focus();
+      };
+      reasons.forEach((r, i) => {
+        list.appendChild(
+          h(
+            "button",
+            { type: "button", "data-key": r.code, "aria-selected": "false", tabindex: -1, onclick: () => pick(r) },
+            h("kbd", {}, i < 9 ? String(i + 1) : ""),
+            h("span", {}, r.label),
+          ),
+        );
+      });
       const confirm = () => {
         if (!chosen) {
-          error.textContent = "Pick a reason (press its number).";
+          error.textContent = rationale.value.trim() ? "Pick a reason (press its number); your rationale is kept." : "Pick a reason (press its number).";
           return;
         }
-        if (mustExplain && !rationale.value.trim()) {
-          error.textContent = `Write a rationale: ${mustExplain}`;
+        const why = mustExplain ?? (rationaleRequired(chosen) ? `“${chosen.label}” needs a rationale` : null);
+        if (why && !rationale.value.trim()) {
+          error.textContent = `Write a rationale: ${why}.`;
           rationale.focus();
           return;
         }
-        done({ code: chosen, rationale: rationale.value.trim() });
+        done({ code: chosen.code, rationale: rationale.value.trim() });
       };
       box.addEventListener("keydown", (e) => {
         const inText = e.target === rationale;
         const n = Number(e.key);
-        if (!inText && Number.isInteger(n) && n >= 1 && n <= reasons.length && n <= 9) {
+        const plain = !e.ctrlKey && !e.altKey && !e.metaKey;
+        if (!inText && plain && Number.isInteger(n) && n >= 1 && n <= reasons.length && n <= 9) {
           e.preventDefault();
-          pick(reasons[n - 1].code);
+          pick(reasons[n - 1]);
         } else if (e.key === "Enter" && (!inText || e.ctrlKey)) {
           e.preventDefault();
           confirm();
+        } else if (!inText && plain && e.key.length === 1 && e.key !== " ") {
+          // A character typed outside the rationale belongs in it: never drop it.
+          e.preventDefault();
+          rationale.focus();
+          const at = rationale.value.length;
+          rationale.setRangeText(e.key, at, at, "end");
         }
       });
       list.setAttribute("data-autofocus", "");
@@ -116,7 +135,7 @@ export function reasonDialog(verb: string, reasons: ReasonDto[], mustExplain?: s
         h(
           "div",
           { class: "dialog-actions" },
-          h("span", { class: "hint" }, "1–9 pick · Enter confirm · Esc cancel"),
+          h("span", { class: "hint" }, "1–9 pick · Enter confirm · Ctrl+Enter confirm from the rationale · Esc cancel"),
           h("button", { type: "button", class: "primary", "data-testid": "reason-confirm", onclick: confirm }, verb),
         ),
       ];
@@ -318,10 +337,13 @@ export function reviewerDialog(backend: Backend): Promise<{ id: string; name: st
 
 /** The `?` overlay: every key, from the one keymap. */
 export function helpDialog(): Promise<null> {
+  // Focus (and so the scroll position) starts at the top of the list, not on Close.
+  const top = h("h3", { class: "keys-section", tabindex: -1 }, "Queue and case");
+  top.setAttribute("data-autofocus", "");
   return modal<null>(
     "Keyboard",
     (done) => [
-      h("h3", { class: "keys-section" }, "Queue and case"),
+      top,
       h(
         "table",
         { class: "keys" },

@@ -3,7 +3,7 @@
 import { h, replace } from "../dom";
 import { dueLabel, humanLabel } from "../format";
 import type { CaseRowDto } from "../ipc";
-import type { QueueModel } from "../queue";
+import { emptyQueueText, type QueueModel } from "../queue";
 
 const ROW_HEIGHT = 68;
 const OVERSCAN = 6;
@@ -47,7 +47,7 @@ export class QueueList {
     const items: HTMLElement[] = [];
     for (let i = first; i < last; i++) items.push(this.row(rows[i], i, now));
     if (!rows.length) {
-      items.push(h("div", { class: "queue-empty" }, this.model.exhausted ? "Nothing here. The queue is clear." : "Loading…"));
+      items.push(h("div", { class: "queue-empty" }, this.model.exhausted ? emptyQueueText(this.model.filter) : "Loading…"));
     } else if (!this.model.exhausted && last >= rows.length) {
       const more = h("div", { class: "queue-row loading" }, "Loading more…");
       more.style.top = `${rows.length * ROW_HEIGHT}px`;
