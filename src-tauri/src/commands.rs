@@ -1,9 +1,12 @@
 //! Tauri commands: thin adapters from IPC to the Signoff core. No logic lives here beyond
-//! argument conversion, locking the session and mapping errors to `{code, message}`.
+//! checking and converting arguments (see `validate`), locking the session and mapping errors
+//! to `{code, message}`.
 
 use crate::dto::*;
 use crate::session::{DraftBegin, Session};
-use signoff_core::{DispositionKind, QueueFilter, Reviewer};
+use crate::validate;
+use signoff_core::case::MAX_FIELD_BYTES;
+use signoff_core::{QueueFilter, Reviewer};
 use signoff_store::Decision;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,6 +46,8 @@ pub fn session_info(state: State<'_, AppState>) -> Res<SessionDto> {
 /// Registers the reviewer at this workstation (first run).
 #[tauri::command]
 pub fn set_reviewer(state: State<'_, AppState>, id: String, name: String) -> Res<ReviewerDto> {
+    validate::name("id", id.trim())?;
+    validate::name("name", name.trim())?;
     let reviewer = Reviewer {
         id: id.trim().to_string(),
         name: name.trim().to_string(),
@@ -58,12 +63,11 @@ pub fn queue_page(
     after: Option<String>,
     limit: u32,
 ) -> Res<Vec<CaseRowDto>> {
+    validate::queue_filter(&filter)?;
+    validate::page("limit", limit)?;
     let filter = QueueFilter::try_from(filter)?;
     let after = match after {
-        Some(s) => Some(cursor_from_string(&s).ok_or_else(|| ErrorDto {
-            code: "request".into(),
-            message: format!("malformed queue cursor {s:?}"),
-        })?),
+        Some(s) => Some(validate::queue_cursor("after", &s)?),
         None => None,
     };
     let s = lock(&state)?;
@@ -77,6 +81,7 @@ pub fn queue_page(
 /// The number of cases matching a filter.
 #[tauri::command]
 pub fn queue_count(state: State<'_, AppState>, filter: FilterDto) -> Res<i64> {
+    validate::queue_filter(&filter)?;
     let filter = QueueFilter::try_from(filter)?;
     Ok(lock(&state)?.ws.queue_count(&filter)?)
 }
@@ -98,12 +103,14 @@ pub fn status_counts(state: State<'_, AppState>) -> Res<Vec<StatusCountDto>> {
 /// One whole case with its history.
 #[tauri::command]
 pub fn open_case(state: State<'_, AppState>, seq: i64) -> Res<CaseDto> {
+    validate::seq("seq", seq)?;
     lock(&state)?.case(seq)
 }
 
 /// How intake classified a case and why, with comparable decided cases.
 #[tauri::command]
 pub fn case_intake(state: State<'_, AppState>, case_id: String) -> Res<IntakeDto> {
+    validate::case_id("caseId", &case_id)?;
     lock(&state)?.case_intake(&case_id)
 }
 
@@ -117,15 +124,19 @@ pub fn intake_thresholds(
     set: String,
     save: bool,
 ) -> Res<ThresholdProposalDto> {
+    validate::fraction("targetHigh", target_high)?;
+    validate::fraction("targetMedium", target_medium)?;
+    validate::one_of("set", &set, &["decided", "labelled"])?;
     lock(&state)?.thresholds(target_high, target_medium, &set, save)
 }
 
 /// Records the reviewer's decision.
 #[tauri::command]
 pub fn decide(state: State<'_, AppState>, req: DecideDto) -> Res<DispositionDto> {
+    let kind = validate::decision(&req)?;
     let decision = Decision {
         case_seq: req.case_seq,
-        kind: DispositionKind::parse(&req.kind)?,
+        kind,
         reason_code: req.reason_code,
         rationale: req.rationale,
         final_text: req.final_text,
@@ -142,12 +153,17 @@ pub fn check_reply(
     case_seq: i64,
     text: Option<String>,
 ) -> Res<ReplyCheckDto> {
+    validate::seq("caseSeq", case_seq)?;
+    if let Some(t) = &text {
+        validate::text("text", t, MAX_FIELD_BYTES, false)?;
+    }
     lock(&state)?.check_reply(case_seq, text)
 }
 
 /// Undoes the reviewer's disposition within the grace period.
 #[tauri::command]
 pub fn undo(state: State<'_, AppState>, disposition_seq: i64) -> Res<DispositionDto> {
+    validate::seq("dispositionSeq", disposition_seq)?;
     lock(&state)?.undo(disposition_seq)
 }
 
@@ -165,6 +181,7 @@ pub fn stage_import(state: State<'_, AppState>, request: Request<'_>) -> Res<u64
         .get("x-file-name")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("import");
+    validate::import_file(name, bytes)?;
     lock(&state)?.stage(name, bytes)
 }
 
@@ -197,6 +214,11 @@ pub fn audit_page(
     after: Option<String>,
     limit: u32,
 ) -> Res<Vec<AuditRowDto>> {
+    validate::audit_filter(&filter)?;
+    validate::page("limit", limit)?;
+    if let Some(a) = &after {
+        validate::cursor("after", a, audit_cursor_from_string)?;
+    }
     lock(&state)?.audit_page(filter, after, limit)
 }
 
@@ -209,19 +231,16 @@ pub fn audit_actors(state: State<'_, AppState>) -> Res<Vec<String>> {
 /// One audit entry with its inclusion proof, verified against the latest checkpoint.
 #[tauri::command]
 pub fn audit_entry(state: State<'_, AppState>, index: u64) -> Res<AuditEntryDto> {
+    validate::log_index("index", index)?;
     lock(&state)?.audit_entry(index)
 }
 
 /// Evidence for a case from the approved corpus (a recorded retrieval).
 #[tauri::command]
 pub fn case_evidence(state: State<'_, AppState>, case_id: String, k: u32) -> Res<EvidenceDto> {
+    validate::case_id("caseId", &case_id)?;
+    validate::evidence_count("k", k)?;
     lock(&state)?.case_evidence(&case_id, k)
-}
-
-/// The newest draft of a case (drafted first when it has none, or when `regenerate`).
-#[tauri::command]
-pub fn case_draft(state: State<'_, AppState>, case_id: String, regenerate: bool) -> Res<DraftDto> {
-    lock(&state)?.case_draft(&case_id, regenerate)
 }
 
 /// Resolves a flagged claim of a case's newest draft: `accept` (text = reason), `edit`
@@ -234,6 +253,9 @@ pub fn resolve_claim(
     action: String,
     text: String,
 ) -> Res<DraftDto> {
+    validate::case_id("caseId", &case_id)?;
+    validate::one_of("action", &action, &["accept", "edit", "remove"])?;
+    validate::text("text", &text, MAX_FIELD_BYTES, false)?;
     lock(&state)?.resolve_claim(&case_id, index, &action, &text)
 }
 
@@ -246,12 +268,15 @@ pub fn corpus_overview(state: State<'_, AppState>) -> Res<CorpusDto> {
 /// Approves a corpus version in a subject-matter expert's name.
 #[tauri::command]
 pub fn corpus_approve(state: State<'_, AppState>, version: String, by: String) -> Res<CorpusDto> {
+    validate::name("version", &version)?;
+    validate::name("by", &by)?;
     lock(&state)?.corpus_approve(&version, &by)
 }
 
 /// A case's outbound actions, newest first.
 #[tauri::command]
 pub fn case_actions(state: State<'_, AppState>, case_id: String) -> Res<Vec<ActionDto>> {
+    validate::case_id("caseId", &case_id)?;
     lock(&state)?.case_actions(&case_id)
 }
 
@@ -264,6 +289,10 @@ pub async fn send_actions(
     case_id: String,
     retry: Option<i64>,
 ) -> Res<Vec<ActionDto>> {
+    validate::case_id("caseId", &case_id)?;
+    if let Some(r) = retry {
+        validate::seq("retry", r)?;
+    }
     let session = state.0.clone();
     tauri::async_runtime::spawn_blocking(move || {
         let jobs = blocking_lock(&session)?.begin_actions(&case_id, retry)?;
@@ -294,6 +323,7 @@ pub async fn case_draft_stream(
     regenerate: bool,
     on_chunk: Channel<DraftChunkDto>,
 ) -> Res<DraftDto> {
+    validate::case_id("caseId", &case_id)?;
     let session = state.0.clone();
     let cancel = signoff_api::draft::Cancel::new();
     runs.0
@@ -331,6 +361,7 @@ pub async fn case_draft_stream(
 /// Cancels the draft being written for a case (nothing is stored); false when none is.
 #[tauri::command]
 pub fn cancel_draft(runs: State<'_, DraftRuns>, case_id: String) -> Res<bool> {
+    validate::case_id("caseId", &case_id)?;
     let m = runs
         .0
         .lock()
@@ -347,6 +378,7 @@ pub fn cancel_draft(runs: State<'_, DraftRuns>, case_id: String) -> Res<bool> {
 /// A case's audit timeline with verified proofs.
 #[tauri::command]
 pub fn case_audit(state: State<'_, AppState>, case_id: String) -> Res<CaseAuditDto> {
+    validate::case_id("caseId", &case_id)?;
     lock(&state)?.case_audit(&case_id)
 }
 
@@ -373,6 +405,8 @@ pub async fn audit_export(
     filter: AuditFilterDto,
     path: String,
 ) -> Res<ExportReportDto> {
+    validate::audit_filter(&filter)?;
+    validate::export_path("path", &path)?;
     let session = state.0.clone();
     tauri::async_runtime::spawn_blocking(move || {
         blocking_lock(&session)?.audit_export(filter, &path)

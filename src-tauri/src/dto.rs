@@ -7,7 +7,7 @@ use signoff_core::{Band, CaseStatus, QueueCursor, QueueFilter};
 use ts_rs::TS;
 
 /// An error as the UI sees it: a stable code to match on and a message to show.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ErrorDto {
     /// Stable machine-readable code (`locked`, `rule`, `import`, …).
     pub code: String,

@@ -5,7 +5,12 @@
 
 mod commands;
 mod dto;
+#[cfg(test)]
+mod licenses;
+#[cfg(test)]
+mod lockdown;
 mod session;
+mod validate;
 
 use commands::AppState;
 use signoff_core::SystemClock;
@@ -80,7 +85,6 @@ fn main() {
             commands::case_actions,
             commands::send_actions,
             commands::case_evidence,
-            commands::case_draft,
             commands::case_draft_stream,
             commands::cancel_draft,
             commands::resolve_claim,

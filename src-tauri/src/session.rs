@@ -482,27 +482,6 @@ impl Session {
         })
     }
 
-    /// The newest draft of a case; drafts it first (retrieval, offline drafter, claim check,
-    /// all audited) when it has none or `regenerate` is set.
-    pub fn case_draft(&mut self, case_id: &str, regenerate: bool) -> Result<DraftDto, ErrorDto> {
-        let seq = self.ws.case_seq(case_id)?;
-        if !regenerate {
-            if let Some(r) = self.ws.latest_draft(seq)? {
-                return Ok(DraftDto::from_record(case_id, r));
-            }
-        }
-        let encoder = claim_encoder();
-        let d = signoff_api::draft::draft_case(
-            &mut self.ws,
-            case_id,
-            None,
-            5,
-            encoder,
-            self.clock.as_ref(),
-        )?;
-        Ok(DraftDto::from_record(case_id, d.record))
-    }
-
     /// First stage of a streamed draft: the newest stored draft when there is one and
     /// `regenerate` is unset, else the retrieved evidence and rendered prompt (retrieval
     /// audited) and the claim check's encoder, so the model runs without the session lock.

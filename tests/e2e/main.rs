@@ -1,7 +1,10 @@
 //! End-to-end: the real Signoff window (WebKitGTK) driven through tauri-driver and
 //! WebKitWebDriver under Xvfb. Run by the test script as
 //! `xvfb-run cargo test --test e2e -- --ignored`; it needs a display, so it is ignored by a
-//! plain `cargo test`. After the reviewer's approval it opens the team lead's audit view,
+//! plain `cargo test`. Before reviewing it checks the window's lockdown from inside the page
+//! (commands outside the capability refused by Tauri's ACL, bad arguments refused naming the
+//! field, eval, inline script and non-IPC fetches blocked by the CSP) and the About dialog's
+//! licence list. After the reviewer's approval it opens the team lead's audit view,
 //! filters it, verifies the whole log, exports it as CSV and opens the entry with its proof;
 //! then undoes the approval, whose reply (posted to a test upstream) is withdrawn.
 
@@ -88,6 +91,124 @@ async fn press(c: &Client, keys: &str) {
     let body = c.find(Locator::Css("body")).await.expect("body");
     let active = c.active_element().await.unwrap_or(body);
     active.send_keys(keys).await.expect("send keys");
+}
+
+/// Calls `window.__TAURI_INTERNALS__.invoke` from the page, as a compromised page could:
+/// `{"ok": value}` or `{"err": error}` (a string, or the `{code, message}` object).
+async fn invoke_raw(c: &Client, cmd: &str, args: serde_json::Value) -> serde_json::Value {
+    c.execute_async(
+        "const [cmd, args, done] = arguments;
+         window.__TAURI_INTERNALS__.invoke(cmd, args).then(
+           (v) => done({ ok: v === undefined ? null : v }),
+           (e) => done({ err: e === undefined ? null : e }));",
+        vec![cmd.into(), args],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("invoke {cmd} from the page: {e}"))
+}
+
+/// Runs a snippet in the page and returns its (JSON) result through a callback.
+async fn page_async(c: &Client, script: &str) -> serde_json::Value {
+    c.execute_async(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("page script: {e}"))
+}
+
+/// The window holds only what capabilities/default.json grants: Signoff's own commands and
+/// listening to events. Core commands outside the capability and unknown commands are
+/// refused by Tauri's ACL; granted commands refuse bad arguments naming the field; the CSP
+/// blocks eval, inline script and every non-IPC connection.
+async fn the_window_is_locked_down(c: &Client) {
+    // A listener that must never see a connection from the page.
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe listener");
+    probe.set_nonblocking(true).expect("non-blocking");
+    let remote_url = format!(
+        "http://{}/v1/chat/completions",
+        probe.local_addr().expect("addr")
+    );
+    let granted = invoke_raw(c, "session_info", serde_json::json!({})).await;
+    assert!(
+        granted.get("ok").is_some(),
+        "a granted command works: {granted}"
+    );
+    for cmd in [
+        "plugin:app|version",
+        "plugin:event|emit",
+        "plugin:window|set_title",
+        "plugin:webview|print",
+        "plugin:path|resolve_directory",
+        "plugin:shell|execute",
+        "no_such_command",
+    ] {
+        let r = invoke_raw(
+            c,
+            cmd,
+            serde_json::json!({"event": "index-progress", "title": "x", "directory": 1}),
+        )
+        .await;
+        let err = r
+            .get("err")
+            .unwrap_or_else(|| panic!("{cmd} must be refused, got {r}"));
+        let text = err.to_string();
+        assert!(
+            text.contains("not allowed") || text.contains("not found"),
+            "{cmd}: refused by the ACL, not by the command: {text}"
+        );
+        eprintln!(
+            "e2e: {cmd} refused: {}",
+            text.chars().take(120).collect::<String>()
+        );
+    }
+    let bad = invoke_raw(
+        c,
+        "queue_page",
+        serde_json::json!({"filter": {"status": "open", "band": null, "label": null, "text": null}, "after": null, "limit": 100000}),
+    )
+    .await;
+    assert_eq!(bad["err"]["code"], "invalid", "{bad}");
+    assert!(
+        bad["err"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("limit:"),
+        "{bad}"
+    );
+    let bad = invoke_raw(
+        c,
+        "audit_export",
+        serde_json::json!({"filter": {}, "path": "/tmp/../etc/x.csv"}),
+    )
+    .await;
+    assert!(
+        bad["err"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("path:"),
+        "{bad}"
+    );
+
+    let csp = page_async(
+        c,
+        &format!(
+            "const done = arguments[0];
+             let ev; try {{ ev = 'ran:' + eval('1 + 1'); }} catch (e) {{ ev = 'blocked:' + e.name; }}
+             const s = document.createElement('script');
+             s.textContent = 'window.__inlineRan = true;';
+             document.body.appendChild(s);
+             const inline = window.__inlineRan === true ? 'ran' : 'blocked';
+             s.remove();
+             fetch({remote_url:?}).then(() => 'fetched', (e) => 'blocked:' + e.name).then((f) =>
+               done({{ eval: ev, inline, fetch: f }}));"
+        ),
+    )
+    .await;
+    assert_eq!(csp["eval"], "blocked:EvalError", "{csp}");
+    assert_eq!(csp["inline"], "blocked", "{csp}");
+    assert_eq!(csp["fetch"], "blocked:TypeError", "{csp}");
+    assert!(
+        matches!(probe.accept(), Err(ref e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the CSP must stop a fetch to http://127.0.0.1 before it connects"
+    );
 }
 
 fn start_driver(workspace: &Path, key_file: &Path, port: u16) -> Driver {
@@ -317,6 +438,39 @@ async fn reviewer_opens_the_first_case_approves_it_by_keyboard_and_sees_the_next
             .await
             .ok()
             .filter(|v| v.len() == 3)
+    })
+    .await;
+    the_window_is_locked_down(&c).await;
+
+    // `V` shows what Signoff ships and under which licences, models and npm packages included.
+    press(&c, "V").await;
+    // The DOM's own text: WebKitWebDriver leaves out rows scrolled out of the dialog.
+    let about = wait_for("the About dialog", || async {
+        c.execute(
+            "const d = document.querySelector('[data-testid=about-dialog]'); return d ? d.textContent : null;",
+            vec![],
+        )
+        .await
+        .ok()?
+        .as_str()
+        .map(String::from)
+    })
+    .await;
+    for must in [
+        "SmolLM2-135M-Instruct",
+        "all-MiniLM-L6-v2",
+        "@tauri-apps/api",
+        "tauri",
+        "Apache-2.0",
+    ] {
+        assert!(about.contains(must), "About lists {must}");
+    }
+    press(&c, &Key::Escape.to_string()).await;
+    wait_for("the About dialog to close", || async {
+        c.find(Locator::Css("[data-testid=about-dialog]"))
+            .await
+            .err()
+            .map(|_| ())
     })
     .await;
     press(&c, &Key::Enter.to_string()).await;

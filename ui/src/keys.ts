@@ -12,6 +12,7 @@ export type Action =
   | "search"
   | "import"
   | "help"
+  | "about"
   | "audit"
   | "corpus"
   | "calibrate"
@@ -38,6 +39,7 @@ export const KEYMAP: KeyBinding[] = [
   { keys: ["C"], action: "corpus", help: "Policy corpus: versions, approval, staleness" },
   { keys: ["W"], action: "calibrate", help: "Calibration workbench: thresholds per band (team lead)" },
   { keys: ["?"], action: "help", help: "Show these keys" },
+  { keys: ["V"], action: "about", help: "About Signoff: version and the licences of everything it ships" },
   { keys: ["Escape"], action: "close", help: "Close a dialog or leave the search box" },
 ];
 

@@ -14,6 +14,7 @@ import { actionsPanel } from "./views/actionsPanel";
 import { citedChunks, draftPanel, streamingDraft, type ClaimAction } from "./views/draftPanel";
 import { intakePanel } from "./views/intakePanel";
 import { calibrationDialog } from "./views/calibration";
+import { aboutDialog } from "./views/about";
 import { acceptClaimDialog, dialogOpen, editClaimDialog, editDialog, flaggedReplyDialog, helpDialog, importDialog, reasonDialog, reviewerDialog } from "./views/dialogs";
 import { QueueList } from "./views/queueList";
 import { IndexProgress } from "./views/indexProgress";
@@ -221,7 +222,7 @@ class App {
       this.indexing.el,
       h("button", { type: "button", class: "ghost", "data-testid": "open-audit", onclick: () => void this.openAudit() }, "Audit log  (L)"),
       h("button", { type: "button", class: "ghost", onclick: () => void this.importFlow() }, "Import  (i)"),
-      h("button", { type: "button", class: "ghost", onclick: () => void helpDialog() }, "Keys  (?)"),
+      h("button", { type: "button", class: "ghost", onclick: () => void helpDialog(() => void aboutDialog()) }, "Keys  (?)"),
       h("div", { class: "reviewer", "data-testid": "reviewer" }, s.reviewer ? `${s.reviewer.name} · ${s.reviewer.id}` : "no reviewer"),
     );
   }
@@ -291,7 +292,10 @@ class App {
         this.search.select();
         return;
       case "help":
-        await helpDialog();
+        await helpDialog(() => void aboutDialog());
+        return;
+      case "about":
+        await aboutDialog();
         return;
       case "import":
         await this.importFlow();

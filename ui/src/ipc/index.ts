@@ -79,9 +79,7 @@ export interface Backend {
   auditExport(filter: AuditFilterDto, path: string): Promise<ExportReportDto>;
   /** Evidence for a case from the approved corpus (recorded as a retrieval in the audit log). */
   caseEvidence(caseId: string, k: number): Promise<EvidenceDto>;
-  /** The case's newest grounded draft (drafted first when it has none, or on `regenerate`). */
-  caseDraft(caseId: string, regenerate: boolean): Promise<DraftDto>;
-  /** Like caseDraft, with the routed model's text streamed to `onChunk` as it arrives. */
+  /** The case's newest grounded draft (drafted first when it has none, or on `regenerate`), with the routed model's text streamed to `onChunk` as it arrives. */
   caseDraftStream(caseId: string, regenerate: boolean, onChunk: (c: DraftChunkDto) => void): Promise<DraftDto>;
   /** Cancels the draft being written for a case (nothing is stored); false when none is. */
   cancelDraft(caseId: string): Promise<boolean>;
@@ -147,7 +145,6 @@ export const tauriBackend: Backend = {
   },
   auditExport: (filter, path) => call("audit_export", { filter, path }),
   caseEvidence: (caseId, k) => call("case_evidence", { caseId, k }),
-  caseDraft: (caseId, regenerate) => call("case_draft", { caseId, regenerate }),
   caseDraftStream(caseId, regenerate, onChunk) {
     const channel = new Channel<DraftChunkDto>();
     channel.onmessage = onChunk;

@@ -336,7 +336,7 @@ export function reviewerDialog(backend: Backend): Promise<{ id: string; name: st
 }
 
 /** The `?` overlay: every key, from the one keymap. */
-export function helpDialog(): Promise<null> {
+export function helpDialog(onAbout?: () => void): Promise<null> {
   // Focus (and so the scroll position) starts at the top of the list, not on Close.
   const top = h("h3", { class: "keys-section", tabindex: -1 }, "Queue and case");
   top.setAttribute("data-autofocus", "");
@@ -355,7 +355,25 @@ export function helpDialog(): Promise<null> {
         { class: "keys" },
         ...AUDIT_KEYMAP.map((b) => h("tr", {}, h("td", {}, ...b.keys.map((k) => h("kbd", {}, keyLabel(k)))), h("td", {}, b.help))),
       ),
-      h("div", { class: "dialog-actions" }, h("button", { type: "button", onclick: () => done(null) }, "Close")),
+      h(
+        "div",
+        { class: "dialog-actions" },
+        onAbout &&
+          h(
+            "button",
+            {
+              type: "button",
+              class: "ghost",
+              "data-testid": "open-about",
+              onclick: () => {
+                done(null);
+                onAbout();
+              },
+            },
+            "About and licences  (V)",
+          ),
+        h("button", { type: "button", onclick: () => done(null) }, "Close"),
+      ),
     ],
     "help-dialog",
   );
