@@ -29,10 +29,7 @@ fn smol_dir() -> PathBuf {
 fn tokenizer_from_gguf_metadata_matches_pinned_ids_and_round_trips() {
     let path = smol_dir().join(reword::SMOLLM2_GGUF);
     if !path.is_file() {
-        eprintln!(
-            "skipped: {} not installed (scripts/setup.sh)",
-            path.display()
-        );
+        signoff_testkit::model_missing(format!("{} is not installed", path.display()));
         return;
     }
     let tk = reword::tokenizer_from_file(&path).unwrap();

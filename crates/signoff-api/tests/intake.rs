@@ -31,10 +31,7 @@ fn encoder_dir() -> Option<std::path::PathBuf> {
     if dir.join("model.safetensors").exists() {
         return Some(dir);
     }
-    eprintln!(
-        "skipped: no sentence encoder at {} (scripts/setup.sh installs it)",
-        dir.display()
-    );
+    signoff_testkit::model_missing(format!("no sentence encoder at {}", dir.display()));
     None
 }
 

@@ -4,6 +4,7 @@
 mod actions_cmd;
 mod bench;
 mod bench_audit;
+mod bench_audit_view;
 mod bench_intake;
 mod bench_reword;
 mod bench_search;
@@ -250,6 +251,13 @@ enum BenchCommand {
     Audit {
         /// Size of the log for verify and history.
         #[arg(long, default_value_t = 100_000)]
+        entries: u64,
+    },
+    /// The audit view at scale: every filter's first and next page (with its query plan), an
+    /// entry's proof, the CSV export and the actor list.
+    AuditView {
+        /// Size of the log.
+        #[arg(long, default_value_t = 1_000_000)]
         entries: u64,
     },
     /// Intake: training time, model load time, classification throughput and latency, memory.
@@ -513,6 +521,9 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             bench::queue(cases, keep.as_deref(), out)?
         }
         Command::Bench(BenchCommand::Audit { entries }) => bench_audit::audit(entries, out)?,
+        Command::Bench(BenchCommand::AuditView { entries }) => {
+            bench_audit_view::audit_view(entries, out)?
+        }
         Command::Bench(BenchCommand::Intake {
             data,
             rows,

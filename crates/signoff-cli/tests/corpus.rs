@@ -134,12 +134,10 @@ fn corpus_lifecycle_through_the_binary() {
     assert!(!log.contains("how many days"), "query text in the log");
     // With the model installed, hybrid and dense embed the version once into a dense index
     // on disk, reuse it, and rebuild it (saying so) when it is corrupt.
-    let model =
-        std::env::var("SIGNOFF_MODEL_DIR").unwrap_or_else(|_| "/var/cache/signoff-models".into());
-    if Path::new(&model)
-        .join("all-minilm-l6-v2/model.safetensors")
-        .is_file()
-    {
+    let weights = signoff_testkit::model_root().join("all-minilm-l6-v2/model.safetensors");
+    if !weights.is_file() {
+        signoff_testkit::model_missing(format!("{} is not installed", weights.display()));
+    } else {
         let q = "how many days for a refund";
         // `corpus add` indexed the head version already; a missing index is built again.
         let dir = ws.join("index/corpus").join(&v2);

@@ -14,12 +14,8 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn fast_encoder_matches_the_stock_model_within_1e_5_cosine() {
     let dir = model_dir(std::env::var("SIGNOFF_MODEL_DIR").ok().as_deref());
-    let mut m = match Embedder::load(&dir) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("skipped: {e}");
-            return;
-        }
+    let Some(mut m) = signoff_testkit::loaded(Embedder::load(&dir)) else {
+        return;
     };
     let long = "the refund for order 1234 was declined twice and I want to know why ".repeat(30);
     let mut texts: Vec<String> = vec![
