@@ -4,8 +4,8 @@
 Seeded and deterministic: running it again writes the same bytes. The sets are samples of
 public development data, each kept with its licence:
 - intake-train.jsonl / intake-test.jsonl: 20 CLINC150 intents (30 training rows each from
-  train.jsonl, 10 test rows each from val.jsonl) plus 40 of val.jsonl's out-of-scope rows in
-  the test file (none in training).
+  train.jsonl, 10 test rows each from val.jsonl), plus 40 out-of-scope rows in each file
+  (train.jsonl's in training, val.jsonl's in the test).
 - beir/: 60 DSTC11 knowledge-seeking queries with their gold snippets; the corpus is every
   passage of the entities those queries are about, plus 200 passages of other entities.
 - citations.jsonl: 600 claim/passage pairs, the same share of each kind, from the test side of
@@ -44,7 +44,7 @@ def intake(data, out, rng):
     chosen = sorted(rng.sample(labels, 20))
     by = lambda rs: {l: [r for r in rs if r["label"] == l] for l in chosen + ["oos"]}
     tr, va = by(train), by(val)
-    train_rows = [r for l in chosen for r in rng.sample(tr[l], 30)]
+    train_rows = [r for l in chosen for r in rng.sample(tr[l], 30)] + rng.sample(tr["oos"], 40)
     test_rows = [r for l in chosen for r in rng.sample(va[l], 10)] + rng.sample(va["oos"], 40)
     write(out / "intake-train.jsonl", [{"text": r["text"], "label": r["label"]} for r in train_rows])
     write(out / "intake-test.jsonl", [{"text": r["text"], "label": r["label"]} for r in test_rows])

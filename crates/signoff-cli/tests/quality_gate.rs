@@ -92,9 +92,10 @@ fn the_claim_check_keeps_its_f1() {
     at_least("claim check F1", &r["f1"], FLOOR_CLAIM_F1);
 }
 
-// Floors: a few points under what the models in force give on these sets (measured on the
-// checked-in models; see tests/fixtures/quality/README.md).
-const FLOOR_INTAKE_ACCURACY: f64 = 0.0;
-const FLOOR_OOS_RECALL: f64 = 0.0;
-const FLOOR_NDCG10: f64 = 0.0;
-const FLOOR_CLAIM_F1: f64 = 0.0;
+// Floors: a few points under what the models in force give on these sets today — intake
+// accuracy 0.975 and out-of-scope recall 0.875 (35 of 40), nDCG@10 0.645, claim-check F1
+// 0.958 — so noise passes and a real regression does not.
+const FLOOR_INTAKE_ACCURACY: f64 = 0.94;
+const FLOOR_OOS_RECALL: f64 = 0.80;
+const FLOOR_NDCG10: f64 = 0.61;
+const FLOOR_CLAIM_F1: f64 = 0.93;
