@@ -81,8 +81,20 @@ pub fn audit_view(n: u64, out: &Out) -> Result<()> {
     let s = |v: &str| Some(v.to_string());
     let filters: Vec<(&str, AuditFilter)> = vec![
         ("all", AuditFilter::default()),
-        ("reviewer", AuditFilter { actor: s("eve"), ..Default::default() }),
-        ("reviewer with no entries", AuditFilter { actor: s("nobody"), ..Default::default() }),
+        (
+            "reviewer",
+            AuditFilter {
+                actor: s("eve"),
+                ..Default::default()
+            },
+        ),
+        (
+            "reviewer with no entries",
+            AuditFilter {
+                actor: s("nobody"),
+                ..Default::default()
+            },
+        ),
         (
             "one day",
             AuditFilter {
@@ -91,13 +103,45 @@ pub fn audit_view(n: u64, out: &Out) -> Result<()> {
                 ..Default::default()
             },
         ),
-        ("disposition reject", AuditFilter { disposition: s("reject"), ..Default::default() }),
-        ("kind import", AuditFilter { kind: s("import"), ..Default::default() }),
-        ("case V-1", AuditFilter { case_id: s("V-1"), ..Default::default() }),
-        ("band high", AuditFilter { band: Some(Band::High), ..Default::default() }),
-        ("band no case has", AuditFilter { band: Some(Band::Medium), ..Default::default() }),
+        (
+            "disposition reject",
+            AuditFilter {
+                disposition: s("reject"),
+                ..Default::default()
+            },
+        ),
+        (
+            "kind import",
+            AuditFilter {
+                kind: s("import"),
+                ..Default::default()
+            },
+        ),
+        (
+            "case V-1",
+            AuditFilter {
+                case_id: s("V-1"),
+                ..Default::default()
+            },
+        ),
+        (
+            "band high",
+            AuditFilter {
+                band: Some(Band::High),
+                ..Default::default()
+            },
+        ),
+        (
+            "band no case has",
+            AuditFilter {
+                band: Some(Band::Medium),
+                ..Default::default()
+            },
+        ),
     ];
-    out.line(&format!("audit view over {n} entries (catalog catch-up {catch_up_ms:.0} ms)"));
+    out.line(&format!(
+        "audit view over {n} entries (catalog catch-up {catch_up_ms:.0} ms)"
+    ));
     out.line(&format!(
         "{:<26} {:>5} {:>10} {:>5} {:>10}  plan",
         "filter", "rows", "first ms", "rows", "next ms"
@@ -130,9 +174,15 @@ pub fn audit_view(n: u64, out: &Out) -> Result<()> {
     let t = Instant::now();
     let actors = w.audit_actors()?;
     let actors_ms = ms(t);
-    out.line(&format!("entry {} with its proof: {proof_ms:.3} ms", e.index));
+    out.line(&format!(
+        "entry {} with its proof: {proof_ms:.3} ms",
+        e.index
+    ));
     out.line(&format!("CSV export of {rows} rows: {csv_ms:.0} ms"));
-    out.line(&format!("{} actors listed: {actors_ms:.3} ms", actors.len()));
+    out.line(&format!(
+        "{} actors listed: {actors_ms:.3} ms",
+        actors.len()
+    ));
     out.json(&serde_json::json!({
         "entries": n,
         "catch_up_ms": catch_up_ms,

@@ -178,8 +178,6 @@ fn corpus_lifecycle_through_the_binary() {
             .as_str()
             .unwrap()
             .contains("14 days"));
-    } else {
-        eprintln!("the embedding model is not installed: hybrid with vectors not exercised");
     }
 
     let cases = t.path().join("cases.jsonl");

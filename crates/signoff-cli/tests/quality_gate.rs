@@ -39,7 +39,9 @@ fn eval(args: &[&str], cache: &Path) -> serde_json::Value {
 }
 
 fn at_least(what: &str, got: &serde_json::Value, floor: f64) {
-    let v = got.as_f64().unwrap_or_else(|| panic!("{what}: {got} is not a number"));
+    let v = got
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: {got} is not a number"));
     eprintln!("{what}: {v:.4} (floor {floor})");
     assert!(v >= floor, "{what} fell to {v:.4}, under its floor {floor}");
 }
@@ -63,8 +65,16 @@ fn intake_keeps_its_accuracy_and_out_of_scope_recall() {
         ],
         t.path(),
     );
-    at_least("intake accuracy in scope", &r["accuracy_in_scope"], FLOOR_INTAKE_ACCURACY);
-    at_least("intake out-of-scope recall", &r["oos_recall"], FLOOR_OOS_RECALL);
+    at_least(
+        "intake accuracy in scope",
+        &r["accuracy_in_scope"],
+        FLOOR_INTAKE_ACCURACY,
+    );
+    at_least(
+        "intake out-of-scope recall",
+        &r["oos_recall"],
+        FLOOR_OOS_RECALL,
+    );
 }
 
 #[test]
@@ -75,10 +85,20 @@ fn retrieval_keeps_its_ndcg() {
     let t = tempfile::tempdir().unwrap();
     let beir = fixtures().join("beir");
     let r = eval(
-        &["retrieval", "--beir", beir.to_str().unwrap(), "--mode", "rerank"],
+        &[
+            "retrieval",
+            "--beir",
+            beir.to_str().unwrap(),
+            "--mode",
+            "rerank",
+        ],
         t.path(),
     );
-    at_least("retrieval nDCG@10 (full pipeline)", &r["rerank"]["ndcg@10"], FLOOR_NDCG10);
+    at_least(
+        "retrieval nDCG@10 (full pipeline)",
+        &r["rerank"]["ndcg@10"],
+        FLOOR_NDCG10,
+    );
 }
 
 #[test]
