@@ -224,9 +224,11 @@ struct RawRoute {
     fallbacks: Vec<String>,
 }
 
-/// 1-based line of a byte offset.
+/// 1-based line of a byte offset (which may fall inside a character: a TOML error can point
+/// into one).
 fn line_at(text: &str, byte: usize) -> usize {
-    text[..byte.min(text.len())].matches('\n').count() + 1
+    let before = &text.as_bytes()[..byte.min(text.len())];
+    before.iter().filter(|b| **b == b'\n').count() + 1
 }
 
 impl Models {
