@@ -96,7 +96,11 @@ impl AllowList {
         toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+                // A byte offset, which may fall inside a character.
+                .map(|s| {
+                    let before = &text.as_bytes()[..s.start.min(text.len())];
+                    before.iter().filter(|b| **b == b'\n').count() + 1
+                });
             ContextError::Ingest {
                 file: file.to_string(),
                 line,
