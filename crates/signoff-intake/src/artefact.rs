@@ -261,6 +261,20 @@ pub fn format_of(bytes: &[u8]) -> Result<u32> {
     Ok(f.format)
 }
 
+/// Whether every 32-bit float in the header is finite: a JSON number beyond f32's range reads
+/// as infinity, which no trained model holds and the header cannot write back.
+fn header_finite(h: &Header) -> bool {
+    let t = &h.thresholds;
+    let scalars = [h.mix, h.temperature, h.knn_mix, t.high, t.medium, t.reject];
+    let standardize = h.standardize.iter().flat_map(|(m, s)| m.iter().chain(s));
+    let idf = h.lexical.iter().flat_map(|(_, idf, _, _)| idf);
+    scalars
+        .iter()
+        .chain(standardize)
+        .chain(idf)
+        .all(|x| x.is_finite())
+}
+
 /// Decodes an artefact's classifier; returns it and its model id.
 pub fn decode(bytes: &[u8]) -> Result<(Classifier, String)> {
     decode_artefact(bytes).map(|(a, id)| (a.classifier, id))
@@ -288,6 +302,11 @@ pub fn decode_artefact(bytes: &[u8]) -> Result<(Artefact, String)> {
         )));
     }
     let h: Header = serde_json::from_slice(json).map_err(|e| bad(&format!("header: {e}")))?;
+    if !header_finite(&h) {
+        return Err(bad(
+            "header: a number is beyond the range of a 32-bit float (the file is damaged)",
+        ));
+    }
     let body = &bytes[12 + hlen..];
     if f.format >= 3 {
         let want = h

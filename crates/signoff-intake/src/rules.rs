@@ -136,8 +136,11 @@ pub struct CaseFields<'a> {
     pub metadata: &'a serde_json::Map<String, serde_json::Value>,
 }
 
+/// 1-based line of a byte offset (which may fall inside a character: a TOML error can point
+/// into one).
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    before.iter().filter(|b| **b == b'\n').count() + 1
 }
 
 fn metadata_string(v: &toml::Value) -> Option<String> {
