@@ -271,6 +271,13 @@ impl Models {
         for (name, m) in raw.models {
             let line = line_at(text, m.span().start);
             let m = m.into_inner();
+            if name == OFFLINE && m.kind != "offline" {
+                // Every chain ends with "offline": it must stay a drafter that always answers.
+                return Err(err(
+                    line,
+                    format!("model \"{OFFLINE}\" is the built-in offline drafter; its kind must be \"offline\" (give this model another name)"),
+                ));
+            }
             let kind = match m.kind.as_str() {
                 "offline" => ModelKind::Offline,
                 "openai" => {

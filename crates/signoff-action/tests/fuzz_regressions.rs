@@ -25,7 +25,9 @@ fn check(path: &Path, text: &str) -> Result<Models, ActionError> {
             for r in &m.routes {
                 assert!(r.line >= 1 && r.line <= lines, "{}", path.display());
                 assert!(r.models.iter().all(|n| m.models.contains_key(n)));
-                let chain = m.chain(r.label.as_deref(), r.band.as_deref(), None).unwrap();
+                let chain = m
+                    .chain(r.label.as_deref(), r.band.as_deref(), None)
+                    .unwrap();
                 assert_eq!(chain.last().unwrap().kind, ModelKind::Offline);
             }
             for name in m.models.keys() {
@@ -61,4 +63,13 @@ fn an_error_pointing_inside_a_character_names_its_line() {
     let text = std::fs::read_to_string(&path).unwrap();
     let err = check(&path, &text).unwrap_err().to_string();
     assert!(err.contains(":1"), "{err}");
+}
+
+#[test]
+fn a_model_named_offline_must_be_the_offline_drafter() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions/offline-redefined.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let err = check(&path, &text).unwrap_err().to_string();
+    assert!(err.contains("built-in offline drafter"), "{err}");
 }
