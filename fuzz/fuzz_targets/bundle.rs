@@ -148,6 +148,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((mut bytes, trusted)) = build(script) else {
         return;
     };
+    if patches.is_empty() {
+        dump(&bytes);
+    }
     assert!(check(&bytes, &trusted), "an exported bundle verifies");
     if patches.is_empty() {
         return;
@@ -165,5 +168,15 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     }
+    dump(&bytes);
     check(&bytes, &trusted);
 });
+
+/// With `SIGNOFF_FUZZ_DUMP=PATH`, writes the bundle a built input stands for to PATH, to turn
+/// a crash into a regression file.
+fn dump(bytes: &[u8]) {
+    static TO: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if let Some(path) = TO.get_or_init(|| std::env::var("SIGNOFF_FUZZ_DUMP").ok()) {
+        std::fs::write(path, bytes).unwrap();
+    }
+}
