@@ -321,6 +321,30 @@ pub fn decode_artefact(bytes: &[u8]) -> Result<(Artefact, String)> {
             )));
         }
     }
+    // The heads must fit the labels and the vocabulary: a model that loads must classify.
+    let classes = h.labels.len();
+    if let Some((terms, idf, d, k)) = &h.lexical {
+        if idf.len() != terms.len() || *d != terms.len() || *k != classes {
+            return Err(bad(&format!(
+                "header: the lexical head ({d} features × {k} classes) does not fit its {} \
+                 terms, {} weights and {classes} labels",
+                terms.len(),
+                idf.len()
+            )));
+        }
+    }
+    if let Some((d, k)) = h.dense {
+        let std_ok = h
+            .standardize
+            .as_ref()
+            .is_none_or(|(m, s)| m.len() == d && s.len() == d);
+        if k != classes || !std_ok {
+            return Err(bad(&format!(
+                "header: the embedding head ({d} dimensions × {k} classes) does not fit the \
+                 {classes} labels or the standardisation"
+            )));
+        }
+    }
     let tuned_floats: usize = h.tuned.as_ref().map_or(0, |(_, layers)| {
         layers
             .iter()

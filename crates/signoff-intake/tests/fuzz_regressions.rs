@@ -77,3 +77,11 @@ fn a_rules_error_pointing_inside_a_character_names_its_line() {
     let err = Rules::parse(&text, &path).unwrap_err().to_string();
     assert!(err.contains(":1"), "{err}");
 }
+
+#[test]
+fn a_lexical_head_that_does_not_fit_its_vocabulary_is_refused() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz-regressions/artefact-vocabulary-longer-than-weights.bin");
+    let err = decode_artefact(&std::fs::read(path).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("does not fit"), "{err}");
+}
