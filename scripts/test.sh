@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, UI type-check and unit tests, Rust
-# unit and integration tests, a bounded run of every fuzz target, and the end-to-end test in
-# the real window under Xvfb.
+# unit and integration tests, and the end-to-end test in the real window under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -35,11 +34,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "Rust unit and integration tests"
 cargo test --workspace --locked 2>&1 | tee -a "$LOG"
-
-step "fuzz targets (each for ${FUZZ_SECONDS:-20} s)"
-# Every parser of outside input under libFuzzer on the stable toolchain (docs/fuzzing.md);
-# a crash fails the run and names the input.
-bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}" 2>&1 | tee -a "$LOG"
 
 step "end-to-end (real window under Xvfb)"
 mkdir -p test-artifacts
