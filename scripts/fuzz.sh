@@ -11,7 +11,10 @@ cd "$(dirname "$0")/../fuzz"
 SECONDS_EACH="${1:-20}"
 shift || true
 
-command -v cargo-fuzz >/dev/null || { echo "fuzz: cargo-fuzz not found; run scripts/setup.sh" >&2; exit 1; }
+if ! command -v cargo-fuzz >/dev/null; then
+  echo "fuzz: installing cargo-fuzz"
+  cargo install cargo-fuzz --version '^0.13' --locked --quiet
+fi
 TARGET_DIR="${CARGO_TARGET_DIR:+$CARGO_TARGET_DIR/fuzz}"
 TARGET_DIR="${TARGET_DIR:-$PWD/target}"
 # Unoptimised by default (cargo-fuzz --dev): a far shorter cold build, which is what a bounded

