@@ -1,4 +1,4 @@
-//! The model router (issue 7, item 1): the workspace's `models.toml` names models (the
+//! The model router: the workspace's `models.toml` names models (the
 //! built-in `offline` extractive drafter, OpenAI-compatible endpoints) and routes (a case's
 //! label and band → a model, then fallbacks). [`draft_routed`] walks the chain: when a
 //! remote model is unreachable or fails after its retries it tries the next entry and
@@ -28,7 +28,7 @@ pub const OFFLINE: &str = "offline";
 
 /// What a fresh workspace gets: everything routed to the offline drafter, with a commented
 /// example of a remote model and a route.
-pub const DEFAULT_MODELS_TOML: &str = r#"# Signoff model routing (issue 7).
+pub const DEFAULT_MODELS_TOML: &str = r#"# Signoff model routing: which model drafts which cases (docs/workspace.md).
 #
 # A draft goes to the first route whose label and band match the case (a route without a
 # label or band matches any; the band is the intake band: high, medium or low). When a model
