@@ -309,6 +309,7 @@ pub fn verify(
     let mut checkpoints = 0u64;
     let mut prev: Option<(u64, Hash)> = None;
     let mut reviewer_keys = serde_json::Map::new();
+    let mut links = log::Columns::default();
 
     loop {
         let Some(complete) = read_line(&mut r, &mut buf)? else {
@@ -396,7 +397,13 @@ pub fn verify(
                     reviewer_keys.insert(a.as_str().unwrap_or("").to_string(), k.clone());
                 }
             }
-            frontier.push_leaf_hash(merkle::leaf_hash(leaf.as_bytes()));
+            let h = merkle::leaf_hash(leaf.as_bytes());
+            let case_id = log::leaf_case_id(leaf.as_bytes())
+                .map_err(|why| bad(line_no, format!("entry {idx}: {why}")))?;
+            links
+                .link(idx, case_id.as_deref(), leaf.as_bytes(), &h)
+                .map_err(|e| bad(line_no, e.to_string()))?;
+            frontier.push_leaf_hash(h);
             if frontier.size().is_multiple_of(65536) {
                 progress(frontier.size());
             }

@@ -13,6 +13,27 @@ use serde_json::{Map, Value};
 pub const SCHEMA: &str = include_str!("schema.sql");
 /// Version of the canonical leaf encoding.
 pub const LEAF_VERSION: i64 = 1;
+/// Payload field linking an entry about a case to the previous entry about the same case:
+/// `{"index": N, "leaf_sha256": hex}` (the RFC 6962 leaf hash), or null for the case's first
+/// entry. Logs written before the link existed have entries without it; once one entry of a
+/// log carries it, every later entry about a case must.
+pub const CASE_PREV: &str = "case_prev";
+/// Checkpoint extension line recording when the checkpoint was sealed (RFC 3339, ms, UTC):
+/// `sealed <time>`. The stored `audit_checkpoints.at_ms` must agree with it.
+pub const SEALED_PREFIX: &str = "sealed ";
+
+/// The value of [`CASE_PREV`] for a previous entry (index, leaf hash), or none.
+pub fn case_link(prev: Option<(u64, Vec<u8>)>) -> Value {
+    match prev {
+        Some((i, h)) => {
+            let mut m = Map::new();
+            m.insert("index".into(), i.into());
+            m.insert("leaf_sha256".into(), hex::encode(h).into());
+            Value::Object(m)
+        }
+        None => Value::Null,
+    }
+}
 
 /// An event to record.
 #[derive(Debug, Clone, PartialEq)]
@@ -192,8 +213,49 @@ impl<'c> Appender<'c> {
         })
     }
 
-    /// Appends one entry; returns its leaf index.
+    /// Adds the per-case link ([`CASE_PREV`]) to an entry about a case, unless it has one:
+    /// the index and leaf hash of the previous entry about the same case (null for the first).
+    /// Signed entries are linked before they are signed, so the signature covers the link.
+    pub fn link_case(&self, e: &mut Entry) -> Result<(), LogError> {
+        let Some(case) = e.case_id.as_deref() else {
+            return Ok(());
+        };
+        if e.payload.contains_key(CASE_PREV) {
+            return Ok(());
+        }
+        let prev = self
+            .conn
+            .prepare_cached(
+                "SELECT idx, hash FROM audit_entries WHERE case_id = ?1 ORDER BY idx DESC LIMIT 1",
+            )?
+            .query_row([case], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .optional()?;
+        e.payload.insert(
+            CASE_PREV.into(),
+            case_link(prev.map(|(i, h)| (i as u64, h))),
+        );
+        Ok(())
+    }
+
+    /// Appends one entry (linked to the case's previous entry, see [`Appender::link_case`]);
+    /// returns its leaf index.
     pub fn append(&mut self, e: &Entry) -> Result<u64, LogError> {
+        let linked;
+        let e = if e.case_id.is_some() && !e.payload.contains_key(CASE_PREV) {
+            if e.payload.contains_key("signature") {
+                return Err(LogError::Encoding(
+                    "a signed entry about a case must be linked (Appender::link_case) before it is signed".into(),
+                ));
+            }
+            let mut owned = e.clone();
+            self.link_case(&mut owned)?;
+            linked = owned;
+            &linked
+        } else {
+            e
+        };
         let index = self.edge.size();
         let leaf = encode_leaf(index, e)?;
         let h = merkle::leaf_hash(&leaf);
@@ -279,7 +341,7 @@ fn store_checkpoint(
         origin: origin.to_string(),
         size: n,
         root,
-        extensions: vec![],
+        extensions: vec![format!("{SEALED_PREFIX}{}", rfc3339_ms(at_ms)?)],
     };
     let note = NoteSigner::new(origin, signer)?.sign(&cp.to_text())?;
     conn.prepare_cached("INSERT INTO audit_checkpoints (size, at_ms, note) VALUES (?1, ?2, ?3)")?
@@ -332,17 +394,60 @@ pub fn verify(
     pinned: Option<&str>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport, LogError> {
+    verify_with_copy(conn, genesis, pinned, None, progress)
+}
+
+/// [`verify`], also checking `copy`: a table of `(idx INTEGER PRIMARY KEY, kind, actor, at_ms)`
+/// rows that copy entries' columns for a view (it may lag behind the log, never run ahead or
+/// disagree). It is read in the same ordered pass as the entries.
+pub fn verify_with_copy(
+    conn: &Connection,
+    genesis: &NoteVerifier,
+    pinned: Option<&str>,
+    copy: Option<&str>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, LogError> {
     let total = size(conn)?;
     let mut tree = MemoryTree::default();
     let mut chain = Chain::new(genesis.clone());
     let mut report = VerifyReport::default();
     {
-        let mut stmt = conn.prepare("SELECT idx, leaf, hash FROM audit_entries ORDER BY idx")?;
+        let mut cols = Columns::default();
+        let mut stmt = conn.prepare(
+            "SELECT idx, kind, case_id, actor, at_ms, leaf, hash FROM audit_entries ORDER BY idx",
+        )?;
         let mut rows = stmt.query([])?;
+        let mut copy_stmt = match copy {
+            Some(t) => Some(conn.prepare(&format!(
+                "SELECT idx, kind, actor, at_ms FROM \"{t}\" ORDER BY idx"
+            ))?),
+            None => None,
+        };
+        let mut copy_rows = match copy_stmt.as_mut() {
+            Some(s) => Some(s.query([])?),
+            None => None,
+        };
+        let copy_name = copy.unwrap_or("");
+        let mut copy_next: Option<(i64, String, String, i64)> = None;
+        let mut copy_done = copy_rows.is_none();
+        let advance = |rows: &mut Option<rusqlite::Rows<'_>>,
+                       next: &mut Option<(i64, String, String, i64)>,
+                       done: &mut bool|
+         -> Result<(), LogError> {
+            *next = None;
+            if let Some(r) = rows.as_mut() {
+                match r.next()? {
+                    Some(row) => *next = Some((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                    None => *done = true,
+                }
+            }
+            Ok(())
+        };
+        if !copy_done {
+            advance(&mut copy_rows, &mut copy_next, &mut copy_done)?;
+        }
         while let Some(row) = rows.next()? {
             let idx: i64 = row.get(0)?;
-            let leaf = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-            let stored = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
             let expect = tree.len();
             if idx as u64 != expect {
                 return Err(tampered(
@@ -351,22 +456,72 @@ pub fn verify(
                     Some(expect),
                 ));
             }
+            let leaf = row.get_ref(5)?.as_blob().map_err(rusqlite::Error::from)?;
+            let stored = row.get_ref(6)?.as_blob().map_err(rusqlite::Error::from)?;
             check_leaf(expect, leaf)?;
+            let case_id = match row.get_ref(2)? {
+                rusqlite::types::ValueRef::Null => None,
+                v => Some(v.as_str().map_err(rusqlite::Error::from)?),
+            };
+            let head = EntryColumns {
+                kind: row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
+                case_id,
+                actor: row.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?,
+                at_ms: row.get(4)?,
+            };
+            cols.check(expect, &head, leaf)?;
+            if let Some((ci, ck, ca, ct)) = copy_next.as_ref() {
+                if *ci < idx {
+                    return Err(tampered(
+                        format!("entry {ci} ({copy_name}.idx)"),
+                        format!("{copy_name}.idx lists entry {ci}, which the log does not have"),
+                        Some(*ci as u64),
+                    ));
+                }
+                if *ci == idx {
+                    let differs = if ck != head.kind {
+                        Some(("kind", format!("{ck:?}"), format!("{:?}", head.kind)))
+                    } else if ca != head.actor {
+                        Some(("actor", format!("{ca:?}"), format!("{:?}", head.actor)))
+                    } else if *ct != head.at_ms {
+                        Some(("at_ms", ct.to_string(), head.at_ms.to_string()))
+                    } else {
+                        None
+                    };
+                    if let Some((col, said, is)) = differs {
+                        return Err(tampered(
+                            format!("entry {expect} ({copy_name}.{col})"),
+                            format!("{copy_name}.{col} says {said} but the entry says {is}"),
+                            Some(expect),
+                        ));
+                    }
+                    advance(&mut copy_rows, &mut copy_next, &mut copy_done)?;
+                }
+            }
             chain
                 .entry(expect, leaf)
                 .map_err(|why| tampered(format!("entry {expect}"), why, Some(expect)))?;
-            tree.push(leaf);
-            if stored != tree.node(0, expect)? {
+            let h = merkle::leaf_hash(leaf);
+            if stored != h {
                 return Err(tampered(
                     format!("entry {expect}"),
                     "the leaf does not match its stored hash",
                     Some(expect),
                 ));
             }
+            cols.link(expect, head.case_id, leaf, &h)?;
+            tree.push_hash(h);
             report.entries += 1;
             if report.entries.is_multiple_of(65536) {
                 progress(report.entries, total);
             }
+        }
+        if let Some((ci, ..)) = copy_next {
+            return Err(tampered(
+                format!("entry {ci} ({copy_name}.idx)"),
+                format!("{copy_name}.idx lists entry {ci}, which the log does not have"),
+                Some(ci as u64),
+            ));
         }
     }
     {
@@ -410,13 +565,40 @@ pub fn verify(
             None,
         ));
     }
-    let mut stmt = conn.prepare("SELECT size, note FROM audit_checkpoints ORDER BY size")?;
+    let mut stmt = conn.prepare("SELECT size, at_ms, note FROM audit_checkpoints ORDER BY size")?;
     let mut rows = stmt.query([])?;
+    let mut sealed_since: Option<i64> = None;
     while let Some(row) = rows.next()? {
-        let (size, note): (i64, String) = (row.get(0)?, row.get(1)?);
+        let (size, at_ms, note): (i64, i64, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
         let key = chain.checkpoint_key(size as u64).clone();
-        check_checkpoint(&tree, size as u64, &note, &[key])
+        let cp = check_checkpoint(&tree, size as u64, &note, &[key])
             .map_err(|why| tampered(format!("checkpoint of size {size}"), why, None))?;
+        let sealed = cp
+            .extensions
+            .iter()
+            .find_map(|l| l.strip_prefix(SEALED_PREFIX));
+        match (sealed, sealed_since) {
+            (Some(t), _) => {
+                if t != rfc3339_ms(at_ms)? {
+                    return Err(tampered(
+                        format!("checkpoint of size {size}"),
+                        format!("audit_checkpoints.at_ms says {} but the signed checkpoint was sealed at {t}", rfc3339_ms(at_ms)?),
+                        None,
+                    ));
+                }
+                sealed_since.get_or_insert(size);
+            }
+            (None, Some(since)) => {
+                return Err(tampered(
+                    format!("checkpoint of size {size}"),
+                    format!(
+                        "it carries no sealing time, but checkpoints carry one since size {since}"
+                    ),
+                    None,
+                ))
+            }
+            (None, None) => {}
+        }
         report.checkpoints += 1;
     }
     if let Some(pinned) = pinned {
@@ -498,7 +680,7 @@ fn check_checkpoint(
     size: u64,
     note_text: &str,
     verifiers: &[NoteVerifier],
-) -> Result<(), String> {
+) -> Result<Checkpoint, String> {
     let named = note_text.lines().next().unwrap_or("");
     if let Some(v) = verifiers.first().filter(|v| v.name != named) {
         return Err(format!(
@@ -524,5 +706,368 @@ fn check_checkpoint(
     if root != cp.root {
         return Err("root hash does not match the entries".into());
     }
+    Ok(cp)
+}
+
+/// The columns stored beside a leaf in `audit_entries`.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryColumns<'a> {
+    /// `audit_entries.kind`.
+    pub kind: &'a str,
+    /// `audit_entries.case_id`.
+    pub case_id: Option<&'a str>,
+    /// `audit_entries.actor`.
+    pub actor: &'a str,
+    /// `audit_entries.at_ms`.
+    pub at_ms: i64,
+}
+
+/// Checks the columns stored beside each leaf and the per-case links, entry by entry in order.
+/// A canonical leaf starts with its actor, time, case and kind (keys sorted), so the columns
+/// are checked by building that prefix and comparing bytes; the leaf is parsed only to say
+/// which column disagrees.
+#[derive(Debug, Default)]
+pub struct Columns {
+    head: Vec<u8>,
+    /// Last entry about each case: (index, leaf hash).
+    cases: std::collections::HashMap<Box<[u8]>, (u64, Hash)>,
+    /// The first entry that carried a case link.
+    linked_since: Option<u64>,
+}
+
+impl Columns {
+    /// Checks that `cols` are what leaf `index` says.
+    pub fn check(
+        &mut self,
+        index: u64,
+        cols: &EntryColumns<'_>,
+        leaf: &[u8],
+    ) -> Result<(), LogError> {
+        leaf_head(&mut self.head, cols)?;
+        if leaf.starts_with(&self.head) {
+            return Ok(());
+        }
+        let v: Value = serde_json::from_slice(leaf).map_err(|e| {
+            tampered(
+                format!("entry {index}"),
+                format!("leaf is not JSON: {e}"),
+                Some(index),
+            )
+        })?;
+        let leaf_at = v.get("at").and_then(Value::as_str).unwrap_or("");
+        let stored_at = rfc3339_ms(cols.at_ms)?;
+        let diffs = [
+            ("kind", Value::from(cols.kind), v.get("kind").cloned()),
+            (
+                "case_id",
+                cols.case_id.map_or(Value::Null, Value::from),
+                v.get("case_id").cloned(),
+            ),
+            ("actor", Value::from(cols.actor), v.get("actor").cloned()),
+            ("at_ms", Value::from(stored_at), Some(Value::from(leaf_at))),
+        ];
+        let (col, stored, said) = diffs
+            .into_iter()
+            .find(|(_, s, l)| Some(s) != l.as_ref())
+            .unwrap_or(("leaf", Value::Null, None));
+        Err(tampered(
+            format!("entry {index}"),
+            format!(
+                "audit_entries.{col} says {stored} but the leaf says {}",
+                said.unwrap_or(Value::Null)
+            ),
+            Some(index),
+        ))
+    }
+
+    /// Checks the per-case link of leaf `index` (about `case_id`, hash `hash`) and records it
+    /// as the case's latest entry.
+    pub fn link(
+        &mut self,
+        index: u64,
+        case_id: Option<&str>,
+        leaf: &[u8],
+        hash: &Hash,
+    ) -> Result<(), LogError> {
+        let Some(case) = case_id else {
+            return Ok(());
+        };
+        let bad = |why: String| tampered(format!("entry {index}"), why, Some(index));
+        let prev = self.cases.get(case.as_bytes()).copied();
+        match parse_case_link(leaf) {
+            Ok(Some(link)) => {
+                self.linked_since.get_or_insert(index);
+                if link != prev {
+                    let want = prev.map_or("none".to_string(), |(i, _)| format!("entry {i}"));
+                    let says = link.map_or("none".to_string(), |(i, _)| format!("entry {i}"));
+                    return Err(bad(format!(
+                        "its link to the previous entry about case {case:?} names {says}, but the log's previous entry about the case is {want} (an entry about the case was removed, moved or changed)"
+                    )));
+                }
+            }
+            Ok(None) => {
+                if let Some(since) = self.linked_since {
+                    return Err(bad(format!(
+                        "it is about case {case:?} but carries no link to the case's previous entry (entries carry one since entry {since})"
+                    )));
+                }
+            }
+            Err(why) => return Err(bad(why)),
+        }
+        match self.cases.get_mut(case.as_bytes()) {
+            Some(v) => *v = (index, *hash),
+            None => {
+                self.cases.insert(case.as_bytes().into(), (index, *hash));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The canonical prefix of a leaf with these columns, up to and including `"payload":`.
+pub fn leaf_head(buf: &mut Vec<u8>, c: &EntryColumns<'_>) -> Result<(), LogError> {
+    let json = |buf: &mut Vec<u8>, s: &str| {
+        serde_json::to_writer(&mut *buf, s).map_err(|e| LogError::Encoding(e.to_string()))
+    };
+    buf.clear();
+    buf.extend_from_slice(b"{\"actor\":");
+    json(buf, c.actor)?;
+    buf.extend_from_slice(b",\"at\":\"");
+    push_rfc3339_ms(buf, c.at_ms)?;
+    buf.extend_from_slice(b"\",\"case_id\":");
+    match c.case_id {
+        Some(id) => json(buf, id)?,
+        None => buf.extend_from_slice(b"null"),
+    }
+    buf.extend_from_slice(b",\"kind\":");
+    json(buf, c.kind)?;
+    buf.extend_from_slice(b",\"payload\":");
     Ok(())
+}
+
+/// Appends `ms` as [`rfc3339_ms`] does, without going through a formatter (verify does this
+/// once per entry).
+fn push_rfc3339_ms(buf: &mut Vec<u8>, ms: i64) -> Result<(), LogError> {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    if !(0..=9999).contains(&y) {
+        buf.extend_from_slice(rfc3339_ms(ms)?.as_bytes());
+        return Ok(());
+    }
+    fn num(buf: &mut Vec<u8>, v: i64, width: usize) {
+        let mut digits = [b'0'; 4];
+        let mut v = v;
+        for i in (0..width).rev() {
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        buf.extend_from_slice(&digits[..width]);
+    }
+    num(buf, y, 4);
+    buf.push(b'-');
+    num(buf, m, 2);
+    buf.push(b'-');
+    num(buf, d, 2);
+    buf.push(b'T');
+    num(buf, rem / 3_600_000, 2);
+    buf.push(b':');
+    num(buf, rem / 60_000 % 60, 2);
+    buf.push(b':');
+    num(buf, rem / 1000 % 60, 2);
+    buf.push(b'.');
+    num(buf, rem % 1000, 3);
+    buf.push(b'Z');
+    Ok(())
+}
+
+/// The case a canonical leaf is about, read without parsing the whole leaf: keys are sorted
+/// (actor, at, case_id …) and quotes inside strings are escaped, so the first `,"case_id":`
+/// is the entry's own.
+pub fn leaf_case_id(leaf: &[u8]) -> Result<Option<String>, String> {
+    let bad = || "leaf has no case_id field".to_string();
+    let at = memchr::memmem::find(leaf, b",\"case_id\":").ok_or_else(bad)?;
+    let rest = &leaf[at + 11..];
+    if rest.starts_with(b"null") {
+        return Ok(None);
+    }
+    if rest.first() != Some(&b'"') {
+        return Err(bad());
+    }
+    let end = memchr::memchr(b'"', &rest[1..]).ok_or_else(bad)? + 1;
+    let raw = &rest[..=end];
+    if !raw.contains(&b'\\') {
+        return std::str::from_utf8(&raw[1..end])
+            .map(|s| Some(s.to_string()))
+            .map_err(|_| bad());
+    }
+    // An escaped string: let the JSON reader decode it.
+    let mut de = serde_json::Deserializer::from_slice(rest);
+    <String as serde::Deserialize>::deserialize(&mut de)
+        .map(Some)
+        .map_err(|e| format!("leaf case_id is not a string: {e}"))
+}
+
+/// The [`CASE_PREV`] link of a canonical leaf: `Ok(None)` when the leaf has none,
+/// `Ok(Some(None))` for a case's first entry, `Ok(Some(Some((index, leaf hash))))` otherwise.
+/// Payload keys are sorted and no key written before `case_prev` holds an object, so the first
+/// `"case_prev":` after `"payload":{` is the payload's own.
+pub fn parse_case_link(leaf: &[u8]) -> Result<Option<Option<(u64, Hash)>>, String> {
+    let Some(p) = memchr::memmem::find(leaf, b"\"payload\":{") else {
+        return Ok(None);
+    };
+    let Some(at) = memchr::memmem::find(&leaf[p..], b"\"case_prev\":") else {
+        return Ok(None);
+    };
+    let rest = &leaf[p + at + 12..];
+    if rest.starts_with(b"null") {
+        return Ok(Some(None));
+    }
+    let bad = || "its case link is malformed".to_string();
+    let rest = rest.strip_prefix(b"{\"index\":").ok_or_else(bad)?;
+    let end = rest
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .ok_or_else(bad)?;
+    let index: u64 = std::str::from_utf8(&rest[..end])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    let rest = rest[end..]
+        .strip_prefix(b",\"leaf_sha256\":\"")
+        .ok_or_else(bad)?;
+    if rest.len() < 66 || &rest[64..66] != b"\"}" {
+        return Err(bad());
+    }
+    let mut h = [0u8; 32];
+    hex::decode_to_slice(&rest[..64], &mut h).map_err(|_| bad())?;
+    Ok(Some(Some((index, h))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_time_formatting_matches_chrono() {
+        let mut buf = Vec::new();
+        for ms in [
+            0i64,
+            1,
+            999,
+            86_399_999,
+            951_782_400_000, // 2000-02-29
+            1_795_000_000_123,
+            -1,
+            -86_400_001,
+            253_402_300_799_999, // 9999-12-31T23:59:59.999Z
+            -62_167_219_200_000, // 0000-01-01
+        ] {
+            buf.clear();
+            push_rfc3339_ms(&mut buf, ms).unwrap();
+            assert_eq!(
+                std::str::from_utf8(&buf).unwrap(),
+                rfc3339_ms(ms).unwrap(),
+                "{ms}"
+            );
+        }
+        let mut x: i64 = 12345;
+        for _ in 0..20_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let ms = x.rem_euclid(253_402_300_800_000);
+            buf.clear();
+            push_rfc3339_ms(&mut buf, ms).unwrap();
+            assert_eq!(
+                std::str::from_utf8(&buf).unwrap(),
+                rfc3339_ms(ms).unwrap(),
+                "{ms}"
+            );
+        }
+    }
+
+    #[test]
+    fn leaf_head_is_the_start_of_the_encoded_leaf() {
+        let e = Entry {
+            kind: "disposition".into(),
+            case_id: Some("C-\"1\u{e9}".into()),
+            actor: "r\\1".into(),
+            at_ms: 1_795_000_000_123,
+            payload: Map::new(),
+        };
+        let leaf = encode_leaf(3, &e).unwrap();
+        let mut head = Vec::new();
+        let cols = EntryColumns {
+            kind: &e.kind,
+            case_id: e.case_id.as_deref(),
+            actor: &e.actor,
+            at_ms: e.at_ms,
+        };
+        leaf_head(&mut head, &cols).unwrap();
+        assert!(leaf.starts_with(&head));
+        let mut c = Columns::default();
+        c.check(3, &cols, &leaf).unwrap();
+        let moved = EntryColumns {
+            case_id: Some("C-4"),
+            ..cols
+        };
+        let err = c.check(3, &moved, &leaf).unwrap_err().to_string();
+        assert!(err.contains("audit_entries.case_id"), "{err}");
+        let later = EntryColumns {
+            at_ms: cols.at_ms + 1,
+            ..cols
+        };
+        let err = c.check(3, &later, &leaf).unwrap_err().to_string();
+        assert!(err.contains("audit_entries.at_ms"), "{err}");
+    }
+
+    #[test]
+    fn case_ids_read_from_bytes() {
+        for id in [None, Some("C-1"), Some("a\"b\\c,\"case_id\":x"), Some("é")] {
+            let e = Entry {
+                kind: "x".into(),
+                case_id: id.map(str::to_string),
+                actor: ",\"case_id\":\"evil\"".into(),
+                at_ms: 0,
+                payload: Map::new(),
+            };
+            let leaf = encode_leaf(0, &e).unwrap();
+            assert_eq!(leaf_case_id(&leaf).unwrap().as_deref(), id);
+        }
+    }
+
+    #[test]
+    fn case_links_parse() {
+        let mut e = Entry {
+            kind: "x".into(),
+            case_id: Some("c".into()),
+            actor: "a".into(),
+            at_ms: 0,
+            payload: Map::new(),
+        };
+        assert_eq!(parse_case_link(&encode_leaf(0, &e).unwrap()), Ok(None));
+        e.payload.insert(CASE_PREV.into(), case_link(None));
+        assert_eq!(
+            parse_case_link(&encode_leaf(0, &e).unwrap()),
+            Ok(Some(None))
+        );
+        e.payload
+            .insert(CASE_PREV.into(), case_link(Some((7, vec![0xab; 32]))));
+        e.payload.insert("case_sha256".into(), "x".into());
+        e.payload.insert("action".into(), "y".into());
+        assert_eq!(
+            parse_case_link(&encode_leaf(0, &e).unwrap()),
+            Ok(Some(Some((7, [0xab; 32]))))
+        );
+    }
 }

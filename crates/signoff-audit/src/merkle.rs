@@ -65,6 +65,38 @@ pub fn root(src: &dyn NodeSource, size: u64) -> Result<Hash, AuditError> {
     subtree_hash(src, 0, size)
 }
 
+/// The root of the tree whose leaves from `from` on are given by their hashes (`tail`) and
+/// whose perfect subtrees wholly before `from` come from `src`: what a reader computes to
+/// authenticate the end of the log (every leaf in `tail`) against a signed root while
+/// trusting nothing it read from storage.
+pub fn root_with_tail(src: &dyn NodeSource, from: u64, tail: &[Hash]) -> Result<Hash, AuditError> {
+    fn go(
+        src: &dyn NodeSource,
+        lo: u64,
+        hi: u64,
+        from: u64,
+        tail: &[Hash],
+    ) -> Result<Hash, AuditError> {
+        let len = hi - lo;
+        if hi <= from {
+            return subtree_hash(src, lo, hi);
+        }
+        if len == 1 {
+            return Ok(tail[(lo - from) as usize]);
+        }
+        let k = split(len);
+        Ok(node_hash(
+            &go(src, lo, lo + k, from, tail)?,
+            &go(src, lo + k, hi, from, tail)?,
+        ))
+    }
+    let size = from + tail.len() as u64;
+    if size == 0 {
+        return Ok(empty_root());
+    }
+    go(src, 0, size, from, tail)
+}
+
 /// The audit path for leaf `index` in the tree of `size` leaves (RFC 6962 §2.1.1), leaf-side first.
 pub fn inclusion_proof(
     src: &dyn NodeSource,
@@ -338,7 +370,12 @@ pub struct MemoryTree {
 impl MemoryTree {
     /// Appends a leaf, completing every perfect subtree it closes.
     pub fn push(&mut self, leaf: &[u8]) {
-        let mut h = leaf_hash(leaf);
+        self.push_hash(leaf_hash(leaf));
+    }
+
+    /// Appends a leaf by its leaf hash (already computed), completing the subtrees it closes.
+    pub fn push_hash(&mut self, leaf_hash: Hash) {
+        let mut h = leaf_hash;
         let mut level = 0usize;
         loop {
             if self.levels.len() == level {
@@ -386,6 +423,21 @@ mod tests {
             t.push(format!("leaf {i}").as_bytes());
         }
         t
+    }
+
+    #[test]
+    fn root_with_tail_matches_the_root_at_every_split() {
+        for n in [1u64, 2, 3, 7, 8, 13, 33] {
+            let t = tree(n);
+            for from in 0..=n {
+                let tail: Vec<Hash> = (from..n).map(|i| t.node(0, i).unwrap()).collect();
+                assert_eq!(
+                    root_with_tail(&t, from, &tail).unwrap(),
+                    root(&t, n).unwrap(),
+                    "{n} {from}"
+                );
+            }
+        }
     }
 
     #[test]

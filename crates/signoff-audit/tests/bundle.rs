@@ -21,7 +21,8 @@ fn event(i: u64) -> Entry {
     payload.insert("n".into(), i.into());
     Entry {
         kind: "import".into(),
-        case_id: Some(format!("C-{i}")),
+        // Cases recur, so entries link to the previous entry about their case.
+        case_id: Some(format!("C-{}", i % 3)),
         actor: "device".into(),
         at_ms: T0 + i as i64,
         payload,
@@ -129,14 +130,18 @@ fn every_single_byte_flip_fails_verification() {
     let (c, device) = sample(7);
     let b = export(&c, &device);
     let trusted = vkey(&device, ORIGIN);
-    for at in 0..b.len() {
-        let mut t = b.clone();
-        t[at] ^= 0x01;
-        assert!(
-            check(&t, &trusted).is_err(),
-            "flip at byte {at} passed: {}",
-            String::from_utf8_lossy(&t[at.saturating_sub(60)..(at + 20).min(t.len())])
-        );
+    // Low bit, letter case (hex digits decode either way, so only the checksum catches
+    // those) and high bit (invalid UTF-8): no byte of a bundle is insignificant.
+    for mask in [0x01u8, 0x20, 0x80] {
+        for at in 0..b.len() {
+            let mut t = b.clone();
+            t[at] ^= mask;
+            assert!(
+                check(&t, &trusted).is_err(),
+                "flip {mask:#04x} at byte {at} passed: {}",
+                String::from_utf8_lossy(&t[at.saturating_sub(60)..(at + 20).min(t.len())])
+            );
+        }
     }
 }
 

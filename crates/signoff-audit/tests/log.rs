@@ -87,7 +87,15 @@ fn nodes_read_from_the_tables_equal_the_in_memory_tree_at_every_level() {
     let mut mem = MemoryTree::default();
     for n in 1..=300u64 {
         fill_from(&mut c, &key, n as i64 - 1, n as i64);
-        mem.push(&log::encode_leaf(n - 1, &entry(n as i64 - 1)).unwrap());
+        // The stored leaf: the appender adds the entry's link to its case's previous entry.
+        let leaf: Vec<u8> = c
+            .query_row(
+                "SELECT leaf FROM audit_entries WHERE idx = ?1",
+                [n as i64 - 1],
+                |r| r.get(0),
+            )
+            .unwrap();
+        mem.push(&leaf);
         let sql = log::SqlNodes(&c);
         for level in 0..9u32 {
             for idx in 0..(n >> level) {

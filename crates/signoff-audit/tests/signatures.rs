@@ -22,6 +22,9 @@ fn db() -> Connection {
 fn disposition(actor: &str, case: &str) -> Entry {
     let mut payload = serde_json::Map::new();
     payload.insert("disposition".into(), "approve".into());
+    // Signed entries are linked before they are signed: each test's disposition is the
+    // first entry about its case.
+    payload.insert(log::CASE_PREV.into(), serde_json::Value::Null);
     Entry {
         kind: "disposition".into(),
         case_id: Some(case.into()),
