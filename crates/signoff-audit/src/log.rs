@@ -408,122 +408,9 @@ pub fn verify_with_copy(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport, LogError> {
     let total = size(conn)?;
-    let mut tree = MemoryTree::default();
     let mut chain = Chain::new(genesis.clone());
     let mut report = VerifyReport::default();
-    {
-        let mut cols = Columns::default();
-        let mut stmt = conn.prepare(
-            "SELECT idx, kind, case_id, actor, at_ms, leaf, hash FROM audit_entries ORDER BY idx",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut copy_stmt = match copy {
-            Some(t) => Some(conn.prepare(&format!(
-                "SELECT idx, kind, actor, at_ms FROM \"{t}\" ORDER BY idx"
-            ))?),
-            None => None,
-        };
-        let mut copy_rows = match copy_stmt.as_mut() {
-            Some(s) => Some(s.query([])?),
-            None => None,
-        };
-        let copy_name = copy.unwrap_or("");
-        let mut copy_next: Option<(i64, String, String, i64)> = None;
-        let mut copy_done = copy_rows.is_none();
-        let advance = |rows: &mut Option<rusqlite::Rows<'_>>,
-                       next: &mut Option<(i64, String, String, i64)>,
-                       done: &mut bool|
-         -> Result<(), LogError> {
-            *next = None;
-            if let Some(r) = rows.as_mut() {
-                match r.next()? {
-                    Some(row) => *next = Some((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-                    None => *done = true,
-                }
-            }
-            Ok(())
-        };
-        if !copy_done {
-            advance(&mut copy_rows, &mut copy_next, &mut copy_done)?;
-        }
-        while let Some(row) = rows.next()? {
-            let idx: i64 = row.get(0)?;
-            let expect = tree.len();
-            if idx as u64 != expect {
-                return Err(tampered(
-                    format!("entry {expect}"),
-                    format!("entry {expect} is missing (next stored is {idx})"),
-                    Some(expect),
-                ));
-            }
-            let leaf = row.get_ref(5)?.as_blob().map_err(rusqlite::Error::from)?;
-            let stored = row.get_ref(6)?.as_blob().map_err(rusqlite::Error::from)?;
-            check_leaf(expect, leaf)?;
-            let case_id = match row.get_ref(2)? {
-                rusqlite::types::ValueRef::Null => None,
-                v => Some(v.as_str().map_err(rusqlite::Error::from)?),
-            };
-            let head = EntryColumns {
-                kind: row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
-                case_id,
-                actor: row.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?,
-                at_ms: row.get(4)?,
-            };
-            cols.check(expect, &head, leaf)?;
-            if let Some((ci, ck, ca, ct)) = copy_next.as_ref() {
-                if *ci < idx {
-                    return Err(tampered(
-                        format!("entry {ci} ({copy_name}.idx)"),
-                        format!("{copy_name}.idx lists entry {ci}, which the log does not have"),
-                        Some(*ci as u64),
-                    ));
-                }
-                if *ci == idx {
-                    let differs = if ck != head.kind {
-                        Some(("kind", format!("{ck:?}"), format!("{:?}", head.kind)))
-                    } else if ca != head.actor {
-                        Some(("actor", format!("{ca:?}"), format!("{:?}", head.actor)))
-                    } else if *ct != head.at_ms {
-                        Some(("at_ms", ct.to_string(), head.at_ms.to_string()))
-                    } else {
-                        None
-                    };
-                    if let Some((col, said, is)) = differs {
-                        return Err(tampered(
-                            format!("entry {expect} ({copy_name}.{col})"),
-                            format!("{copy_name}.{col} says {said} but the entry says {is}"),
-                            Some(expect),
-                        ));
-                    }
-                    advance(&mut copy_rows, &mut copy_next, &mut copy_done)?;
-                }
-            }
-            chain
-                .entry(expect, leaf)
-                .map_err(|why| tampered(format!("entry {expect}"), why, Some(expect)))?;
-            let h = merkle::leaf_hash(leaf);
-            if stored != h {
-                return Err(tampered(
-                    format!("entry {expect}"),
-                    "the leaf does not match its stored hash",
-                    Some(expect),
-                ));
-            }
-            cols.link(expect, head.case_id, leaf, &h)?;
-            tree.push_hash(h);
-            report.entries += 1;
-            if report.entries.is_multiple_of(65536) {
-                progress(report.entries, total);
-            }
-        }
-        if let Some((ci, ..)) = copy_next {
-            return Err(tampered(
-                format!("entry {ci} ({copy_name}.idx)"),
-                format!("{copy_name}.idx lists entry {ci}, which the log does not have"),
-                Some(ci as u64),
-            ));
-        }
-    }
+    let tree = entry_pass(conn, copy, &mut chain, &mut report, total, progress)?;
     {
         let mut stmt =
             conn.prepare("SELECT level, idx, hash FROM audit_nodes ORDER BY level, idx")?;
@@ -643,6 +530,224 @@ pub fn verify_with_copy(
     report.signatures = chain.signatures();
     report.device_keys = chain.device_keys().count() as u64;
     Ok(report)
+}
+
+/// Leaves handed from the reading thread to the hashing thread.
+#[derive(Default)]
+struct Batch {
+    first: u64,
+    bytes: Vec<u8>,
+    /// Per entry: end of its leaf, end of its case id (empty range: none) in `bytes`.
+    ends: Vec<(usize, usize, bool)>,
+    stored: Vec<Hash>,
+}
+
+const BATCH: usize = 1024;
+
+/// The ordered pass over the entries. This thread reads the rows and checks each leaf's
+/// shape, its columns, the copy table and the signing rules; a second thread hashes the
+/// leaves, compares the stored hashes, checks the case links and builds the tree. The first
+/// failure (lowest index) is reported.
+fn entry_pass(
+    conn: &Connection,
+    copy: Option<&str>,
+    chain: &mut Chain,
+    report: &mut VerifyReport,
+    total: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<MemoryTree, LogError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(8);
+    std::thread::scope(|s| {
+        let hasher = s.spawn(move || -> Result<MemoryTree, LogError> {
+            let mut tree = MemoryTree::default();
+            let mut links = Columns::default();
+            for b in rx {
+                let mut start = 0;
+                for (k, &(leaf_end, case_end, has_case)) in b.ends.iter().enumerate() {
+                    let index = b.first + k as u64;
+                    let leaf = &b.bytes[start..leaf_end];
+                    let case = has_case
+                        .then(|| std::str::from_utf8(&b.bytes[leaf_end..case_end]).unwrap_or(""));
+                    start = case_end;
+                    let h = merkle::leaf_hash(leaf);
+                    if b.stored[k] != h {
+                        return Err(tampered(
+                            format!("entry {index}"),
+                            "the leaf does not match its stored hash",
+                            Some(index),
+                        ));
+                    }
+                    links.link(index, case, leaf, &h)?;
+                    tree.push_hash(h);
+                }
+            }
+            Ok(tree)
+        });
+        let read = read_entries(conn, copy, chain, report, total, progress, &tx);
+        drop(tx);
+        let hashed = hasher
+            .join()
+            .unwrap_or_else(|_| Err(LogError::Encoding("the hashing thread panicked".into())));
+        match (read, hashed) {
+            (Ok(()), Ok(tree)) => Ok(tree),
+            (Err(a), Err(b)) => Err(if tampered_index(&b) < tampered_index(&a) {
+                b
+            } else {
+                a
+            }),
+            (Err(a), _) | (_, Err(a)) => Err(a),
+        }
+    })
+}
+
+fn tampered_index(e: &LogError) -> u64 {
+    match e {
+        LogError::Tampered { index: Some(i), .. } => *i,
+        _ => u64::MAX,
+    }
+}
+
+/// The reading side of [`entry_pass`].
+fn read_entries(
+    conn: &Connection,
+    copy: Option<&str>,
+    chain: &mut Chain,
+    report: &mut VerifyReport,
+    total: u64,
+    progress: &mut dyn FnMut(u64, u64),
+    tx: &std::sync::mpsc::SyncSender<Batch>,
+) -> Result<(), LogError> {
+    let mut cols = Columns::default();
+    let mut stmt = conn.prepare(
+        "SELECT idx, kind, case_id, actor, at_ms, leaf, hash FROM audit_entries ORDER BY idx",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut copy_stmt = match copy {
+        Some(t) => Some(conn.prepare(&format!(
+            "SELECT idx, kind, actor, at_ms FROM \"{t}\" ORDER BY idx"
+        ))?),
+        None => None,
+    };
+    let mut copy_rows = match copy_stmt.as_mut() {
+        Some(s) => Some(s.query([])?),
+        None => None,
+    };
+    let copy_name = copy.unwrap_or("");
+    // The copy table's next row: (idx, kind, actor, at_ms), buffers reused.
+    let mut copy_next: Option<(i64, String, String, i64)> = None;
+    let advance = |rows: &mut Option<rusqlite::Rows<'_>>,
+                   next: &mut Option<(i64, String, String, i64)>|
+     -> Result<(), LogError> {
+        let Some(r) = rows.as_mut() else {
+            return Ok(());
+        };
+        match r.next()? {
+            Some(row) => {
+                let slot = next.get_or_insert_with(Default::default);
+                slot.0 = row.get(0)?;
+                slot.1.clear();
+                slot.1
+                    .push_str(row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?);
+                slot.2.clear();
+                slot.2
+                    .push_str(row.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?);
+                slot.3 = row.get(3)?;
+            }
+            None => *next = None,
+        }
+        Ok(())
+    };
+    advance(&mut copy_rows, &mut copy_next)?;
+    let mut batch = Batch::default();
+    let mut expect = 0u64;
+    while let Some(row) = rows.next()? {
+        let idx: i64 = row.get(0)?;
+        if idx as u64 != expect {
+            return Err(tampered(
+                format!("entry {expect}"),
+                format!("entry {expect} is missing (next stored is {idx})"),
+                Some(expect),
+            ));
+        }
+        let leaf = row.get_ref(5)?.as_blob().map_err(rusqlite::Error::from)?;
+        let stored = row.get_ref(6)?.as_blob().map_err(rusqlite::Error::from)?;
+        check_leaf(expect, leaf)?;
+        let case_id = match row.get_ref(2)? {
+            rusqlite::types::ValueRef::Null => None,
+            v => Some(v.as_str().map_err(rusqlite::Error::from)?),
+        };
+        let head = EntryColumns {
+            kind: row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
+            case_id,
+            actor: row.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?,
+            at_ms: row.get(4)?,
+        };
+        cols.check(expect, &head, leaf)?;
+        if let Some((ci, ck, ca, ct)) = copy_next.as_ref() {
+            if *ci < idx {
+                return Err(tampered(
+                    format!("entry {ci} ({copy_name}.idx)"),
+                    format!("{copy_name}.idx lists entry {ci}, which the log does not have"),
+                    Some(*ci as u64),
+                ));
+            }
+            if *ci == idx {
+                let differs = if ck != head.kind {
+                    Some(("kind", format!("{ck:?}"), format!("{:?}", head.kind)))
+                } else if ca != head.actor {
+                    Some(("actor", format!("{ca:?}"), format!("{:?}", head.actor)))
+                } else if *ct != head.at_ms {
+                    Some(("at_ms", ct.to_string(), head.at_ms.to_string()))
+                } else {
+                    None
+                };
+                if let Some((col, said, is)) = differs {
+                    return Err(tampered(
+                        format!("entry {expect} ({copy_name}.{col})"),
+                        format!("{copy_name}.{col} says {said} but the entry says {is}"),
+                        Some(expect),
+                    ));
+                }
+                advance(&mut copy_rows, &mut copy_next)?;
+            }
+        }
+        chain
+            .entry(expect, leaf)
+            .map_err(|why| tampered(format!("entry {expect}"), why, Some(expect)))?;
+        let stored: Hash = stored.try_into().unwrap_or([0; 32]);
+        if batch.ends.is_empty() {
+            batch.first = expect;
+        }
+        batch.bytes.extend_from_slice(leaf);
+        let leaf_end = batch.bytes.len();
+        if let Some(c) = case_id {
+            batch.bytes.extend_from_slice(c.as_bytes());
+        }
+        batch
+            .ends
+            .push((leaf_end, batch.bytes.len(), case_id.is_some()));
+        batch.stored.push(stored);
+        if batch.ends.len() == BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
+            // The hashing side stopped at a failure; it reports it.
+            return Ok(());
+        }
+        expect += 1;
+        report.entries += 1;
+        if report.entries.is_multiple_of(65536) {
+            progress(report.entries, total);
+        }
+    }
+    if let Some((ci, ..)) = copy_next {
+        return Err(tampered(
+            format!("entry {ci} ({copy_name}.idx)"),
+            format!("{copy_name}.idx lists entry {ci}, which the log does not have"),
+            Some(ci as u64),
+        ));
+    }
+    if !batch.ends.is_empty() {
+        let _ = tx.send(batch);
+    }
+    Ok(())
 }
 
 /// Cheap structural checks of a leaf; its bytes themselves are authenticated by the tree.
