@@ -647,13 +647,13 @@ impl Session {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<VerifyReportDto, ErrorDto> {
         match self.ws.audit_verify(None, progress) {
-            Ok(r) => Ok(VerifyReportDto {
+            Ok(w) => Ok(VerifyReportDto {
                 ok: true,
-                entries: r.entries,
-                nodes: r.nodes,
-                checkpoints: r.checkpoints,
-                signatures: r.signatures,
-                device_keys: r.device_keys,
+                entries: w.log.entries,
+                nodes: w.log.nodes,
+                checkpoints: w.log.checkpoints,
+                signatures: w.log.signatures,
+                device_keys: w.log.device_keys,
                 first_bad_index: None,
                 at: None,
                 message: None,

@@ -72,7 +72,7 @@ fn an_interrupted_rotation_is_finished_on_the_next_open() {
     );
     assert!(!t.path().join("dev.key.next").exists());
     let r = ws.audit_verify(None, &mut |_, _| {}).unwrap();
-    assert_eq!(r.device_keys, 2);
+    assert_eq!(r.log.device_keys, 2);
 }
 
 #[test]

@@ -212,6 +212,9 @@ enum AuditCommand {
         #[arg(long)]
         vkey: String,
     },
+    /// List the workspace columns `audit verify` does not check, each with the reason it
+    /// carries no audit meaning (`--json`: `[{"table","column","reason"}]`).
+    UnverifiedColumns,
     /// Append N test events, one durable transaction each, printing `ack INDEX` after each
     /// commit (used by the crash tests).
     #[command(hide = true)]
@@ -567,12 +570,13 @@ fn audit(g: &Global, out: &Out, cmd: AuditCommand, clock: &dyn Clock) -> Result<
                     std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
                 })
                 .transpose()?;
-            let r = ws.audit_verify(pinned.as_deref(), &mut |_, _| {})?;
+            let w = ws.audit_verify(pinned.as_deref(), &mut |_, _| {})?;
+            let r = &w.log;
             out.line(&format!(
-                "audit log verified: {} entries, {} tree nodes, {} signed checkpoints, {} personal signatures, {} device key(s)",
-                r.entries, r.nodes, r.checkpoints, r.signatures, r.device_keys
+                "audit log verified: {} entries, {} tree nodes, {} signed checkpoints, {} personal signatures, {} device key(s); {} workspace rows agree with it",
+                r.entries, r.nodes, r.checkpoints, r.signatures, r.device_keys, w.rows
             ));
-            out.json(&serde_json::json!({"ok": true, "entries": r.entries, "nodes": r.nodes, "checkpoints": r.checkpoints, "signatures": r.signatures, "device_keys": r.device_keys}));
+            out.json(&serde_json::json!({"ok": true, "entries": r.entries, "nodes": r.nodes, "checkpoints": r.checkpoints, "signatures": r.signatures, "device_keys": r.device_keys, "rows": w.rows}));
         }
         AuditCommand::History { case, on } => {
             let ws = open_read(g, clock)?;
@@ -606,6 +610,13 @@ fn audit(g: &Global, out: &Out, cmd: AuditCommand, clock: &dyn Clock) -> Result<
                     .context("the audit log has no checkpoint yet")?
             };
             print!("{note}");
+        }
+        AuditCommand::UnverifiedColumns => {
+            let list = signoff_store::integrity::unverified_columns();
+            for u in &list {
+                out.line(&format!("{}.{}: {}", u.table, u.column, u.reason));
+            }
+            out.json(&list);
         }
         AuditCommand::Stress { appends } => {
             use std::io::Write;

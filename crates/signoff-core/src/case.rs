@@ -33,16 +33,28 @@ pub struct NewCase {
     pub label: Option<String>,
 }
 
+/// The content hash over a case's fields as text, in order: id, subject, body, received (ms),
+/// priority, SLA due (ms, or empty), metadata (its JSON text, or empty), given label (or
+/// empty); each field is prefixed by its length. What [`NewCase::content_hash`] computes, and
+/// what `audit verify` recomputes from a stored case.
+pub fn content_hash_of(parts: [&str; 8]) -> String {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
 impl NewCase {
     /// The SHA-256 of the case's canonical content: what "unchanged on re-import" compares.
     pub fn content_hash(&self) -> String {
-        let mut h = Sha256::new();
         let meta = self
             .metadata
             .as_ref()
             .map(|m| serde_json::to_string(m).unwrap_or_default())
             .unwrap_or_default();
-        for part in [
+        content_hash_of([
             self.id.as_str(),
             &self.subject,
             &self.body,
@@ -54,11 +66,7 @@ impl NewCase {
                 .unwrap_or_default(),
             &meta,
             self.label.as_deref().unwrap_or(""),
-        ] {
-            h.update((part.len() as u64).to_le_bytes());
-            h.update(part.as_bytes());
-        }
-        hex::encode(h.finalize())
+        ])
     }
 
     /// Checks the limits every case must meet, naming the first field that fails.

@@ -337,6 +337,7 @@ fn withdraw(
                 ("idempotency_key", a.idempotency_key.clone().into()),
                 ("previous_state", a.state.clone().into()),
                 ("reason_sha256", audit::commit(reason).into()),
+                ("state", state.into()),
             ]),
         },
     )?;
@@ -547,6 +548,14 @@ impl Workspace {
                             .map_or(serde_json::Value::Null, |b| sha(b.as_bytes()).into()),
                     ),
                     ("error", error_kind),
+                    ("state", state.clone().into()),
+                    (
+                        "error_sha256",
+                        outcome
+                            .error
+                            .as_deref()
+                            .map_or(serde_json::Value::Null, |e| audit::commit(e).into()),
+                    ),
                 ]),
             },
         )?;

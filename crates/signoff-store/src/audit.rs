@@ -32,6 +32,15 @@ pub fn commit(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
+/// What `audit verify` checked in a workspace: the log itself and the rows beside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkspaceVerifyReport {
+    /// The log: entries, nodes, checkpoints, signatures, device keys.
+    pub log: VerifyReport,
+    /// Table rows checked against the log.
+    pub rows: u64,
+}
+
 /// One entry of a case's history with its inclusion proof against the latest checkpoint.
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryEntry {
@@ -60,6 +69,10 @@ pub struct History {
     pub checkpoint: String,
     /// Its tree size.
     pub size: u64,
+    /// Whether the history is proven complete: every entry about the case is linked to the
+    /// one before it. False only for logs written before entries carried links, where the
+    /// older entries are found by the case index (each still proven included).
+    pub complete: bool,
 }
 
 impl Workspace {
@@ -294,16 +307,33 @@ impl Workspace {
         Ok(log::latest_checkpoint(&self.conn)?)
     }
 
-    /// Recomputes every leaf, node, checkpoint and signature; `pinned` guards against truncation.
+    /// Recomputes every leaf, node, checkpoint and signature and the columns stored beside
+    /// each leaf, then checks every table that carries audit meaning against the log (see
+    /// [`crate::integrity`]); `pinned` guards against truncation. `rows` of the report counts
+    /// the table rows checked.
     pub fn audit_verify(
         &self,
         pinned: Option<&str>,
         progress: &mut dyn FnMut(u64, u64),
-    ) -> Result<VerifyReport, StoreError> {
-        Ok(log::verify(&self.conn, &self.genesis()?, pinned, progress)?)
+    ) -> Result<WorkspaceVerifyReport, StoreError> {
+        let log = log::verify_with_copy(
+            &self.conn,
+            &self.genesis()?,
+            pinned,
+            Some(crate::integrity::log_tables::CATALOG),
+            progress,
+        )?;
+        let rows = crate::integrity::check(&self.conn)?;
+        Ok(WorkspaceVerifyReport { log, rows })
     }
 
-    /// How a case was handled (optionally on one UTC day), with proofs against the latest checkpoint.
+    /// How a case was handled (optionally on one UTC day), with proofs against the latest
+    /// checkpoint — and proof that nothing is missing: the entries about the case are walked
+    /// from the newest back through each entry's link to the previous one ([`log::CASE_PREV`],
+    /// index and leaf hash), and every entry after the newest is read, hashed and found to be
+    /// about other cases, its hashes leading to the checkpoint's signed root. A dropped, moved,
+    /// reordered or re-labelled entry fails here, naming it. Cost: one pass over the entries
+    /// after the case's newest one.
     pub fn audit_history(
         &self,
         case_id: &str,
@@ -320,7 +350,137 @@ impl Workspace {
             .ok_or_else(|| StoreError::Rule("the audit log has no checkpoint yet".into()))?;
         let opened = signoff_audit::note::open(&note, &self.verifiers()?)?;
         let cp = signoff_audit::Checkpoint::parse(&opened.text)?;
-        let (from, to) = match on {
+        let bad = |index: u64, why: String| {
+            StoreError::Audit(log::LogError::Tampered {
+                at: format!("entry {index}"),
+                why,
+                index: Some(index),
+            })
+        };
+        // The newest entry about the case, by the case index (a hint: checked below).
+        let head: Option<i64> = self.conn.query_row(
+            "SELECT max(idx) FROM audit_entries WHERE case_id = ?1 AND idx < ?2",
+            params![stored_id, cp.size as i64],
+            |r| r.get(0),
+        )?;
+        let from = head.map_or(0, |h| h as u64);
+        let mut tail = Vec::with_capacity((cp.size - from) as usize);
+        let mut head_leaf: Option<Vec<u8>> = None;
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT idx, leaf FROM audit_entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+            )?;
+            let mut rows = stmt.query(params![from as i64, cp.size as i64])?;
+            let mut expect = from;
+            while let Some(r) = rows.next()? {
+                let idx = r.get::<_, i64>(0)? as u64;
+                let leaf = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                if idx != expect {
+                    return Err(bad(expect, format!("entry {expect} is missing")));
+                }
+                expect += 1;
+                tail.push(merkle::leaf_hash(leaf));
+                let about = leaf_case_id(leaf).map_err(|why| bad(idx, why))?;
+                if head == Some(idx as i64) {
+                    if about.as_deref() != Some(stored_id.as_str()) {
+                        return Err(bad(idx, format!("the case index lists it for case {stored_id:?}, but the entry is about {about:?}")));
+                    }
+                    head_leaf = Some(leaf.to_vec());
+                } else if about.as_deref() == Some(stored_id.as_str()) {
+                    return Err(bad(idx, format!("entry {idx} is about case {stored_id:?} but the case index does not list it (audit_entries.case_id was changed)")));
+                }
+            }
+            if expect != cp.size {
+                return Err(bad(expect, format!("entry {expect} is missing")));
+            }
+        }
+        let root = merkle::root_with_tail(&SqlNodes(&self.conn), from, &tail)?;
+        if root != cp.root {
+            return Err(StoreError::Audit(log::LogError::Tampered {
+                at: format!("entries {from}..{}", cp.size),
+                why: format!(
+                    "the entries from {from} on do not lead to the root of the signed checkpoint of size {}: an entry was changed",
+                    cp.size
+                ),
+                index: Some(from),
+            }));
+        }
+        // Walk the chain back from the newest entry.
+        let mut chain: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut complete = true;
+        if let (Some(h), Some(leaf)) = (head, head_leaf) {
+            let mut cur = (h as u64, leaf);
+            loop {
+                let link = log::parse_case_link(&cur.1).map_err(|why| bad(cur.0, why))?;
+                let prev = match link {
+                    Some(p) => p,
+                    None => {
+                        complete = false;
+                        chain.push(cur);
+                        break;
+                    }
+                };
+                chain.push(cur);
+                let Some((pi, ph)) = prev else { break };
+                let leaf: Option<Vec<u8>> = self
+                    .conn
+                    .prepare_cached("SELECT leaf FROM audit_entries WHERE idx = ?1")?
+                    .query_row([pi as i64], |r| r.get(0))
+                    .optional()?;
+                let at = chain.last().map_or(0, |c| c.0);
+                let leaf = leaf.ok_or_else(|| {
+                    bad(
+                        at,
+                        format!("its link names entry {pi}, which the log does not have"),
+                    )
+                })?;
+                if merkle::leaf_hash(&leaf) != ph || pi >= at {
+                    return Err(bad(at, format!("its link to the previous entry about case {stored_id:?} names entry {pi}, whose leaf differs (an entry about the case was changed or moved)")));
+                }
+                if leaf_case_id(&leaf).map_err(|why| bad(pi, why))?.as_deref()
+                    != Some(stored_id.as_str())
+                {
+                    return Err(bad(pi, format!("entry {pi} is linked into case {stored_id:?}'s history but is about another case")));
+                }
+                cur = (pi, leaf);
+            }
+        }
+        // Entries written before entries carried links: found by the case index, each proven
+        // included (completeness of that older part is what a full verify shows).
+        if !complete {
+            let oldest = chain.last().map_or(i64::MAX, |c| c.0 as i64);
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT idx, leaf FROM audit_entries WHERE case_id = ?1 AND idx < ?2 ORDER BY idx DESC",
+            )?;
+            let older = stmt.query_map(params![stored_id, oldest], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?))
+            })?;
+            for o in older {
+                chain.push(o?);
+            }
+        }
+        // The import that brought the case.
+        let import: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT i.audit_idx FROM cases c JOIN imports i ON i.seq = c.import_seq WHERE c.seq = ?1",
+                [case_seq],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        if let Some(i) =
+            import.filter(|i| (*i as u64) < cp.size && !chain.iter().any(|c| c.0 == *i as u64))
+        {
+            let leaf: Vec<u8> =
+                self.conn
+                    .query_row("SELECT leaf FROM audit_entries WHERE idx = ?1", [i], |r| {
+                        r.get(0)
+                    })?;
+            chain.push((i as u64, leaf));
+        }
+        chain.sort_by_key(|c| c.0);
+        let (lo, hi) = match on {
             Some(d) => {
                 let start = d
                     .and_hms_opt(0, 0, 0)
@@ -331,40 +491,30 @@ impl Workspace {
             }
             None => (i64::MIN, i64::MAX),
         };
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT idx, kind, actor, at_ms, leaf FROM audit_entries
-             WHERE (case_id = ?1 OR idx = (SELECT i.audit_idx FROM cases c JOIN imports i ON i.seq = c.import_seq WHERE c.seq = ?2))
-               AND at_ms >= ?3 AND at_ms < ?4 AND idx < ?5
-             ORDER BY idx",
-        )?;
-        let rows = stmt.query_map(
-            params![stored_id, case_seq, from, to, cp.size as i64],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Vec<u8>>(4)?,
-                ))
-            },
-        )?;
         let nodes = SqlNodes(&self.conn);
         let mut entries = Vec::new();
-        for row in rows {
-            let (idx, kind, actor, at_ms, leaf) = row?;
-            let proof = merkle::inclusion_proof(&nodes, idx as u64, cp.size)?;
-            merkle::verify_inclusion(
-                &merkle::leaf_hash(&leaf),
-                idx as u64,
-                cp.size,
-                &proof,
-                &cp.root,
-            )?;
+        for (idx, leaf) in chain {
+            let v: serde_json::Value = serde_json::from_slice(&leaf)
+                .map_err(|e| bad(idx, format!("leaf is not JSON: {e}")))?;
+            let text = |k: &str| {
+                v.get(k)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let at = text("at");
+            let at_ms = chrono::DateTime::parse_from_rfc3339(&at)
+                .map(|t| t.timestamp_millis())
+                .map_err(|_| bad(idx, format!("leaf time {at:?} is not RFC 3339")))?;
+            if at_ms < lo || at_ms >= hi {
+                continue;
+            }
+            let proof = merkle::inclusion_proof(&nodes, idx, cp.size)?;
+            merkle::verify_inclusion(&merkle::leaf_hash(&leaf), idx, cp.size, &proof, &cp.root)?;
             entries.push(HistoryEntry {
-                index: idx as u64,
-                kind,
-                actor,
+                index: idx,
+                kind: text("kind"),
+                actor: text("actor"),
                 at: crate::from_ms(at_ms).to_rfc3339(),
                 leaf: String::from_utf8_lossy(&leaf).into_owned(),
                 proof: proof.iter().map(hex::encode).collect(),
@@ -375,8 +525,13 @@ impl Workspace {
             entries,
             checkpoint: note,
             size: cp.size,
+            complete,
         })
     }
+}
+
+fn leaf_case_id(leaf: &[u8]) -> Result<Option<String>, String> {
+    log::leaf_case_id(leaf)
 }
 
 /// Appends an entry in the caller's transaction.
@@ -400,6 +555,7 @@ pub(crate) fn record_signed(
             app.size()
         )));
     }
+    app.link_case(&mut e)?;
     chain::sign_entry(expected, &mut e, signer, manifest)?;
     Ok(app.append(&e)?)
 }

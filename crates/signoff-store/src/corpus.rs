@@ -172,6 +172,20 @@ pub struct Retrieval {
     pub audit_index: u64,
 }
 
+/// The commitment a `corpus_add` entry makes to where each chunk of its version sits: SHA-256
+/// over one line per chunk, sorted by chunk hash: the chunk hash, the document's sequence
+/// number and the character span, joined by tabs.
+pub(crate) fn positions_sha256<'a>(rows: impl Iterator<Item = (&'a str, i64, i64, i64)>) -> String {
+    use sha2::Digest;
+    let mut v: Vec<_> = rows.collect();
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    let mut h = sha2::Sha256::new();
+    for (c, d, s, e) in v {
+        h.update(format!("{c}\t{d}\t{s}\t{e}\n"));
+    }
+    hex::encode(h.finalize())
+}
+
 fn rule(msg: impl Into<String>) -> StoreError {
     StoreError::Rule(msg.into())
 }
@@ -351,19 +365,43 @@ impl Workspace {
                         serde_json::to_value(
                             files
                                 .iter()
-                                .map(|f| serde_json::json!({"file_sha256": f.file_sha256, "format": f.format, "chunks": f.chunks}))
+                                .zip(docs.iter())
+                                .map(|(f, d)| {
+                                    serde_json::json!({
+                                        "file_sha256": f.file_sha256,
+                                        "format": f.format,
+                                        "chunks": f.chunks,
+                                        "file_name_sha256": crate::audit::commit(&d.file),
+                                        "text_sha256": crate::audit::commit(&d.text),
+                                    })
+                                })
                                 .collect::<Vec<_>>(),
                         )
                         .expect("json"),
                     ),
                     ("version", version.clone().into()),
-                    ("parent", parent.clone().map_or(serde_json::Value::Null, Into::into)),
+                    (
+                        "parent",
+                        parent.clone().map_or(serde_json::Value::Null, Into::into),
+                    ),
                     ("new_version", new_version.into()),
                     ("chunks", rows.len().into()),
                     ("added", diff.added.len().into()),
                     ("removed", diff.removed.len().into()),
                     ("changed", diff.changed.len().into()),
                     ("added_sha256", corpus::version_id(added_hashes).into()),
+                    (
+                        "refresh_days",
+                        refresh_days.map_or(serde_json::Value::Null, Into::into),
+                    ),
+                    (
+                        "positions_sha256",
+                        positions_sha256(
+                            rows.iter()
+                                .map(|(c, d, s, e)| (c.as_str(), *d, *s as i64, *e as i64)),
+                        )
+                        .into(),
+                    ),
                 ]),
             },
         )?;

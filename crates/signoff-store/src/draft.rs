@@ -125,6 +125,78 @@ pub enum ClaimResolution {
     Remove,
 }
 
+/// What a `draft` entry commits to beyond the draft's own fields, computed from the stored rows
+/// (so `audit verify` recomputes them the same way).
+pub(crate) struct DraftCommitments {
+    /// SHA-256 over the citations, one line per marker in order: marker, chunk id, passage
+    /// hash, span — tab-separated.
+    pub citations: String,
+    /// SHA-256 over the claims, one line per claim in order: index, span, markers (JSON),
+    /// score (or empty), status — tab-separated.
+    pub claims: String,
+    /// SHA-256 over the frozen passages the draft cites, sorted by hash: hash, chunk id,
+    /// source, corpus version and the SHA-256 of the title — tab-separated.
+    pub evidence: String,
+}
+
+/// The commitments of draft `seq` whose passages are `passages` (hashes).
+pub(crate) fn draft_commitments(
+    conn: &Connection,
+    seq: i64,
+    passages: &[&str],
+) -> Result<DraftCommitments, StoreError> {
+    let mut h = Sha256::new();
+    let mut st = conn.prepare_cached(
+        "SELECT marker, chunk_id, passage_sha256, start_char, end_char FROM draft_citations
+         WHERE draft_seq = ?1 ORDER BY marker",
+    )?;
+    let mut q = st.query([seq])?;
+    while let Some(r) = q.next()? {
+        let (m, c, p, s, e): (i64, String, String, i64, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        h.update(format!("{m}\t{c}\t{p}\t{s}\t{e}\n"));
+    }
+    let citations = hex::encode(h.finalize());
+    let mut h = Sha256::new();
+    let mut st = conn.prepare_cached(
+        "SELECT idx, start_char, end_char, markers, score, status FROM draft_claims
+         WHERE draft_seq = ?1 ORDER BY idx",
+    )?;
+    let mut q = st.query([seq])?;
+    while let Some(r) = q.next()? {
+        let (i, s, e, m, score, status): (i64, i64, i64, String, Option<f64>, String) = (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        );
+        let score = score.map_or(String::new(), |x| format!("{x:?}"));
+        h.update(format!("{i}\t{s}\t{e}\t{m}\t{score}\t{status}\n"));
+    }
+    let claims = hex::encode(h.finalize());
+    let mut h = Sha256::new();
+    let mut sorted = passages.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut st = conn.prepare_cached(
+        "SELECT chunk_id, source, version, title FROM draft_passages WHERE sha256 = ?1",
+    )?;
+    for p in sorted {
+        let row: Option<(String, String, String, String)> = st
+            .query_row([p], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        let (c, src, v, t) = row.unwrap_or_default();
+        h.update(format!("{p}\t{c}\t{src}\t{v}\t{}\n", sha(&t)));
+    }
+    Ok(DraftCommitments {
+        citations,
+        claims,
+        evidence: hex::encode(h.finalize()),
+    })
+}
+
 fn sha(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
@@ -184,7 +256,7 @@ fn unresolved(conn: &Connection, draft_seq: i64) -> Result<Vec<usize>, StoreErro
 }
 
 /// Reads a draft through any connection (inside a transaction too).
-fn read_draft(c: &Connection, seq: i64) -> Result<DraftRecord, StoreError> {
+pub(crate) fn read_draft(c: &Connection, seq: i64) -> Result<DraftRecord, StoreError> {
     let (audit_idx, mut d) = c
         .query_row(
             "SELECT audit_idx, case_seq, model_id, model_version, prompt_id, prompt_fingerprint,
@@ -338,29 +410,7 @@ impl Workspace {
         let flagged = d.claims.iter().filter(|c| c.status != "supported").count();
         let mut passages: Vec<&str> = d.passages.iter().map(|p| p.sha256.as_str()).collect();
         passages.sort_unstable();
-        let idx = audit::record(
-            &tx,
-            Entry {
-                kind: "draft".into(),
-                case_id: Some(case_id),
-                actor: "device".into(),
-                at_ms: at,
-                payload: audit::payload([
-                    ("model_id", d.model_id.clone().into()),
-                    ("model_version", d.model_version.clone().into()),
-                    ("route_sha256", sha(&d.route).into()),
-                    ("prompt_id", d.prompt_id.clone().into()),
-                    ("prompt_fingerprint", d.prompt_fingerprint.clone().into()),
-                    ("corpus_version", d.corpus_version.clone().into()),
-                    ("chunk_ids_sha256", sha(&d.chunk_ids.join("\n")).into()),
-                    ("draft_sha256", sha(&d.text).into()),
-                    ("passages_sha256", passages.into()),
-                    ("claims", d.claims.len().into()),
-                    ("flagged", flagged.into()),
-                    ("band", d.band.clone().into()),
-                ]),
-            },
-        )?;
+        let idx = signoff_audit::log::size(&tx)?;
         tx.execute(
             "INSERT INTO drafts (case_seq, at_ms, model_id, model_version, prompt_id, prompt_fingerprint,
                                  corpus_version, chunk_ids, text, band, grounded, audit_idx, route)
@@ -403,6 +453,39 @@ impl Workspace {
                     c.status
                 ],
             )?;
+        }
+        let c = draft_commitments(&tx, seq, &passages)?;
+        let recorded = audit::record(
+            &tx,
+            Entry {
+                kind: "draft".into(),
+                case_id: Some(case_id),
+                actor: "device".into(),
+                at_ms: at,
+                payload: audit::payload([
+                    ("model_id", d.model_id.clone().into()),
+                    ("model_version", d.model_version.clone().into()),
+                    ("route_sha256", sha(&d.route).into()),
+                    ("prompt_id", d.prompt_id.clone().into()),
+                    ("prompt_fingerprint", d.prompt_fingerprint.clone().into()),
+                    ("corpus_version", d.corpus_version.clone().into()),
+                    ("chunk_ids_sha256", sha(&d.chunk_ids.join("\n")).into()),
+                    ("draft_sha256", sha(&d.text).into()),
+                    ("passages_sha256", passages.into()),
+                    ("claims", d.claims.len().into()),
+                    ("flagged", flagged.into()),
+                    ("band", d.band.clone().into()),
+                    ("grounded", d.grounded.into()),
+                    ("citations_sha256", c.citations.into()),
+                    ("claims_sha256", c.claims.into()),
+                    ("evidence_sha256", c.evidence.into()),
+                ]),
+            },
+        )?;
+        if recorded != idx {
+            return Err(StoreError::Rule(format!(
+                "audit log moved under the transaction (entry {recorded}, not {idx})"
+            )));
         }
         tx.execute(
             "UPDATE cases SET draft = ?1 WHERE seq = ?2",

@@ -288,6 +288,11 @@ impl Workspace {
                         ("unchanged", report.unchanged.into()),
                         ("conflicts", report.conflicts.into()),
                         ("new_cases_sha256", new_cases_sha256.into()),
+                        ("file_name_sha256", crate::audit::commit(&display).into()),
+                        (
+                            "conflicts_sha256",
+                            conflicts_sha256(&tx, import_seq)?.into(),
+                        ),
                     ]),
                 ),
             },
@@ -300,6 +305,26 @@ impl Workspace {
         tx.commit()?;
         Ok(report)
     }
+}
+
+/// The commitment an import's entry makes to its conflict rows: SHA-256 over one line per
+/// conflict, in file order: `line`, the incoming id and the incoming content hash, joined by
+/// tabs (ids hold no tabs or line breaks).
+pub(crate) fn conflicts_sha256(
+    conn: &rusqlite::Connection,
+    import_seq: i64,
+) -> Result<String, StoreError> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT line, incoming_id, incoming_hash FROM import_conflicts WHERE import_seq = ?1 ORDER BY line, rowid",
+    )?;
+    let mut rows = stmt.query([import_seq])?;
+    while let Some(r) = rows.next()? {
+        let (line, id, hash): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        h.update(format!("{line}\t{id}\t{hash}\n"));
+    }
+    Ok(hex::encode(h.finalize()))
 }
 
 impl Problems {

@@ -12,11 +12,12 @@ pub mod draft;
 mod error;
 pub mod import;
 pub mod intake;
+pub mod integrity;
 mod migrations;
 pub mod queue;
 pub mod review;
 
-pub use audit::{History, HistoryEntry, Journal};
+pub use audit::{History, HistoryEntry, Journal, WorkspaceVerifyReport};
 pub use audit_view::{
     AuditCursor, AuditFilter, AuditProof, AuditRow, CSV_HEADER, DISPOSITION_KINDS,
 };

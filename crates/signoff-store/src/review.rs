@@ -228,15 +228,37 @@ impl Workspace {
         Ok(())
     }
 
-    /// Sets the AI draft of an open case (the action layer's entry point).
+    /// Sets the AI draft of an open case (the action layer's entry point) with a `draft_set`
+    /// entry committing to its text.
     pub fn set_draft(&mut self, case_seq: i64, draft: &str) -> Result<(), StoreError> {
-        let n = self.writable()?.execute(
+        let j = self.journal()?;
+        let tx = self.writable()?.transaction()?;
+        let case: Option<(String, i64)> = tx
+            .query_row(
+                "SELECT id, (SELECT coalesce(max(at_ms), 0) FROM audit_entries) FROM cases WHERE seq = ?1",
+                [case_seq],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((case_id, at)) = case else {
+            return Err(StoreError::UnknownCase(format!("#{case_seq}")));
+        };
+        tx.execute(
             "UPDATE cases SET draft = ?1 WHERE seq = ?2",
             params![draft, case_seq],
         )?;
-        if n == 0 {
-            return Err(StoreError::UnknownCase(format!("#{case_seq}")));
-        }
+        audit::record(
+            &tx,
+            Entry {
+                kind: "draft_set".into(),
+                case_id: Some(case_id),
+                actor: "device".into(),
+                at_ms: at,
+                payload: audit::payload([("draft_sha256", audit::commit(draft).into())]),
+            },
+        )?;
+        audit::seal(&tx, &j, at)?;
+        tx.commit()?;
         Ok(())
     }
 

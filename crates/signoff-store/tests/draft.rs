@@ -277,7 +277,7 @@ fn claim_resolutions_are_signed_by_the_reviewer() {
     assert_eq!(sig["name"], "Ada");
     assert_eq!(sig["meaning"], "removed a flagged claim");
     let r = w.audit_verify(None, &mut |_, _| {}).unwrap();
-    assert!(r.signatures >= 2, "registration and the claim: {r:?}");
+    assert!(r.log.signatures >= 2, "registration and the claim: {r:?}");
 }
 
 #[test]

@@ -337,25 +337,32 @@ fn decide_moves_the_case_out_of_the_queue_and_undo_reopens_it_within_grace() {
     // Every change is in the audit log, which verifies and answers the one query with proofs.
     let report = w.audit_verify(None, &mut |_, _| {}).unwrap();
     assert_eq!(
-        report.entries, 5,
-        "reviewer key, import, edit, undo, approve"
+        report.log.entries, 6,
+        "reviewer key, import, set draft, edit, undo, approve"
     );
     assert_eq!(
-        report.signatures, 4,
+        report.log.signatures, 4,
         "the registration and three signed decisions"
     );
     let h = w.audit_history("D-1", None).unwrap();
     let kinds: Vec<_> = h.entries.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["import", "disposition", "undo", "disposition"]);
-    assert!(h.entries[1].leaf.contains("\"disposition\":\"edit\""));
+    assert_eq!(
+        kinds,
+        ["import", "draft_set", "disposition", "undo", "disposition"]
+    );
     assert!(
-        !h.entries[1].leaf.contains("refund not allowed"),
+        h.complete,
+        "every entry about the case links to the one before"
+    );
+    assert!(h.entries[2].leaf.contains("\"disposition\":\"edit\""));
+    assert!(
+        !h.entries[2].leaf.contains("refund not allowed"),
         "rationale is committed, not copied"
     );
     let today = w
         .audit_history("d-1", Some("2026-11-25".parse().unwrap()))
         .unwrap();
-    assert_eq!(today.entries.len(), 4);
+    assert_eq!(today.entries.len(), 5);
     let other_day = w
         .audit_history("D-1", Some("2026-11-24".parse().unwrap()))
         .unwrap();
@@ -514,7 +521,7 @@ fn a_version_2_log_with_every_level_stored_upgrades_and_still_verifies() {
         .unwrap();
     assert_eq!(levels, [4], "levels 1–3 and 5 were pruned, level 4 kept");
     let r = w.audit_verify(None, &mut |_, _| {}).unwrap();
-    assert_eq!((r.entries, r.nodes), (40, 2));
+    assert_eq!((r.log.entries, r.log.nodes), (40, 2));
     let catalogued: i64 = w
         .conn()
         .query_row("SELECT count(*) FROM audit_catalog", [], |r| r.get(0))
