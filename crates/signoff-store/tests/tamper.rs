@@ -320,10 +320,8 @@ fn candidates(v: &Value) -> Vec<Value> {
         Value::Text(t) => {
             let mut out = Vec::new();
             if let Ok(mut j) = serde_json::from_str::<serde_json::Value>(t) {
-                if j.is_object() || j.is_array() {
-                    if bump(&mut j) {
-                        out.push(Value::Text(j.to_string()));
-                    }
+                if (j.is_object() || j.is_array()) && bump(&mut j) {
+                    out.push(Value::Text(j.to_string()));
                 }
             }
             if t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit()) {

@@ -8,6 +8,10 @@ use crate::intake::ppm;
 use rusqlite::Connection;
 use serde_json::Value;
 
+/// A column of `classifications` that one path (rule or model) fills and the other leaves
+/// empty: its position in the row, its name, and the leaf field it must equal.
+type Col = (usize, &'static str, &'static str);
+
 /// Columns of these tables that carry no audit meaning.
 pub(super) const UNVERIFIED: &[Unverified] = &[
     Unverified {
@@ -170,12 +174,12 @@ fn classifications(conn: &Connection, rows: &mut u64) -> Outcome {
             (7, "heads", "heads"),
             (8, "embedding_version", "embedding_version"),
         ];
-        let (mine, other): (&[(usize, &str, &str)], &[(usize, &str, &str)]) =
-            if l.p("path").and_then(Value::as_str) == Some("rule") {
-                (&rule_cols, &model_cols)
-            } else {
-                (&model_cols, &rule_cols)
-            };
+        let (mine, other): (&[Col], &[Col]) = if l.p("path").and_then(Value::as_str) == Some("rule")
+        {
+            (&rule_cols, &model_cols)
+        } else {
+            (&model_cols, &rule_cols)
+        };
         let mut fs = vec![
             row.kind_is("audit_idx", &["classification"]),
             row.same_case(conn, "case_seq", r.get(1)?)?,
