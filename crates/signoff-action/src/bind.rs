@@ -1,4 +1,4 @@
-//! Binding a language model's reply to the evidence (issue 7, item 3). The prompt numbers the
+//! Binding a language model's reply to the evidence. The prompt numbers the
 //! passages `[1]..[n]`; the reply carries those numbers as markers. Signoff binds each marker
 //! to the chunk id of the passage it names and picks the cited span itself — the passage
 //! sentence that best matches the claim — so chunk ids and spans never come from model text.

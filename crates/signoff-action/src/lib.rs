@@ -1,4 +1,4 @@
-//! Signoff action layer (issue 7): the claim support scorer ([`support`], with boosted trees
+//! Signoff action layer: the claim support scorer ([`support`], with boosted trees
 //! from [`boost`]) and its evaluation
 //! ([`eval`]); drafters, citations and the claim check ([`draft`]) over retrieved
 //! [`evidence`]; the prompt repository ([`prompt`]); the text helpers they share ([`text`]);

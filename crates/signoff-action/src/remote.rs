@@ -1,4 +1,4 @@
-//! The OpenAI-compatible chat-completions client (issue 7): one request with the rendered
+//! The OpenAI-compatible chat-completions client: one request with the rendered
 //! prompt (redacted case text and numbered passages only), connect / idle / overall timeouts,
 //! bounded retries with exponential backoff and full jitter (429 honouring `Retry-After`,
 //! 408, 5xx and connection failures; never another 4xx), server-sent-event streaming handed

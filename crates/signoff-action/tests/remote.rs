@@ -1,4 +1,4 @@
-//! The OpenAI-compatible client against a real HTTP server on 127.0.0.1 (issue 7, item 7):
+//! The OpenAI-compatible client against a real HTTP server on 127.0.0.1:
 //! plain and streamed completions, a slow first byte, a stalled and a cut stream, 429 with
 //! Retry-After, 5xx then success, retries exhausted, malformed JSON, HTML, cancellation,
 //! the key kept out of errors, the delivery latency of streamed chunks, and the router's

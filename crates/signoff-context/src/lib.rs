@@ -1,4 +1,4 @@
-//! Signoff context retrieval (issue 6): finding the policy passages a case's text needs.
+//! Signoff context retrieval: finding the policy passages a case's text needs.
 //!
 //! The API is [`Retriever`]: [`Retriever::build`] over `&[Passage]` (id, title, text; the
 //! title names the passage's entity) with an optional MiniLM embedder, then

@@ -134,7 +134,7 @@ impl Config {
             tune_epochs: 0,
             tune_from: default_tune_from(),
             tune_lr: default_tune_lr(),
-            // BANKING77 --split 0.2, seeds 7/11/3/5: see README (intake eval).
+            // BANKING77 --split 0.2, seeds 7/11/3/5: see docs/evaluation.md (intake).
             knn: true,
             knn_tau: default_knn_tau(),
             knn_shortlist: default_knn_shortlist(),

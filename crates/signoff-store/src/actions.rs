@@ -1,4 +1,4 @@
-//! Outbound actions (issue 7, item 5): what a disposition sends out of the workstation.
+//! Outbound actions: what a disposition sends out of the workstation.
 //!
 //! A disposition that sends the draft out (approve, edit) while an upstream is configured
 //! (setting `upstream_url`, see [`Workspace::set_upstream`]) queues one `post_reply` action

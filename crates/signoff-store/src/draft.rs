@@ -1,4 +1,4 @@
-//! Drafts in the workspace (issue 7): a draft with its provenance (model, prompt fingerprint,
+//! Drafts in the workspace: a draft with its provenance (model, prompt fingerprint,
 //! corpus version, retrieved chunk ids), its citations, its checked claims and the exact
 //! passages it cited (frozen by SHA-256), stored with a `draft` audit entry in one
 //! transaction. Flagged claims block approval until each is accepted with a reason, edited
