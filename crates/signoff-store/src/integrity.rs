@@ -78,7 +78,6 @@ pub(crate) type Outcome = Result<Option<Finding>, StoreError>;
 /// returns the number of rows checked, or the disagreement with the lowest entry index.
 pub(crate) fn check(conn: &Connection) -> Result<u64, StoreError> {
     let mut rows = 0u64;
-    let mut first: Option<Finding> = None;
     let checks: [fn(&Connection, &mut u64) -> Outcome; 7] = [
         log_tables::check,
         review::check,
@@ -88,22 +87,34 @@ pub(crate) fn check(conn: &Connection) -> Result<u64, StoreError> {
         draft::check,
         actions::check,
     ];
-    for c in checks {
-        if let Some(f) = c(conn, &mut rows)? {
-            let earlier = match (&first, f.index) {
-                (None, _) => true,
-                (Some(a), Some(i)) => a.index.is_none_or(|j| i < j),
-                (Some(_), None) => false,
-            };
-            if earlier {
-                first = Some(f);
-            }
-        }
-    }
-    match first {
+    match earliest_of(conn, &mut rows, &checks)? {
         Some(f) => Err(f.into_error()),
         None => Ok(rows),
     }
+}
+
+/// Keeps in `found` whichever finding is tied to the lower entry index (one tied to no entry
+/// counts as last), so every check reports the disagreement a reader meets first.
+pub(crate) fn keep_earliest(found: &mut Option<Finding>, f: Option<Finding>) {
+    if let Some(f) = f {
+        let key = |x: &Finding| x.index.unwrap_or(u64::MAX);
+        if found.as_ref().is_none_or(|g| key(&f) < key(g)) {
+            *found = Some(f);
+        }
+    }
+}
+
+/// Runs `checks` in order and returns the earliest finding among them.
+pub(crate) fn earliest_of(
+    conn: &Connection,
+    rows: &mut u64,
+    checks: &[fn(&Connection, &mut u64) -> Outcome],
+) -> Outcome {
+    let mut found = None;
+    for c in checks {
+        keep_earliest(&mut found, c(conn, rows)?);
+    }
+    Ok(found)
 }
 
 /// A leaf, parsed, with the index it sits at.

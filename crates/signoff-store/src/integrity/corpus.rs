@@ -4,7 +4,7 @@
 //! content hash; each document and source against the `corpus_add` entries that added them;
 //! each retrieval against its `retrieval` entry.
 
-use super::{first, leaf_of, Finding, Outcome, Row, Unverified};
+use super::{earliest_of, first, leaf_of, Finding, Outcome, Row, Unverified};
 use crate::StoreError;
 use rusqlite::Connection;
 use serde_json::Value;
@@ -26,18 +26,7 @@ pub(super) fn check(conn: &Connection, rows: &mut u64) -> Outcome {
         [versions, chunks, documents, sources, retrievals, |c, _| {
             orphan_positions(c)
         }];
-    let mut found: Option<Finding> = None;
-    for c in checks {
-        if let Some(f) = c(conn, rows)? {
-            if found
-                .as_ref()
-                .is_none_or(|g| f.index.unwrap_or(u64::MAX) < g.index.unwrap_or(u64::MAX))
-            {
-                found = Some(f);
-            }
-        }
-    }
-    Ok(found)
+    earliest_of(conn, rows, &checks)
 }
 
 fn versions(conn: &Connection, rows: &mut u64) -> Outcome {

@@ -3,7 +3,7 @@
 //! each claim resolution against its signed `claim_*` entry, and each case's current draft
 //! text against its latest draft with the resolutions applied.
 
-use super::{first, leaf_of, Finding, Outcome, Row, Unverified};
+use super::{earliest_of, first, leaf_of, Finding, Outcome, Row, Unverified};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -18,18 +18,7 @@ pub(super) const UNVERIFIED: &[Unverified] = &[Unverified {
 pub(super) fn check(conn: &Connection, rows: &mut u64) -> Outcome {
     let checks: [fn(&Connection, &mut u64) -> Outcome; 4] =
         [drafts, passages, resolutions, case_drafts];
-    let mut found: Option<Finding> = None;
-    for c in checks {
-        if let Some(f) = c(conn, rows)? {
-            if found
-                .as_ref()
-                .is_none_or(|g| f.index.unwrap_or(u64::MAX) < g.index.unwrap_or(u64::MAX))
-            {
-                found = Some(f);
-            }
-        }
-    }
-    Ok(found)
+    earliest_of(conn, rows, &checks)
 }
 
 fn sha(t: &str) -> String {

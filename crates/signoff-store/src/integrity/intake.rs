@@ -3,7 +3,7 @@
 //! the label, band and escalation each case shows against its latest classification, and the
 //! rules in force against their `intake_rules` entries.
 
-use super::{first, leaf_of, Finding, Outcome, Row, Unverified};
+use super::{earliest_of, first, leaf_of, Finding, Outcome, Row, Unverified};
 use crate::intake::ppm;
 use rusqlite::Connection;
 use serde_json::Value;
@@ -39,18 +39,7 @@ fn opt(v: Option<impl Into<Value>>) -> Value {
 pub(super) fn check(conn: &Connection, rows: &mut u64) -> Outcome {
     let checks: [fn(&Connection, &mut u64) -> Outcome; 5] =
         [models, thresholds, classifications, case_labels, rules];
-    let mut found: Option<Finding> = None;
-    for c in checks {
-        if let Some(f) = c(conn, rows)? {
-            if found
-                .as_ref()
-                .is_none_or(|g| f.index.unwrap_or(u64::MAX) < g.index.unwrap_or(u64::MAX))
-            {
-                found = Some(f);
-            }
-        }
-    }
-    Ok(found)
+    earliest_of(conn, rows, &checks)
 }
 
 fn models(conn: &Connection, rows: &mut u64) -> Outcome {

@@ -2,7 +2,7 @@
 //! disposition row against its signed `disposition` or `undo` entry, the status chain replayed
 //! case by case, and each reviewer's name against the name they signed with.
 
-use super::{first, leaf_of, Finding, Outcome, Row, Unverified};
+use super::{first, keep_earliest, leaf_of, Finding, Outcome, Row, Unverified};
 use crate::StoreError;
 use rusqlite::Connection;
 use signoff_core::DispositionKind;
@@ -74,16 +74,7 @@ pub(super) fn check(conn: &Connection, rows: &mut u64) -> Outcome {
         })?
         .collect::<Result<_, _>>()?;
     let mut found: Option<Finding> = None;
-    let mut keep = |f: Option<Finding>| {
-        if let Some(f) = f {
-            if found
-                .as_ref()
-                .is_none_or(|g| f.index.unwrap_or(u64::MAX) < g.index.unwrap_or(u64::MAX))
-            {
-                found = Some(f);
-            }
-        }
-    };
+    let mut keep = |f: Option<Finding>| keep_earliest(&mut found, f);
     // The status each case has after its dispositions, replayed in order.
     let mut status: Option<(i64, String)> = None;
     let mut restored: std::collections::HashMap<i64, String> = Default::default();
