@@ -178,6 +178,24 @@ impl NodeSource for SqlNodes<'_> {
     }
 }
 
+/// The newest entry about a case. The case index is (case_id, at_ms): max(idx) reads the
+/// case's few index entries (idx is the rowid they carry) with no sort, then one row by key.
+const CASE_HEAD_SQL: &str = "SELECT idx, hash FROM audit_entries
+     WHERE idx = (SELECT max(idx) FROM audit_entries WHERE case_id = ?1)";
+
+/// Connection settings the log's speed relies on; the workspace applies them on open.
+/// The query planner stability guarantee (QPSG) keeps plans independent of bound values:
+/// without it SQLite re-prepares a cached statement on every bind when a parameter meets a
+/// partial index's condition (as `case_id = ?` meets `audit_entries_case`), which costs more
+/// than the query itself on every append.
+pub fn tune(conn: &Connection) -> Result<(), LogError> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
+}
+
 /// Number of entries in the log.
 pub fn size(conn: &Connection) -> Result<u64, LogError> {
     let n: i64 = conn.query_row(
@@ -225,9 +243,7 @@ impl<'c> Appender<'c> {
         }
         let prev = self
             .conn
-            .prepare_cached(
-                "SELECT idx, hash FROM audit_entries WHERE case_id = ?1 ORDER BY idx DESC LIMIT 1",
-            )?
+            .prepare_cached(CASE_HEAD_SQL)?
             .query_row([case], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
             })
@@ -1061,6 +1077,40 @@ pub fn parse_case_link(leaf: &[u8]) -> Result<Option<Option<(u64, Hash)>>, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Appends entries about many cases and reports how often the case-head statement (shared
+    /// through the connection's statement cache) was re-prepared.
+    fn case_head_reprepares(tuned: bool) -> u64 {
+        let c = Connection::open_in_memory().unwrap();
+        if tuned {
+            tune(&c).unwrap();
+        }
+        c.execute_batch(SCHEMA).unwrap();
+        let mut app = Appender::new(&c).unwrap();
+        for i in 0..200u64 {
+            app.append(&Entry {
+                kind: "note".into(),
+                case_id: Some(format!("c{}", i % 37)),
+                actor: "t".into(),
+                at_ms: i as i64,
+                payload: Map::new(),
+            })
+            .unwrap();
+        }
+        drop(app);
+        let n = c
+            .prepare_cached(CASE_HEAD_SQL)
+            .unwrap()
+            .get_status(rusqlite::StatementStatus::RePrepare);
+        n as u64
+    }
+
+    #[test]
+    fn appends_do_not_reprepare_on_a_tuned_connection() {
+        assert_eq!(case_head_reprepares(true), 0);
+        // The setting is what keeps it at zero: untuned, every bind re-prepares.
+        assert!(case_head_reprepares(false) > 100);
+    }
 
     #[test]
     fn fast_time_formatting_matches_chrono() {

@@ -34,6 +34,7 @@ fn durable(path: &std::path::Path) -> Result<Connection> {
         "PRAGMA page_size = 8192; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
          PRAGMA cache_size = -65536;",
     )?;
+    log::tune(&c)?;
     Ok(c)
 }
 

@@ -106,6 +106,7 @@ impl Workspace {
         self.conn
             .busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| StoreError::open(&db, e))?;
+        signoff_audit::log::tune(&self.conn)?;
         migrations::check_identity(&self.conn, &db)?;
         if self.access == Access::Write {
             self.conn
