@@ -414,8 +414,8 @@ pub fn verify(
 }
 
 /// [`verify`], also checking `copy`: a table of `(idx INTEGER PRIMARY KEY, kind, actor, at_ms)`
-/// rows that copy entries' columns for a view (it may lag behind the log, never run ahead or
-/// disagree). It is read in the same ordered pass as the entries.
+/// rows that copy entries' columns for a view (it may lag behind the log, never skip an entry,
+/// run ahead or disagree). It is read in the same ordered pass as the entries.
 pub fn verify_with_copy(
     conn: &Connection,
     genesis: &NoteVerifier,
@@ -705,6 +705,14 @@ fn read_entries(
                     format!("entry {ci} ({copy_name}.idx)"),
                     format!("{copy_name}.idx lists entry {ci}, which the log does not have"),
                     Some(*ci as u64),
+                ));
+            }
+            if *ci > idx {
+                // The copy is a prefix of the log: it may stop early, never skip an entry.
+                return Err(tampered(
+                    format!("entry {idx} ({copy_name}.idx)"),
+                    format!("{copy_name} has no row for entry {idx} but lists entry {ci} after it"),
+                    Some(idx as u64),
                 ));
             }
             if *ci == idx {

@@ -78,6 +78,7 @@ pub(crate) type Outcome = Result<Option<Finding>, StoreError>;
 /// returns the number of rows checked, or the disagreement with the lowest entry index.
 pub(crate) fn check(conn: &Connection) -> Result<u64, StoreError> {
     let mut rows = 0u64;
+    conn.execute_batch(LOG_INDEX)?;
     let checks: [fn(&Connection, &mut u64) -> Outcome; 7] = [
         log_tables::check,
         review::check,
@@ -92,6 +93,18 @@ pub(crate) fn check(conn: &Connection) -> Result<u64, StoreError> {
         None => Ok(rows),
     }
 }
+
+/// `temp.log_index (idx, kind, actor)`: every entry's kind and actor, read through the audit
+/// view's catalog and its indexes (kind, actor), then the entries the catalog has not caught
+/// up with. The checks look entries up by kind here instead of scanning the whole log for each
+/// question. It is sound only after the log's own pass proved each catalog row equal to its
+/// entry's columns, with no row missing below the catalog's last one — which is the order
+/// `audit verify` runs in.
+const LOG_INDEX: &str = "CREATE TEMP VIEW IF NOT EXISTS log_index AS
+     SELECT idx, kind, actor FROM main.audit_catalog
+     UNION ALL
+     SELECT idx, kind, actor FROM main.audit_entries
+      WHERE idx > (SELECT coalesce(max(idx), -1) FROM main.audit_catalog);";
 
 /// Keeps in `found` whichever finding is tied to the lower entry index (one tied to no entry
 /// counts as last), so every check reports the disagreement a reader meets first.

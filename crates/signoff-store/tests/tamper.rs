@@ -525,3 +525,31 @@ fn every_column_of_every_table_is_checked_or_listed_with_a_reason() {
         missed.join("\n")
     );
 }
+
+#[test]
+fn a_row_deleted_from_the_audit_catalog_is_caught() {
+    let t = tempfile::tempdir().unwrap();
+    let base = t.path().join("ws");
+    drop(build(&base));
+    let c = Connection::open(base.join(DB_FILE)).unwrap();
+    let (n, mid): (i64, i64) = c
+        .query_row(
+            "SELECT count(*), (SELECT idx FROM audit_catalog ORDER BY idx LIMIT 1 OFFSET 3) FROM audit_catalog",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(n > 5, "the fixture's catalog has {n} rows");
+    c.execute("DELETE FROM audit_catalog WHERE idx = ?1", [mid])
+        .unwrap();
+    drop(c);
+    let w = Workspace::open(&base, Access::Read).unwrap();
+    let err = w
+        .audit_verify(None, &mut |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("audit_catalog has no row for entry {mid}")),
+        "{err}"
+    );
+}

@@ -118,8 +118,9 @@ fn versions(conn: &Connection, rows: &mut u64) -> Outcome {
                 }
                 let approval: Option<i64> = conn
                     .prepare_cached(
-                        "SELECT idx FROM audit_entries WHERE kind = 'corpus_approve'
-                           AND json_extract(leaf, '$.payload.version') = ?1 LIMIT 1",
+                        "SELECT e.idx FROM log_index k JOIN audit_entries e ON e.idx = k.idx
+                         WHERE k.kind = 'corpus_approve'
+                           AND json_extract(e.leaf, '$.payload.version') = ?1 LIMIT 1",
                     )?
                     .query_row([&id], |r| r.get(0))
                     .ok();
@@ -220,9 +221,10 @@ fn add_entry(
 ) -> Result<Option<super::Leaf>, StoreError> {
     let idx: Option<i64> = conn
         .prepare_cached(
-            "SELECT idx FROM audit_entries WHERE kind = 'corpus_add'
-               AND json_extract(leaf, '$.payload.source') = ?1 AND (?2 IS NULL OR at_ms = ?2)
-             ORDER BY idx DESC LIMIT 1",
+            "SELECT e.idx FROM log_index k JOIN audit_entries e ON e.idx = k.idx
+             WHERE k.kind = 'corpus_add'
+               AND json_extract(e.leaf, '$.payload.source') = ?1 AND (?2 IS NULL OR e.at_ms = ?2)
+             ORDER BY k.idx DESC LIMIT 1",
         )?
         .query_row(rusqlite::params![source, at_ms], |r| r.get(0))
         .ok();
@@ -259,8 +261,9 @@ fn documents(conn: &Connection, rows: &mut u64) -> Outcome {
         // The corpus_add entries of this source at this time; the one that added the file.
         let idxs: Vec<i64> = conn
             .prepare_cached(
-                "SELECT idx FROM audit_entries WHERE kind = 'corpus_add'
-                   AND json_extract(leaf, '$.payload.source') = ?1 AND at_ms = ?2 ORDER BY idx",
+                "SELECT e.idx FROM log_index k JOIN audit_entries e ON e.idx = k.idx
+                 WHERE k.kind = 'corpus_add'
+                   AND json_extract(e.leaf, '$.payload.source') = ?1 AND e.at_ms = ?2 ORDER BY k.idx",
             )?
             .query_map(rusqlite::params![source, at], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
@@ -354,9 +357,10 @@ fn sources(conn: &Connection, rows: &mut u64) -> Outcome {
         // The cadence is the latest one given (an add without one keeps the previous).
         let given: Option<Option<i64>> = {
             let mut s = conn.prepare_cached(
-                "SELECT json_extract(leaf, '$.payload.refresh_days'), json_type(leaf, '$.payload.refresh_days')
-                 FROM audit_entries WHERE kind = 'corpus_add' AND json_extract(leaf, '$.payload.source') = ?1
-                 ORDER BY idx DESC",
+                "SELECT json_extract(e.leaf, '$.payload.refresh_days'), json_type(e.leaf, '$.payload.refresh_days')
+                 FROM log_index k JOIN audit_entries e ON e.idx = k.idx
+                 WHERE k.kind = 'corpus_add' AND json_extract(e.leaf, '$.payload.source') = ?1
+                 ORDER BY k.idx DESC",
             )?;
             let mut q = s.query([&name])?;
             let mut out = None;

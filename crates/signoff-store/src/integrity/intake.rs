@@ -284,9 +284,10 @@ fn rules(conn: &Connection, rows: &mut u64) -> Outcome {
         let (version, text, loaded): (String, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
         let latest: Option<(i64, i64)> = conn
             .prepare_cached(
-                "SELECT idx, at_ms FROM audit_entries WHERE kind = 'intake_rules'
-                   AND json_extract(leaf, '$.payload.rules_sha256') = ?1
-                 ORDER BY idx DESC LIMIT 1",
+                "SELECT e.idx, e.at_ms FROM log_index k JOIN audit_entries e ON e.idx = k.idx
+                 WHERE k.kind = 'intake_rules'
+                   AND json_extract(e.leaf, '$.payload.rules_sha256') = ?1
+                 ORDER BY k.idx DESC LIMIT 1",
             )?
             .query_row([&version], |r| Ok((r.get(0)?, r.get(1)?)))
             .ok();

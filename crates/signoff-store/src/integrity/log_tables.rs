@@ -30,7 +30,7 @@ fn latest(
 ) -> Result<Option<super::Leaf>, StoreError> {
     let idx: Option<i64> = conn
         .prepare_cached(
-            "SELECT max(idx) FROM audit_entries WHERE kind = ?1 AND (?2 IS NULL OR actor = ?2)",
+            "SELECT max(idx) FROM log_index WHERE kind = ?1 AND (?2 IS NULL OR actor = ?2)",
         )?
         .query_row(rusqlite::params![kind, actor], |r| r.get(0))?;
     match idx {
@@ -62,7 +62,7 @@ fn settings(conn: &Connection, rows: &mut u64) -> Outcome {
         let name = vkey.split('+').next().unwrap_or("").to_string();
         want.push(("audit_origin".into(), Some(name), false, None));
         let rotations: Vec<String> = conn
-            .prepare("SELECT idx FROM audit_entries WHERE kind = 'key_rotation' ORDER BY idx")?
+            .prepare("SELECT idx FROM log_index WHERE kind = 'key_rotation' ORDER BY idx")?
             .query_map([], |r| r.get::<_, i64>(0))?
             .map(|r| r.map(|i| i.to_string()))
             .collect::<Result<_, _>>()?;
@@ -76,9 +76,7 @@ fn settings(conn: &Connection, rows: &mut u64) -> Outcome {
         }
     }
     let actors: Vec<String> = conn
-        .prepare(
-            "SELECT DISTINCT actor FROM audit_entries WHERE kind = 'reviewer_key' ORDER BY actor",
-        )?
+        .prepare("SELECT DISTINCT actor FROM log_index WHERE kind = 'reviewer_key' ORDER BY actor")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for a in actors {
