@@ -199,7 +199,7 @@ fn personal_kind(kind: &[u8]) -> bool {
 /// case_id, kind, payload …) and quotes inside strings are escaped, so the first `"kind":"`
 /// is the entry's own.
 fn leaf_kind(leaf: &[u8]) -> &[u8] {
-    memchr::memmem::find(leaf, b"\"kind\":\"")
+    find!(leaf, b"\"kind\":\"")
         .map(|at| &leaf[at + 8..])
         .and_then(|rest| memchr::memchr(b'"', rest).map(|end| &rest[..end]))
         .unwrap_or(b"")
@@ -245,7 +245,7 @@ impl Chain {
         let kind_of_interest = kind == REVIEWER_KEY.as_bytes()
             || kind == KEY_ROTATION.as_bytes()
             || (!self.reviewers.is_empty() && personal_kind(kind));
-        if !kind_of_interest && memchr::memmem::find(leaf, b"\"signature\":{").is_none() {
+        if !kind_of_interest && find!(leaf, b"\"signature\":{").is_none() {
             return Ok(());
         }
         let v: Value =

@@ -3,6 +3,16 @@
 //! `golang.org/x/mod/sumdb/note` and `tlog`. Pure functions over bytes; storage lives in the
 //! workspace store.
 
+/// `find!(haystack, b"needle")`: the first position of a fixed needle, with its searcher built
+/// once per call site (building one costs more than searching a leaf; verify searches every leaf).
+macro_rules! find {
+    ($hay:expr, $needle:literal) => {{
+        static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new($needle));
+        FINDER.find($hay)
+    }};
+}
+
 pub mod bundle;
 pub mod chain;
 pub mod keyfile;

@@ -573,11 +573,14 @@ fn entry_pass(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<MemoryTree, LogError> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(8);
+    // Emptied batches go back to the reader, so their buffers are reused rather than freed
+    // and faulted in afresh for every 1024 entries.
+    let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Batch>(10);
     std::thread::scope(|s| {
         let hasher = s.spawn(move || -> Result<MemoryTree, LogError> {
             let mut tree = MemoryTree::default();
             let mut links = Columns::default();
-            for b in rx {
+            for mut b in rx {
                 let mut start = 0;
                 for (k, &(leaf_end, case_end, has_case)) in b.ends.iter().enumerate() {
                     let index = b.first + k as u64;
@@ -596,10 +599,14 @@ fn entry_pass(
                     links.link(index, case, leaf, &h)?;
                     tree.push_hash(h);
                 }
+                b.bytes.clear();
+                b.ends.clear();
+                b.stored.clear();
+                let _ = back_tx.try_send(b);
             }
             Ok(tree)
         });
-        let read = read_entries(conn, copy, chain, report, total, progress, &tx);
+        let read = read_entries(conn, copy, chain, report, total, progress, &tx, &back_rx);
         drop(tx);
         let hashed = hasher
             .join()
@@ -632,6 +639,7 @@ fn read_entries(
     total: u64,
     progress: &mut dyn FnMut(u64, u64),
     tx: &std::sync::mpsc::SyncSender<Batch>,
+    recycled: &std::sync::mpsc::Receiver<Batch>,
 ) -> Result<(), LogError> {
     let mut cols = Columns::default();
     let mut stmt = conn.prepare(
@@ -751,7 +759,14 @@ fn read_entries(
             .ends
             .push((leaf_end, batch.bytes.len(), case_id.is_some()));
         batch.stored.push(stored);
-        if batch.ends.len() == BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
+        if batch.ends.len() == BATCH
+            && tx
+                .send(std::mem::replace(
+                    &mut batch,
+                    recycled.try_recv().unwrap_or_default(),
+                ))
+                .is_err()
+        {
             // The hashing side stopped at a failure; it reports it.
             return Ok(());
         }
@@ -859,9 +874,35 @@ pub struct EntryColumns<'a> {
 pub struct Columns {
     head: Vec<u8>,
     /// Last entry about each case: (index, leaf hash).
-    cases: std::collections::HashMap<Box<[u8]>, (u64, Hash)>,
+    cases: std::collections::HashMap<Box<[u8]>, (u64, Hash), Fnv>,
     /// The first entry that carried a case link.
     linked_since: Option<u64>,
+}
+
+/// FNV-1a for the case map: case ids are short, and SipHash's DoS resistance buys nothing
+/// for keys read from the workspace's own log.
+#[derive(Debug, Default, Clone, Copy)]
+struct Fnv;
+
+/// The running FNV-1a state.
+struct FnvHasher(u64);
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for FnvHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Columns {
@@ -956,6 +997,13 @@ impl Columns {
 /// The canonical prefix of a leaf with these columns, up to and including `"payload":`.
 pub fn leaf_head(buf: &mut Vec<u8>, c: &EntryColumns<'_>) -> Result<(), LogError> {
     let json = |buf: &mut Vec<u8>, s: &str| {
+        // serde_json escapes only controls, quotes and backslashes: most names need none.
+        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            buf.push(b'"');
+            buf.extend_from_slice(s.as_bytes());
+            buf.push(b'"');
+            return Ok(());
+        }
         serde_json::to_writer(&mut *buf, s).map_err(|e| LogError::Encoding(e.to_string()))
     };
     buf.clear();
@@ -1024,7 +1072,7 @@ fn push_rfc3339_ms(buf: &mut Vec<u8>, ms: i64) -> Result<(), LogError> {
 /// is the entry's own.
 pub fn leaf_case_id(leaf: &[u8]) -> Result<Option<String>, String> {
     let bad = || "leaf has no case_id field".to_string();
-    let at = memchr::memmem::find(leaf, b",\"case_id\":").ok_or_else(bad)?;
+    let at = find!(leaf, b",\"case_id\":").ok_or_else(bad)?;
     let rest = &leaf[at + 11..];
     if rest.starts_with(b"null") {
         return Ok(None);
@@ -1051,10 +1099,10 @@ pub fn leaf_case_id(leaf: &[u8]) -> Result<Option<String>, String> {
 /// Payload keys are sorted and no key written before `case_prev` holds an object, so the first
 /// `"case_prev":` after `"payload":{` is the payload's own.
 pub fn parse_case_link(leaf: &[u8]) -> Result<Option<Option<(u64, Hash)>>, String> {
-    let Some(p) = memchr::memmem::find(leaf, b"\"payload\":{") else {
+    let Some(p) = find!(leaf, b"\"payload\":{") else {
         return Ok(None);
     };
-    let Some(at) = memchr::memmem::find(&leaf[p..], b"\"case_prev\":") else {
+    let Some(at) = find!(&leaf[p..], b"\"case_prev\":") else {
         return Ok(None);
     };
     let rest = &leaf[p + at + 12..];
@@ -1077,9 +1125,35 @@ pub fn parse_case_link(leaf: &[u8]) -> Result<Option<Option<(u64, Hash)>>, Strin
     if rest.len() < 66 || &rest[64..66] != b"\"}" {
         return Err(bad());
     }
-    let mut h = [0u8; 32];
-    hex::decode_to_slice(&rest[..64], &mut h).map_err(|_| bad())?;
+    let h = unhex32(&rest[..64]).ok_or_else(bad)?;
     Ok(Some(Some((index, h))))
+}
+
+/// Lowercase hex of 32 bytes, as the log writes it (verify reads one per linked entry).
+fn unhex32(text: &[u8]) -> Option<Hash> {
+    const fn nibbles() -> [u8; 256] {
+        let mut t = [0xffu8; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    }
+    static NIBBLE: [u8; 256] = nibbles();
+    let mut h = [0u8; 32];
+    let mut bad = 0u8;
+    for (out, pair) in h.iter_mut().zip(text.chunks_exact(2)) {
+        let (hi, lo) = (NIBBLE[pair[0] as usize], NIBBLE[pair[1] as usize]);
+        bad |= (hi | lo) & 0xf0;
+        *out = (hi << 4) | lo;
+    }
+    (text.len() == 64 && bad == 0).then_some(h)
 }
 
 #[cfg(test)]
@@ -1111,6 +1185,18 @@ mod tests {
             .unwrap()
             .get_status(rusqlite::StatementStatus::RePrepare);
         n as u64
+    }
+
+    #[test]
+    fn unhex32_reads_what_hex_encode_writes_and_nothing_else() {
+        let h: Hash = std::array::from_fn(|i| (i * 37 + 5) as u8);
+        let text = hex::encode(h);
+        assert_eq!(unhex32(text.as_bytes()), Some(h));
+        assert_eq!(unhex32(text.to_uppercase().as_bytes()), None);
+        assert_eq!(unhex32(&text.as_bytes()[..62]), None);
+        let mut bad = text.into_bytes();
+        bad[17] = b'g';
+        assert_eq!(unhex32(&bad), None);
     }
 
     #[test]

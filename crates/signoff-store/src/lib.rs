@@ -107,6 +107,11 @@ impl Workspace {
             .busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| StoreError::open(&db, e))?;
         signoff_audit::log::tune(&self.conn)?;
+        // Reads map the file instead of copying each page through read(2): verify and the
+        // queue read every page of a large log. SQLite caps this at its compiled-in maximum.
+        self.conn
+            .execute_batch("PRAGMA mmap_size = 2147418112;")
+            .map_err(|e| StoreError::open(&db, e))?;
         migrations::check_identity(&self.conn, &db)?;
         if self.access == Access::Write {
             self.conn
