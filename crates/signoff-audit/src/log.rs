@@ -560,6 +560,12 @@ struct Batch {
 
 const BATCH: usize = 1024;
 
+/// The reader's ends of the two channels: full batches out, emptied ones back.
+struct Pipe {
+    to_hasher: std::sync::mpsc::SyncSender<Batch>,
+    recycled: std::sync::mpsc::Receiver<Batch>,
+}
+
 /// The ordered pass over the entries. This thread reads the rows and checks each leaf's
 /// shape, its columns, the copy table and the signing rules; a second thread hashes the
 /// leaves, compares the stored hashes, checks the case links and builds the tree. The first
@@ -606,8 +612,12 @@ fn entry_pass(
             }
             Ok(tree)
         });
-        let read = read_entries(conn, copy, chain, report, total, progress, &tx, &back_rx);
-        drop(tx);
+        let pipe = Pipe {
+            to_hasher: tx,
+            recycled: back_rx,
+        };
+        let read = read_entries(conn, copy, chain, report, total, progress, &pipe);
+        drop(pipe);
         let hashed = hasher
             .join()
             .unwrap_or_else(|_| Err(LogError::Encoding("the hashing thread panicked".into())));
@@ -638,8 +648,7 @@ fn read_entries(
     report: &mut VerifyReport,
     total: u64,
     progress: &mut dyn FnMut(u64, u64),
-    tx: &std::sync::mpsc::SyncSender<Batch>,
-    recycled: &std::sync::mpsc::Receiver<Batch>,
+    pipe: &Pipe,
 ) -> Result<(), LogError> {
     let mut cols = Columns::default();
     let mut stmt = conn.prepare(
@@ -760,10 +769,11 @@ fn read_entries(
             .push((leaf_end, batch.bytes.len(), case_id.is_some()));
         batch.stored.push(stored);
         if batch.ends.len() == BATCH
-            && tx
+            && pipe
+                .to_hasher
                 .send(std::mem::replace(
                     &mut batch,
-                    recycled.try_recv().unwrap_or_default(),
+                    pipe.recycled.try_recv().unwrap_or_default(),
                 ))
                 .is_err()
         {
@@ -784,7 +794,7 @@ fn read_entries(
         ));
     }
     if !batch.ends.is_empty() {
-        let _ = tx.send(batch);
+        let _ = pipe.to_hasher.send(batch);
     }
     Ok(())
 }
