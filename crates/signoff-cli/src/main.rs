@@ -115,6 +115,16 @@ enum Command {
         #[arg(long)]
         final_text: Option<PathBuf>,
     },
+    /// Erase a case's text, drafts and rationales for good (signed by you; the log still
+    /// verifies, and history shows the erasure with its reason).
+    Erase {
+        /// Case id.
+        #[arg(long)]
+        case: String,
+        /// Why (kept in the audit log: do not put personal data here).
+        #[arg(long)]
+        reason: String,
+    },
     /// Undo your latest disposition of a case, within the grace period.
     Undo {
         /// Case id.
@@ -441,6 +451,15 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             }
             out.json(&serde_json::json!({"case": c, "dispositions": history}));
         }
+        Command::Erase { case, reason } => {
+            let (mut ws, id) = open_as_reviewer(g, &clock)?;
+            let e = ws.erase_case(&case, id, &reason, &clock)?;
+            out.line(&format!(
+                "{}: erased by {} (audit entry {}): its text, drafts and rationales are gone; the log still verifies",
+                e.case_id, e.by, e.audit_idx
+            ));
+            out.json(&e);
+        }
         Command::Decide {
             case,
             disposition,
@@ -597,6 +616,21 @@ fn audit(g: &Global, out: &Out, cmd: AuditCommand, clock: &dyn Clock) -> Result<
                 out.line(&format!(
                     "#{:<6} {} {:<12} {:<10} {}",
                     e.index, e.at, e.kind, e.actor, e.leaf
+                ));
+            }
+            if let Some(e) = h
+                .entries
+                .iter()
+                .find(|e| e.kind == signoff_store::erase::ERASE_KIND)
+            {
+                let reason = serde_json::from_str::<serde_json::Value>(&e.leaf)
+                    .ok()
+                    .and_then(|v| v.pointer("/payload/reason").cloned())
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                out.line(&format!(
+                    "erased on {} by {} for reason: {reason}",
+                    e.at, e.actor
                 ));
             }
             out.json(&h);

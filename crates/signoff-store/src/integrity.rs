@@ -10,6 +10,7 @@
 mod actions;
 mod corpus;
 mod draft;
+pub(crate) mod erase;
 mod import;
 mod intake;
 pub(crate) mod log_tables;
@@ -42,6 +43,7 @@ pub fn unverified_columns() -> Vec<Unverified> {
         corpus::UNVERIFIED,
         draft::UNVERIFIED,
         actions::UNVERIFIED,
+        erase::UNVERIFIED,
     ]
     .concat()
 }
@@ -79,7 +81,7 @@ pub(crate) type Outcome = Result<Option<Finding>, StoreError>;
 pub(crate) fn check(conn: &Connection) -> Result<u64, StoreError> {
     let mut rows = 0u64;
     conn.execute_batch(LOG_INDEX)?;
-    let checks: [fn(&Connection, &mut u64) -> Outcome; 7] = [
+    let checks: [fn(&Connection, &mut u64) -> Outcome; 8] = [
         log_tables::check,
         review::check,
         import::check,
@@ -87,6 +89,7 @@ pub(crate) fn check(conn: &Connection) -> Result<u64, StoreError> {
         corpus::check,
         draft::check,
         actions::check,
+        erase::check,
     ];
     match earliest_of(conn, &mut rows, &checks)? {
         Some(f) => Err(f.into_error()),

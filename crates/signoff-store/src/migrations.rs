@@ -21,6 +21,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[include_str!("migrations/0008_drafts.sql")],
     &[include_str!("migrations/0009_actions.sql")],
     &[include_str!("migrations/0010_draft_route.sql")],
+    &[include_str!("migrations/0011_erasure.sql")],
 ];
 
 /// The schema version this build writes.
@@ -76,5 +77,14 @@ pub(crate) fn migrate(conn: &mut Connection, db: &Path) -> Result<(), StoreError
         ))?;
         tx.commit()?;
     }
+    // Workspaces written before erasure existed may hold copies of old row versions in the
+    // free space of their pages (written without secure_delete); rewriting the file once
+    // leaves none, so a later erasure removes every copy of a case's text.
+    if found > 0 && found < ERASURE_VERSION {
+        conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
+    }
     Ok(())
 }
+
+/// The schema version that introduced erasure (and secure deletion on every write).
+const ERASURE_VERSION: i64 = 11;

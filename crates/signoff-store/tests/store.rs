@@ -496,7 +496,15 @@ fn a_version_2_log_with_every_level_stored_upgrades_and_still_verifies() {
             }
         }
         conn.execute_batch(
-            "DROP TABLE audit_catalog; DROP INDEX dispositions_kind;
+            "DROP TRIGGER dispositions_text_erased_only; DROP TRIGGER cases_erased_once;
+             DROP TRIGGER drafts_text_erased_only; DROP TRIGGER claim_resolutions_text_erased_only;
+             DROP TRIGGER classifications_explanation_erased_only;
+             DROP TRIGGER dispositions_no_update;
+             ALTER TABLE cases DROP COLUMN erased_idx;
+             CREATE TRIGGER dispositions_no_update BEFORE UPDATE ON dispositions BEGIN
+                 SELECT RAISE(ABORT, 'dispositions are never changed; record a new one');
+             END;
+             DROP TABLE audit_catalog; DROP INDEX dispositions_kind;
              DROP TABLE case_embeddings; DROP TABLE classifications;
              DROP TABLE threshold_versions; DROP TABLE intake_models; DROP TABLE intake_rules;
              ALTER TABLE cases DROP COLUMN given_label; ALTER TABLE cases DROP COLUMN escalate;

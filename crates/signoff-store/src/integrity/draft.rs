@@ -26,6 +26,7 @@ fn sha(t: &str) -> String {
 }
 
 fn drafts(conn: &Connection, rows: &mut u64) -> Outcome {
+    let erased = super::erase::erased_cases(conn)?;
     let mut stmt = conn.prepare(
         "SELECT seq, case_seq, at_ms, model_id, model_version, prompt_id, prompt_fingerprint,
                 corpus_version, chunk_ids, text, band, grounded, audit_idx, route
@@ -88,7 +89,13 @@ fn drafts(conn: &Connection, rows: &mut u64) -> Outcome {
             ),
             row.same("corpus_version", r.get::<_, String>(7)?, "corpus_version"),
             row.same_sha("chunk_ids", Some(&ids.join("\n")), "chunk_ids_sha256"),
-            row.same_sha("text", Some(&r.get::<_, String>(9)?), "draft_sha256"),
+            if erased.contains(&r.get::<_, i64>(1)?) {
+                let text = r.get::<_, String>(9)?;
+                (!text.is_empty())
+                    .then(|| row.finding("text", "holds text, but the case was erased"))
+            } else {
+                row.same_sha("text", Some(&r.get::<_, String>(9)?), "draft_sha256")
+            },
             row.same("band", r.get::<_, String>(10)?, "band"),
             row.same("grounded", r.get::<_, i64>(11)?, "grounded"),
             row.same_sha("route", Some(&r.get::<_, String>(13)?), "route_sha256"),
@@ -178,6 +185,7 @@ fn passages(conn: &Connection, rows: &mut u64) -> Outcome {
 }
 
 fn resolutions(conn: &Connection, rows: &mut u64) -> Outcome {
+    let erased = super::erase::erased_cases(conn)?;
     let mut stmt = conn.prepare(
         "SELECT r.seq, r.draft_seq, r.claim_idx, r.action, r.reason, r.replacement, r.reviewer_id,
                 r.at_ms, r.audit_idx, d.case_seq, c.status
@@ -201,6 +209,23 @@ fn resolutions(conn: &Connection, rows: &mut u64) -> Outcome {
         };
         let action: String = r.get(3)?;
         let case_seq: Option<i64> = r.get(9)?;
+        let (reason, replacement): (Option<String>, Option<String>) = (r.get(4)?, r.get(5)?);
+        let texts = if case_seq.is_some_and(|c| erased.contains(&c)) {
+            [
+                reason
+                    .as_ref()
+                    .map(|_| row.finding("reason", "holds text, but the case was erased")),
+                replacement
+                    .as_ref()
+                    .map(|_| row.finding("replacement", "holds text, but the case was erased")),
+            ]
+        } else {
+            [
+                row.same_sha("reason", reason.as_deref(), "reason_sha256"),
+                row.same_sha("replacement", replacement.as_deref(), "replacement_sha256"),
+            ]
+        };
+        let [reason_f, replacement_f] = texts;
         let f = first([
             row.kind_is("audit_idx", &["claim_accept", "claim_edit", "claim_remove"]),
             row.derived(
@@ -211,16 +236,8 @@ fn resolutions(conn: &Connection, rows: &mut u64) -> Outcome {
             ),
             row.same("draft_seq", r.get::<_, i64>(1)?, "draft_seq"),
             row.same("claim_idx", r.get::<_, i64>(2)?, "claim"),
-            row.same_sha(
-                "reason",
-                r.get::<_, Option<String>>(4)?.as_deref(),
-                "reason_sha256",
-            ),
-            row.same_sha(
-                "replacement",
-                r.get::<_, Option<String>>(5)?.as_deref(),
-                "replacement_sha256",
-            ),
+            reason_f,
+            replacement_f,
             row.same_actor("reviewer_id", &r.get::<_, String>(6)?),
             row.same_time("at_ms", r.get(7)?),
             match case_seq {
@@ -257,8 +274,13 @@ fn case_drafts(conn: &Connection, rows: &mut u64) -> Outcome {
     let all: Vec<(i64, String, Option<String>, Option<i64>)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<Result<_, _>>()?;
-    for (_, id, text, latest) in all {
+    let erased = super::erase::erased_cases(conn)?;
+    for (seq, id, text, latest) in all {
         *rows += 1;
+        if erased.contains(&seq) {
+            // Its draft is gone with the case's text (the erasure check holds it empty).
+            continue;
+        }
         let set: Option<(i64, Vec<u8>)> = conn
             .prepare_cached(
                 "SELECT idx, leaf FROM audit_entries WHERE case_id = ?1 AND kind = 'draft_set' ORDER BY idx DESC LIMIT 1",

@@ -133,6 +133,7 @@ fn thresholds(conn: &Connection, rows: &mut u64) -> Outcome {
 }
 
 fn classifications(conn: &Connection, rows: &mut u64) -> Outcome {
+    let erased = super::erase::erased_cases(conn)?;
     let mut stmt = conn.prepare(
         "SELECT seq, case_seq, at_ms, path, rule_id, rules_version, model_id, heads, embedding_version,
                 threshold_version, label, band, escalate, confidence_ppm, explanation, audit_idx
@@ -178,11 +179,17 @@ fn classifications(conn: &Connection, rows: &mut u64) -> Outcome {
             row.same("band", r.get::<_, String>(11)?, "band"),
             row.same("escalate", r.get::<_, i64>(12)?, "escalate"),
             row.same("confidence_ppm", r.get::<_, i64>(13)?, "confidence_ppm"),
-            row.same_sha(
-                "explanation",
-                Some(&r.get::<_, String>(14)?),
-                "explanation_sha256",
-            ),
+            if erased.contains(&r.get::<_, i64>(1)?) {
+                // The explanation quotes the case's words; it went with the text.
+                (r.get::<_, String>(14)? != "{}")
+                    .then(|| row.finding("explanation", "holds text, but the case was erased"))
+            } else {
+                row.same_sha(
+                    "explanation",
+                    Some(&r.get::<_, String>(14)?),
+                    "explanation_sha256",
+                )
+            },
         ];
         for (i, col, key) in mine {
             fs.push(row.same(col, s(*i)?, key));

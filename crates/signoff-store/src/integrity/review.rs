@@ -73,6 +73,7 @@ pub(super) fn check(conn: &Connection, rows: &mut u64) -> Outcome {
             })
         })?
         .collect::<Result<_, _>>()?;
+    let erased = super::erase::erased_cases(conn)?;
     let mut found: Option<Finding> = None;
     let mut keep = |f: Option<Finding>| keep_earliest(&mut found, f);
     // The status each case has after its dispositions, replayed in order.
@@ -143,6 +144,7 @@ pub(super) fn check(conn: &Connection, rows: &mut u64) -> Outcome {
                         ("final_text", &d.final_text),
                         ("diff", &d.diff),
                     ],
+                    "is set, but an undo records none",
                 ),
             ]));
             l.p("status_restored")
@@ -150,6 +152,32 @@ pub(super) fn check(conn: &Connection, rows: &mut u64) -> Outcome {
                 .map(str::to_string)
                 .or_else(|| d.undoes.and_then(|u| restored.get(&u).cloned()))
                 .unwrap_or_else(|| "open".into())
+        } else if erased.contains(&d.case_seq) {
+            // The texts were erased: only the decision itself still stands beside its entry.
+            keep(first([
+                row.same("kind", d.kind.as_str(), "disposition"),
+                row.same(
+                    "reason_code",
+                    d.reason_code
+                        .clone()
+                        .map_or(serde_json::Value::Null, Into::into),
+                    "reason_code",
+                ),
+                nulls(
+                    &row,
+                    &[
+                        ("rationale", &d.rationale),
+                        ("draft_text", &d.draft_text),
+                        ("final_text", &d.final_text),
+                        ("diff", &d.diff),
+                    ],
+                    "holds text, but the case was erased",
+                ),
+            ]));
+            restored.insert(d.seq, d.prev_status.clone());
+            DispositionKind::parse(&d.kind)
+                .map(|k| k.resulting_status().as_str().to_string())
+                .unwrap_or_default()
         } else {
             let draft = d.draft_text.as_deref().unwrap_or("");
             let fin = d.final_text.as_deref().unwrap_or("");
@@ -198,10 +226,10 @@ pub(super) fn check(conn: &Connection, rows: &mut u64) -> Outcome {
     Ok(found)
 }
 
-fn nulls(row: &Row<'_>, cols: &[(&str, &Option<String>)]) -> Option<Finding> {
+fn nulls(row: &Row<'_>, cols: &[(&str, &Option<String>)], why: &str) -> Option<Finding> {
     cols.iter()
         .find(|(_, v)| v.is_some())
-        .map(|(c, _)| row.finding(c, "is set, but an undo records none"))
+        .map(|(c, _)| row.finding(c, why))
 }
 
 /// Every case's status is what its dispositions leave ('open' without any).
