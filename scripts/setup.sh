@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Signoff needs on Debian 12: system packages (WebKitGTK 4.1,
-# Xvfb, WebKitWebDriver, ImageMagick), the UI's npm packages, tauri-driver and cargo-deny
+# Xvfb, WebKitWebDriver, ImageMagick, PostgreSQL 15 whose server binaries the hub tests run
+# from /usr/lib/postgresql/15/bin), the UI's npm packages, tauri-driver and cargo-deny
 # (scripts/fuzz.sh installs cargo-fuzz itself). Idempotent: a second run only checks. Needs root
 # or sudo for apt.
 set -euo pipefail
@@ -10,6 +11,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev pkg-config xvfb xauth webkit2gtk-driver
   imagemagick procps strace dbus gnome-keyring keyutils golang-go golang-golang-x-mod-dev
+  postgresql
 )
 
 missing=()

@@ -14,9 +14,11 @@ mod eval_citations;
 mod eval_drafts;
 mod eval_intake;
 mod eval_retrieval;
+mod hub_cmd;
 mod intake_cmd;
 mod model_cmd;
 mod output;
+mod sync_cmd;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -75,6 +77,11 @@ enum Command {
         /// The URL of the case file.
         url: String,
     },
+    /// Team hub: serve one, create its first admin, enrol with one, approve devices, post cases.
+    #[command(subcommand)]
+    Hub(hub_cmd::HubCommand),
+    /// Lease cases from the team hub into this workspace's queue.
+    Sync(sync_cmd::SyncArgs),
     /// List cases in queue order.
     Queue {
         /// Status to list (default: open).
@@ -396,6 +403,8 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         }
         Command::Import { files } => import(g, out, &files, &clock)?,
         Command::Pull { url } => pull(g, out, &url, &clock)?,
+        Command::Hub(cmd) => hub_cmd::run(g, out, cmd, &clock)?,
+        Command::Sync(args) => sync_cmd::run(g, out, args, &clock)?,
         Command::Queue {
             status,
             band,

@@ -119,8 +119,8 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// The buffered, counted file being imported.
-type Source = BufReader<Counting<std::fs::File>>;
+/// The buffered, counted input being imported (a file, or bytes held in memory).
+type Source<R> = BufReader<Counting<R>>;
 
 /// A raw row before validation: field name → text value, with where it came from.
 type RawRow = (u64, Vec<(String, RawValue)>);
@@ -185,26 +185,10 @@ impl Workspace {
             list: vec![],
             more: 0,
         };
-        let head = reader
-            .fill_buf()
-            .map_err(|e| StoreError::io(path, e))?
-            .to_vec();
-        if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
-            problems.add(
-                1,
-                None,
-                "the file is UTF-16 encoded; save it as UTF-8 and import again",
-            );
-            return Err(problems.into_error());
-        }
-        if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
-            reader.consume(3);
-        }
-        let first = head
-            .iter()
-            .copied()
-            .find(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
-        let format = Format::detect(path, first);
+        let format = match sniff(&mut reader, path, &mut problems)? {
+            Some(f) => f,
+            None => return Err(problems.into_error()),
+        };
         let sha = file_sha256(path)?;
         let journal = self.journal()?;
         let conn = self.writable()?;
@@ -221,48 +205,20 @@ impl Workspace {
         };
         let new_cases_sha256 = {
             let mut sink = Sink::new(&tx, import_seq)?;
-            let mut seen: HashMap<String, u64> = HashMap::new();
-            let mut rows = 0u64;
-            let mut on_row = |row: RawRow,
-                              problems: &mut Problems,
-                              bytes: u64|
-             -> Result<(), StoreError> {
-                rows += 1;
-                if rows.is_multiple_of(4096) {
-                    progress(ImportProgress { bytes, total, rows });
-                }
-                let line = row.0;
-                let Some(case) = to_case(row, problems) else {
-                    return Ok(());
-                };
-                if let Some(prev) = seen.insert(id_key(&case.id), line) {
-                    problems.add(
-                        line,
-                        Some("id"),
-                        format!(
-                            "id {:?} already appears on line {prev} of this file (ids that differ only in letter case are the same case)",
-                            case.id
-                        ),
-                    );
-                    return Ok(());
-                }
+            let mut on_case = |case: NewCase, line: u64, problems: &mut Problems| {
                 if problems.is_empty() {
                     sink.put(&case, line, &mut report)?;
                 }
                 Ok(())
             };
-            match format {
-                Format::Jsonl => read_jsonl(&mut reader, &mut problems, &mut on_row)?,
-                Format::Csv => read_csv(&mut reader, &mut problems, &mut on_row)?,
-            }
-            progress(ImportProgress {
-                bytes: total,
+            scan(
+                &mut reader,
+                format,
                 total,
-                rows,
-            });
-            if rows == 0 && problems.is_empty() {
-                problems.add(1, None, "the file holds no cases");
-            }
+                &mut problems,
+                progress,
+                &mut on_case,
+            )?;
             sink.new_cases_sha256()
         };
         if !problems.is_empty() {
@@ -325,6 +281,119 @@ pub(crate) fn conflicts_sha256(
         h.update(format!("{line}\t{id}\t{hash}\n"));
     }
     Ok(hex::encode(h.finalize()))
+}
+
+/// Reads the start of the input: refuses UTF-16, skips a UTF-8 byte order mark and picks the
+/// format. `None` when the input was refused (the reason is in `problems`).
+fn sniff<R: Read>(
+    reader: &mut Source<R>,
+    path: &Path,
+    problems: &mut Problems,
+) -> Result<Option<Format>, StoreError> {
+    let head = reader
+        .fill_buf()
+        .map_err(|e| StoreError::io(path, e))?
+        .to_vec();
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        problems.add(
+            1,
+            None,
+            "the file is UTF-16 encoded; save it as UTF-8 and import again",
+        );
+        return Ok(None);
+    }
+    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        reader.consume(3);
+    }
+    let first = head
+        .iter()
+        .copied()
+        .find(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
+    Ok(Some(Format::detect(path, first)))
+}
+
+/// Reads every row of `reader`, validates it (fields, sizes, times, ids unique in the input)
+/// and hands each valid case to `on_case`; problems are collected, not returned.
+fn scan<R: Read>(
+    reader: &mut Source<R>,
+    format: Format,
+    total: u64,
+    problems: &mut Problems,
+    progress: &mut dyn FnMut(ImportProgress),
+    on_case: &mut dyn FnMut(NewCase, u64, &mut Problems) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut rows = 0u64;
+    let mut on_row =
+        |row: RawRow, problems: &mut Problems, bytes: u64| -> Result<(), StoreError> {
+            rows += 1;
+            if rows.is_multiple_of(4096) {
+                progress(ImportProgress { bytes, total, rows });
+            }
+            let line = row.0;
+            let Some(case) = to_case(row, problems) else {
+                return Ok(());
+            };
+            if let Some(prev) = seen.insert(id_key(&case.id), line) {
+                problems.add(
+                    line,
+                    Some("id"),
+                    format!(
+                        "id {:?} already appears on line {prev} of this file (ids that differ only in letter case are the same case)",
+                        case.id
+                    ),
+                );
+                return Ok(());
+            }
+            on_case(case, line, problems)
+        };
+    match format {
+        Format::Jsonl => read_jsonl(reader, problems, &mut on_row)?,
+        Format::Csv => read_csv(reader, problems, &mut on_row)?,
+    }
+    progress(ImportProgress {
+        bytes: total,
+        total,
+        rows,
+    });
+    if rows == 0 && problems.is_empty() {
+        problems.add(1, None, "the file holds no cases");
+    }
+    Ok(())
+}
+
+/// Validates a case file held in memory by the import's rules (JSONL or CSV, detected from
+/// `display`'s extension or the first byte; every field, size, time and duplicate id checked)
+/// and returns its cases with their line numbers. Nothing is stored: this is what a hub runs
+/// on a posted case file before it keeps any of it. Errors name `display:line: field:`.
+pub fn validate_cases(data: &[u8], display: &str) -> Result<Vec<(u64, NewCase)>, StoreError> {
+    let mut problems = Problems {
+        file: display.to_string(),
+        list: vec![],
+        more: 0,
+    };
+    let mut reader = BufReader::new(Counting { inner: data, n: 0 });
+    let Some(format) = sniff(&mut reader, Path::new(display), &mut problems)? else {
+        return Err(problems.into_error());
+    };
+    let mut cases = Vec::new();
+    scan(
+        &mut reader,
+        format,
+        data.len() as u64,
+        &mut problems,
+        &mut |_| {},
+        &mut |case, line, problems| {
+            if problems.is_empty() {
+                cases.push((line, case));
+            }
+            Ok(())
+        },
+    )?;
+    if !problems.is_empty() {
+        return Err(problems.into_error());
+    }
+    Ok(cases)
 }
 
 impl Problems {
@@ -487,8 +556,8 @@ fn read_line_bounded<R: BufRead>(
     }
 }
 
-fn read_jsonl(
-    r: &mut Source,
+fn read_jsonl<R: Read>(
+    r: &mut Source<R>,
     problems: &mut Problems,
     on_row: &mut dyn FnMut(RawRow, &mut Problems, u64) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
@@ -582,8 +651,8 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-fn read_csv(
-    r: &mut Source,
+fn read_csv<R: Read>(
+    r: &mut Source<R>,
     problems: &mut Problems,
     on_row: &mut dyn FnMut(RawRow, &mut Problems, u64) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {

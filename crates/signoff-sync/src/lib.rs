@@ -1,10 +1,13 @@
 //! Pulling cases from upstream: download a case file (JSONL or CSV) from a hub or any HTTP
 //! endpoint into a local file, with timeouts, a size cap and bounded retries, so the store can
 //! import it all-or-nothing; and sending outbound actions ([`actions`]: a reply posted with an
-//! Idempotency-Key, retried safely, or deleted to compensate). Nothing here touches the
+//! Idempotency-Key, retried safely, or deleted to compensate); and the team hub's client
+//! ([`hub`]: every request signed per RFC 9421, [`httpsig`]). Nothing here touches the
 //! workspace.
 
 pub mod actions;
+pub mod hub;
+pub mod httpsig;
 
 use signoff_core::retry::{self, Backoff, Jitter};
 use std::io::{Read, Write};

@@ -1,0 +1,199 @@
+//! The team hub through the real `signoff` binary: a hub on SQLite served by `signoff hub
+//! serve`, a workstation that enrols, is approved, syncs leased cases into its queue and keeps
+//! working when the hub is gone; and two hub processes on one PostgreSQL under 50 concurrent
+//! pullers, where no case is ever leased to two devices at once.
+
+mod support;
+#[path = "../../signoff-hub/tests/common/pg.rs"]
+mod pg;
+
+use signoff_audit::note::{Ed25519Key, Signer};
+use signoff_core::{Clock, SystemClock};
+use signoff_sync::hub::HubClient;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use support::{fails, json, ok, run};
+
+/// A `signoff hub serve` process, killed when dropped.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Served {
+    fn start(db: &str) -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_signoff"))
+            .args(["hub", "serve", "--db", db, "--listen", "127.0.0.1:0", "--json"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("signoff hub serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("hub serve printed {line:?}: {e}"));
+        Served {
+            child,
+            url: v["listen"].as_str().unwrap().to_string(),
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cases_file(dir: &Path, n: usize) -> std::path::PathBuf {
+    let path = dir.join("cases.jsonl");
+    let mut s = String::new();
+    for i in 0..n {
+        s.push_str(&format!(
+            "{{\"id\":\"H-{i:04}\",\"subject\":\"Case {i}\",\"body\":\"Body of case {i}\",\"received_at\":\"2026-12-01T09:00:00Z\",\"priority\":{}}}\n",
+            i % 3
+        ));
+    }
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+fn workspace_key(ws: &Path) -> Ed25519Key {
+    signoff_audit::keyfile::load(&ws.with_extension("key")).unwrap()
+}
+
+#[test]
+fn workstation_enrols_syncs_and_works_offline_on_a_sqlite_hub() {
+    let t = tempfile::tempdir().unwrap();
+    let (lead_ws, ws) = (t.path().join("lead"), t.path().join("ws"));
+    ok(run(&["init"], &lead_ws));
+    ok(run(&["--reviewer", "r1", "init", "--reviewer-name", "Ada"], &ws));
+    let db = format!("sqlite:{}", t.path().join("hub.sqlite").display());
+    let admin = json(run(&["hub", "init", "--db", &db, "--json"], &lead_ws));
+    assert_eq!(admin["role"], "admin");
+    let hub = Served::start(&db);
+
+    // Enrol; the hub remembers the workstation as pending until the lead approves it.
+    let enrolled = json(run(&["hub", "enrol", &hub.url, "--name", "ws-1", "--json"], &ws));
+    let device = enrolled["device"].as_str().unwrap().to_string();
+    assert_eq!(enrolled["role"], "pending");
+    fails(run(&["sync", "--json"], &ws), "awaiting approval");
+    let devices = json(run(&["hub", "devices", "--hub", &hub.url, "--json"], &lead_ws));
+    assert_eq!(devices.as_array().unwrap().len(), 2);
+    fails(
+        run(&["hub", "approve", &device, "--role", "boss", "--hub", &hub.url], &lead_ws),
+        "--role must be reviewer or lead",
+    );
+    ok(run(&["hub", "approve", &device, "--role", "reviewer", "--hub", &hub.url], &lead_ws));
+    // The reviewer may not list devices.
+    fails(run(&["hub", "devices"], &ws), "needs a lead or admin");
+
+    // Cases in: a bad file is refused naming its line and field, a good one is taken.
+    let bad = t.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"id\":\"X\",\"subject\":\"s\",\"received_at\":\"2026-12-01T09:00:00Z\"}\n").unwrap();
+    let err = fails(run(&["hub", "import", bad.to_str().unwrap(), "--hub", &hub.url], &lead_ws), "body: required field is missing");
+    assert!(err.contains("bad.jsonl:1"), "{err}");
+    let file = cases_file(t.path(), 5);
+    let r = json(run(&["hub", "import", file.to_str().unwrap(), "--hub", &hub.url, "--json"], &lead_ws));
+    assert_eq!(r["new"], 5);
+
+    // Sync leases them into the workstation's queue through an audited sync entry.
+    let s = json(run(&["sync", "--max", "3", "--json"], &ws));
+    assert_eq!((s["leased"].as_u64(), s["new"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(s["pushed"], 0);
+    assert!(s["leases"].as_array().unwrap().iter().all(|l| l["fence"] == 1));
+    let q = json(run(&["queue", "--json"], &ws));
+    assert_eq!(q.as_array().unwrap().len(), 3);
+    let s = json(run(&["sync", "--max", "3", "--json"], &ws));
+    assert_eq!((s["leased"].as_u64(), s["new_leases"].as_u64(), s["unchanged"].as_u64()), (Some(3), Some(0), Some(3)));
+    ok(run(&["audit", "verify"], &ws));
+    let conn = rusqlite::Connection::open(ws.join("workspace.sqlite")).unwrap();
+    let syncs: i64 = conn
+        .query_row("SELECT count(*) FROM audit_entries WHERE kind = 'sync'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(syncs, 2, "one audited sync entry per sync that brought cases");
+    drop(conn);
+
+    // The hub goes away: sync says so, the workspace keeps working.
+    drop(hub);
+    fails(run(&["sync", "--json"], &ws), "unreachable");
+    let q = json(run(&["queue", "--json"], &ws));
+    assert_eq!(q.as_array().unwrap().len(), 3);
+    ok(run(&["audit", "verify"], &ws));
+}
+
+#[test]
+fn fifty_pullers_on_two_hub_processes_never_share_a_lease() {
+    let cluster = pg::start();
+    let db = cluster.database();
+    let t = tempfile::tempdir().unwrap();
+    let lead_ws = t.path().join("lead");
+    ok(run(&["init"], &lead_ws));
+    ok(run(&["hub", "init", "--db", &db], &lead_ws));
+    let hubs = [Served::start(&db), Served::start(&db)];
+    const CASES: usize = 300;
+    let file = cases_file(t.path(), CASES);
+    let r = json(run(&["hub", "import", file.to_str().unwrap(), "--hub", &hubs[0].url, "--json"], &lead_ws));
+    assert_eq!(r["new"], CASES);
+
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let admin = HubClient::new(&hubs[1].url, Arc::new(workspace_key(&lead_ws)), clock.clone()).unwrap();
+    let keys: Vec<[u8; 32]> = (0..50u8).map(|i| [i + 100; 32]).collect();
+    for (i, seed) in keys.iter().enumerate() {
+        let c = HubClient::new(&hubs[i % 2].url, Arc::new(Ed25519Key::from_seed(*seed)), clock.clone()).unwrap();
+        let d = c.enrol(&format!("puller-{i}")).unwrap();
+        admin
+            .call("approve", "POST", &format!("/v1/devices/{}/role", d["device"].as_str().unwrap()), Some(&serde_json::json!({"role": "reviewer"})))
+            .unwrap();
+    }
+    // 50 pullers at once, each alternating between the two hub processes, each growing its
+    // holding 2, 4, … 10 cases (room for 500; 300 exist).
+    let start = std::sync::Arc::new(std::sync::Barrier::new(keys.len()));
+    let handles: Vec<_> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, seed)| {
+            let urls = [hubs[0].url.clone(), hubs[1].url.clone()];
+            let (seed, clock, start) = (*seed, clock.clone(), start.clone());
+            std::thread::spawn(move || {
+                let key: Arc<dyn Signer> = Arc::new(Ed25519Key::from_seed(seed));
+                let device = signoff_sync::httpsig::device_id(&key.public_key());
+                let clients: Vec<HubClient> = urls
+                    .iter()
+                    .map(|u| HubClient::new(u, key.clone(), clock.clone()).unwrap())
+                    .collect();
+                start.wait();
+                let mut held: HashMap<String, i64> = HashMap::new();
+                for (round, max) in [2u32, 4, 6, 8, 10].into_iter().enumerate() {
+                    let a = clients[(i + round) % 2].lease(max).unwrap();
+                    for l in a.leases {
+                        if let Some(f) = held.insert(l.case.id.clone(), l.fence) {
+                            assert_eq!(f, l.fence, "a renewal kept the fence");
+                        }
+                    }
+                }
+                (device, held)
+            })
+        })
+        .collect();
+    let mut owner: HashMap<String, String> = HashMap::new();
+    for h in handles {
+        let (device, held) = h.join().expect("puller");
+        for (case, fence) in held {
+            assert_eq!(fence, 1, "{case} was leased before");
+            if let Some(other) = owner.insert(case.clone(), device.clone()) {
+                panic!("{case} is leased to both {other} and {device}");
+            }
+        }
+    }
+    assert_eq!(owner.len(), CASES, "every case was leased exactly once");
+    drop(hubs);
+    cluster.stop();
+}

@@ -1,0 +1,156 @@
+//! The hub API's request and response bodies (JSON), as the OpenAPI document describes them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What a device may do at the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Enrolled, waiting for a lead's approval: may do nothing but ask again.
+    Pending,
+    /// Leases cases and decides the ones it holds; sees only its own data.
+    Reviewer,
+    /// A reviewer who also approves reviewers, posts cases and sees every device.
+    Lead,
+    /// A lead who may also make leads.
+    Admin,
+    /// Refused everything.
+    Revoked,
+}
+
+impl Role {
+    /// The role's name in the database and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Pending => "pending",
+            Role::Reviewer => "reviewer",
+            Role::Lead => "lead",
+            Role::Admin => "admin",
+            Role::Revoked => "revoked",
+        }
+    }
+
+    /// Reads a role name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "pending" => Role::Pending,
+            "reviewer" => Role::Reviewer,
+            "lead" => Role::Lead,
+            "admin" => Role::Admin,
+            "revoked" => Role::Revoked,
+            _ => return None,
+        })
+    }
+
+    /// Whether the role may approve devices, post cases and read every device's data.
+    pub fn is_lead(self) -> bool {
+        matches!(self, Role::Lead | Role::Admin)
+    }
+}
+
+/// A device enrolled at the hub.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Device {
+    /// The device id: first 8 bytes of SHA-256 of its Ed25519 public key, hex.
+    pub device: String,
+    /// The Ed25519 public key, hex.
+    pub public_key: String,
+    /// The name the device gave when enrolling.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// When it enrolled (RFC 3339).
+    pub enrolled_at: String,
+}
+
+/// `POST /v1/enrol`: a device asks to join (the request is signed by the key it names).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EnrolRequest {
+    /// The device's Ed25519 public key, hex (64 characters).
+    pub public_key: String,
+    /// A human-readable name for the device (host name, person).
+    #[serde(default)]
+    pub name: String,
+}
+
+/// `POST /v1/devices/{device}/role`: a lead sets a device's role.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RoleRequest {
+    /// `reviewer`, `lead` (admins only) or `revoked`.
+    pub role: Role,
+}
+
+/// What `POST /v1/cases` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportResult {
+    /// Cases added.
+    pub new: u64,
+    /// Cases already held with the same content.
+    pub unchanged: u64,
+    /// Cases whose id exists with different content: kept beside the original, not applied.
+    pub conflicts: u64,
+    /// The conflicting ids with their lines (the first 100).
+    pub conflict_ids: Vec<LineId>,
+}
+
+/// A case id with the line it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LineId {
+    /// 1-based line (or array element).
+    pub line: u64,
+    /// The case id.
+    pub id: String,
+}
+
+/// `POST /v1/leases`: how many cases the device wants to hold.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LeaseRequest {
+    /// The most cases to hold after the call (1 to 1000); live leases count and are renewed.
+    pub max: u32,
+}
+
+/// One case under lease.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Lease {
+    /// The case in the import file's fields (`id, subject, body, received_at, priority,
+    /// sla_due_at, metadata, label`).
+    #[schema(value_type = Object)]
+    pub case: serde_json::Value,
+    /// The fencing token: grows by one each time the case is leased anew.
+    pub fence: i64,
+    /// When the lease runs out (RFC 3339); the case returns to the pool after it.
+    pub expires_at: String,
+}
+
+/// The leases a device holds after `POST /v1/leases`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LeaseResponse {
+    /// Renewed leases first, then new ones.
+    pub leases: Vec<Lease>,
+    /// How many are new.
+    pub new: u64,
+}
+
+/// A lease as listed for a device (without the case text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaseInfo {
+    /// The case id.
+    pub case_id: String,
+    /// The holder.
+    pub device: String,
+    /// The fencing token.
+    pub fence: i64,
+    /// Expiry (RFC 3339).
+    pub expires_at: String,
+}
+
+/// Every error answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code (`bad_signature`, `replayed`, `unknown_device`, `forbidden`,
+    /// `invalid_cases`, `database_unavailable`, …).
+    pub error: String,
+    /// What is wrong, naming the place (line and field for case files).
+    pub message: String,
+}

@@ -1,0 +1,354 @@
+//! The hub's HTTP API (axum): routes, handlers and the error answer. Every route but
+//! enrolment needs a request signed by an approved device; roles are checked here, on the
+//! hub, whatever the client does.
+
+use crate::model::{
+    Device, EnrolRequest, ErrorBody, ImportResult, Lease, LeaseInfo, LeaseRequest, LeaseResponse,
+    Role, RoleRequest,
+};
+use crate::store::{rfc3339, HubStore};
+use crate::{auth, HubError};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use signoff_core::Clock;
+use std::future::Future;
+use std::sync::Arc;
+
+/// How a hub behaves.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// How long a lease lasts before its case returns to the pool (renewed by every sync).
+    pub lease_secs: i64,
+    /// How far a request's `created` time may be from the hub's clock.
+    pub window_secs: i64,
+    /// The largest request body read at all.
+    pub max_body: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            lease_secs: 4 * 3600,
+            window_secs: 60,
+            max_body: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct HubState {
+    /// The database.
+    pub store: Arc<dyn HubStore>,
+    /// The hub's clock (leases, signature freshness).
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub config: HubConfig,
+}
+
+/// An error as the API answers it: status + `{"error", "message"}`.
+pub struct ApiError(pub HubError);
+
+impl<E: Into<HubError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = ErrorBody {
+            error: self.0.code().into(),
+            message: self.0.to_string(),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+fn body_of(state: &HubState, body: Result<Bytes, BytesRejection>) -> Result<Bytes, HubError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            HubError::TooLarge(state.config.max_body)
+        } else {
+            HubError::BadRequest(format!("unreadable request body: {e}"))
+        }
+    })
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HubError> {
+    serde_json::from_slice(body).map_err(|e| HubError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// The API's routes over `state`, with the body limit.
+pub fn router(state: HubState) -> Router {
+    let limit = state.config.max_body;
+    Router::new()
+        .route("/v1/enrol", post(enrol))
+        .route("/v1/me", get(me))
+        .route("/v1/devices", get(devices))
+        .route("/v1/devices/{device}/role", post(set_role))
+        .route("/v1/devices/{device}/leases", get(device_leases))
+        .route("/v1/cases", post(post_cases))
+        .route("/v1/leases", post(lease))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(limit, refuse_oversized))
+        .with_state(state)
+}
+
+/// Answers 413 from the `Content-Length` alone, before any of an oversized body is read
+/// (a chunked body is cut at the same limit by `DefaultBodyLimit` as it is read).
+async fn refuse_oversized(
+    State(limit): State<usize>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let len = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<u64>().ok());
+    if len.is_some_and(|l| l > limit as u64) {
+        return ApiError(HubError::TooLarge(limit)).into_response();
+    }
+    next.run(req).await
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: HubState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), HubError> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Ask to join the hub. Signed by the key being enrolled (proof of possession); the device
+/// starts as `pending` until a lead approves it. Asking again returns the current record.
+#[utoipa::path(post, path = "/v1/enrol", request_body = EnrolRequest,
+    responses((status = 200, body = Device), (status = 401, body = ErrorBody), (status = 400, body = ErrorBody)))]
+pub(crate) async fn enrol(
+    State(s): State<HubState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Device> {
+    let body = body_of(&s, body)?;
+    let parsed = auth::parse(&headers)?;
+    let req: EnrolRequest = json_body(&body)?;
+    auth::check(&s, &parsed, &method, &uri, &headers, &body, &req.public_key).await?;
+    let name: String = req.name.chars().filter(|c| !c.is_control()).take(200).collect();
+    let d = Device {
+        device: parsed.keyid.clone(),
+        public_key: req.public_key.to_ascii_lowercase(),
+        name,
+        role: Role::Pending,
+        enrolled_at: rfc3339(s.clock.now().timestamp_millis()),
+    };
+    Ok(Json(s.store.enrol(&d).await?))
+}
+
+/// The calling device's own record.
+#[utoipa::path(get, path = "/v1/me", responses((status = 200, body = Device), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn me(
+    State(s): State<HubState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Device> {
+    let body = body_of(&s, body)?;
+    Ok(Json(auth::device(&s, &method, &uri, &headers, &body).await?))
+}
+
+/// Every device (leads and admins only).
+#[utoipa::path(get, path = "/v1/devices", responses((status = 200, body = Vec<Device>), (status = 403, body = ErrorBody)))]
+pub(crate) async fn devices(
+    State(s): State<HubState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Vec<Device>> {
+    let body = body_of(&s, body)?;
+    let me = auth::device(&s, &method, &uri, &headers, &body).await?;
+    auth::need_lead(&me, "listing devices")?;
+    Ok(Json(s.store.devices().await?))
+}
+
+/// Approve a device as reviewer or lead, or revoke it. Leads may make reviewers and revoke
+/// reviewers; only admins may make or revoke leads and admins. No device changes its own role.
+#[utoipa::path(post, path = "/v1/devices/{device}/role", request_body = RoleRequest,
+    params(("device" = String, Path, description = "The device id")),
+    responses((status = 200, body = Device), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn set_role(
+    State(s): State<HubState>,
+    Path(target): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Device> {
+    let body = body_of(&s, body)?;
+    let me = auth::device(&s, &method, &uri, &headers, &body).await?;
+    auth::need_lead(&me, "approving devices")?;
+    let req: RoleRequest = json_body(&body)?;
+    if !matches!(req.role, Role::Reviewer | Role::Lead | Role::Revoked) {
+        return Err(HubError::BadRequest(format!(
+            "role must be reviewer, lead or revoked, not {}",
+            req.role.as_str()
+        ))
+        .into());
+    }
+    if target == me.device {
+        return Err(HubError::Forbidden {
+            device: me.device,
+            role: me.role.as_str().into(),
+            what: "changing its own role".into(),
+            needs: "another lead or admin".into(),
+        }
+        .into());
+    }
+    let current = s
+        .store
+        .device(&target)
+        .await?
+        .ok_or_else(|| HubError::NotFound(format!("no device {target} is enrolled")))?;
+    if (req.role == Role::Lead || current.role.is_lead()) && me.role != Role::Admin {
+        return Err(HubError::Forbidden {
+            device: me.device,
+            role: me.role.as_str().into(),
+            what: "making or changing a lead".into(),
+            needs: "an admin".into(),
+        }
+        .into());
+    }
+    let d = s
+        .store
+        .set_role(&target, req.role)
+        .await?
+        .ok_or_else(|| HubError::NotFound(format!("no device {target} is enrolled")))?;
+    Ok(Json(d))
+}
+
+/// The live leases of a device: a reviewer may read only its own, a lead any device's.
+#[utoipa::path(get, path = "/v1/devices/{device}/leases",
+    params(("device" = String, Path, description = "The device id")),
+    responses((status = 200, body = Vec<LeaseInfo>), (status = 403, body = ErrorBody)))]
+pub(crate) async fn device_leases(
+    State(s): State<HubState>,
+    Path(target): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Vec<LeaseInfo>> {
+    let body = body_of(&s, body)?;
+    let me = auth::device(&s, &method, &uri, &headers, &body).await?;
+    if target != me.device {
+        auth::need_lead(&me, "reading another device's data")?;
+    }
+    let now = s.clock.now().timestamp_millis();
+    Ok(Json(s.store.leases_of(&target, now).await?))
+}
+
+/// Add cases (leads and admins; an upstream system enrols as a device and is made a lead).
+/// The body is JSONL (one case per line), a JSON array of cases, or CSV (`text/csv`), with the
+/// fields and validation of `signoff import`; the whole body is refused when any row is
+/// invalid, each error naming its line (for an array, its 1-based element) and field.
+/// Idempotent on `id`; a different case under a known id is kept as a conflict, not applied.
+#[utoipa::path(post, path = "/v1/cases",
+    request_body(content = String, description = "JSONL, a JSON array, or CSV", content_type = "application/x-ndjson"),
+    responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub(crate) async fn post_cases(
+    State(s): State<HubState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<ImportResult> {
+    let body = body_of(&s, body)?;
+    let me = auth::device(&s, &method, &uri, &headers, &body).await?;
+    auth::need_lead(&me, "posting cases")?;
+    let is_csv = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/csv"));
+    let cases = tokio::task::spawn_blocking(move || cases_of(&body, is_csv))
+        .await
+        .map_err(|e| HubError::BadRequest(e.to_string()))??;
+    let now = s.clock.now().timestamp_millis();
+    Ok(Json(s.store.add_cases(&cases, now).await?))
+}
+
+/// Validates a posted case file with the import's own code (a JSON array becomes one line per
+/// element first).
+fn cases_of(body: &[u8], is_csv: bool) -> Result<Vec<(u64, signoff_core::NewCase)>, HubError> {
+    if is_csv {
+        return Ok(signoff_store::import::validate_cases(body, "cases.csv")?);
+    }
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        let items: Vec<serde_json::Value> = serde_json::from_slice(body).map_err(|e| {
+            HubError::BadRequest(format!(
+                "cases.json: malformed JSON array at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let mut lines = Vec::with_capacity(body.len());
+        for item in &items {
+            serde_json::to_writer(&mut lines, item)
+                .map_err(|e| HubError::BadRequest(e.to_string()))?;
+            lines.push(b'\n');
+        }
+        return Ok(signoff_store::import::validate_cases(&lines, "cases.json")?);
+    }
+    Ok(signoff_store::import::validate_cases(body, "cases.jsonl")?)
+}
+
+/// Lease cases: renews the caller's live leases and adds new ones from the pool (queue order)
+/// until it holds `max`. Each new lease increments the case's fencing token.
+#[utoipa::path(post, path = "/v1/leases", request_body = LeaseRequest,
+    responses((status = 200, body = LeaseResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn lease(
+    State(s): State<HubState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<LeaseResponse> {
+    let body = body_of(&s, body)?;
+    let me = auth::device(&s, &method, &uri, &headers, &body).await?;
+    let req: LeaseRequest = json_body(&body)?;
+    if !(1..=1000).contains(&req.max) {
+        return Err(HubError::BadRequest(format!("max must be 1 to 1000, not {}", req.max)).into());
+    }
+    let now = s.clock.now().timestamp_millis();
+    let until = now + s.config.lease_secs * 1000;
+    let (rows, new) = s.store.lease(&me.device, req.max, now, until).await?;
+    let leases = rows
+        .into_iter()
+        .map(|r| {
+            Ok(Lease {
+                case: serde_json::from_str(&r.doc)
+                    .map_err(|e| HubError::Database(format!("case {}: {e}", r.case_id)))?,
+                fence: r.fence,
+                expires_at: rfc3339(r.expires_ms),
+            })
+        })
+        .collect::<Result<Vec<_>, HubError>>()?;
+    Ok(Json(LeaseResponse { leases, new }))
+}
