@@ -181,7 +181,11 @@ pub fn run(g: &Global, out: &Out, cmd: HubCommand, clock: &dyn Clock) -> Result<
             let is_csv = file
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-            let ct = if is_csv { "text/csv" } else { "application/x-ndjson" };
+            let ct = if is_csv {
+                "text/csv"
+            } else {
+                "application/x-ndjson"
+            };
             // The hub names the body after its format; errors are shown against the file.
             let first = body.iter().find(|b| !b.is_ascii_whitespace());
             let shown_as = match (is_csv, first) {
@@ -245,7 +249,9 @@ fn serve(out: &Out, db: &str, listen: &str, lease_secs: i64, max_body_mib: usize
             "hub ({}) listening on http://{addr}",
             store.backend()
         ));
-        out.json(&serde_json::json!({"listen": format!("http://{addr}"), "backend": store.backend()}));
+        out.json(
+            &serde_json::json!({"listen": format!("http://{addr}"), "backend": store.backend()}),
+        );
         let state = signoff_hub::HubState {
             store,
             clock: Arc::new(SystemClock),
@@ -264,8 +270,7 @@ fn serve(out: &Out, db: &str, listen: &str, lease_secs: i64, max_body_mib: usize
 async fn shutdown_signal() {
     let term = async {
         #[cfg(unix)]
-        if let Ok(mut s) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         {
             s.recv().await;
             return;

@@ -36,15 +36,20 @@ pub fn run(g: &Global, out: &Out, args: SyncArgs, clock: &dyn Clock) -> Result<(
             .prefix("sync-")
             .tempdir_in(ws.dir())?;
         let path = tmp.path().join("leased.jsonl");
-        let mut f = std::fs::File::create(&path)
-            .with_context(|| format!("writing {}", path.display()))?;
+        let mut f =
+            std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
         for l in &answer.leases {
             serde_json::to_writer(&mut f, &l.case)?;
             f.write_all(b"\n")?;
         }
         f.sync_all()?;
         drop(f);
-        let r = ws.import_pulled(&path, &format!("{}/v1/leases", c.base()), clock, &mut |_| {})?;
+        let r = ws.import_pulled(
+            &path,
+            &format!("{}/v1/leases", c.base()),
+            clock,
+            &mut |_| {},
+        )?;
         (new, unchanged, conflicts) = (r.new, r.unchanged, r.conflicts);
     }
     let leases: Vec<serde_json::Value> = answer

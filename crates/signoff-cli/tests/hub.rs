@@ -3,9 +3,9 @@
 //! working when the hub is gone; and two hub processes on one PostgreSQL under 50 concurrent
 //! pullers, where no case is ever leased to two devices at once.
 
-mod support;
 #[path = "../../signoff-hub/tests/common/pg.rs"]
 mod pg;
+mod support;
 
 use signoff_audit::note::{Ed25519Key, Signer};
 use signoff_core::{Clock, SystemClock};
@@ -26,7 +26,15 @@ struct Served {
 impl Served {
     fn start(db: &str) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_signoff"))
-            .args(["hub", "serve", "--db", db, "--listen", "127.0.0.1:0", "--json"])
+            .args([
+                "hub",
+                "serve",
+                "--db",
+                db,
+                "--listen",
+                "127.0.0.1:0",
+                "--json",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -74,51 +82,111 @@ fn workstation_enrols_syncs_and_works_offline_on_a_sqlite_hub() {
     let t = tempfile::tempdir().unwrap();
     let (lead_ws, ws) = (t.path().join("lead"), t.path().join("ws"));
     ok(run(&["init"], &lead_ws));
-    ok(run(&["--reviewer", "r1", "init", "--reviewer-name", "Ada"], &ws));
+    ok(run(
+        &["--reviewer", "r1", "init", "--reviewer-name", "Ada"],
+        &ws,
+    ));
     let db = format!("sqlite:{}", t.path().join("hub.sqlite").display());
     let admin = json(run(&["hub", "init", "--db", &db, "--json"], &lead_ws));
     assert_eq!(admin["role"], "admin");
     let hub = Served::start(&db);
 
     // Enrol; the hub remembers the workstation as pending until the lead approves it.
-    let enrolled = json(run(&["hub", "enrol", &hub.url, "--name", "ws-1", "--json"], &ws));
+    let enrolled = json(run(
+        &["hub", "enrol", &hub.url, "--name", "ws-1", "--json"],
+        &ws,
+    ));
     let device = enrolled["device"].as_str().unwrap().to_string();
     assert_eq!(enrolled["role"], "pending");
     fails(run(&["sync", "--json"], &ws), "awaiting approval");
-    let devices = json(run(&["hub", "devices", "--hub", &hub.url, "--json"], &lead_ws));
+    let devices = json(run(
+        &["hub", "devices", "--hub", &hub.url, "--json"],
+        &lead_ws,
+    ));
     assert_eq!(devices.as_array().unwrap().len(), 2);
     fails(
-        run(&["hub", "approve", &device, "--role", "boss", "--hub", &hub.url], &lead_ws),
+        run(
+            &[
+                "hub", "approve", &device, "--role", "boss", "--hub", &hub.url,
+            ],
+            &lead_ws,
+        ),
         "--role must be reviewer or lead",
     );
-    ok(run(&["hub", "approve", &device, "--role", "reviewer", "--hub", &hub.url], &lead_ws));
+    ok(run(
+        &[
+            "hub", "approve", &device, "--role", "reviewer", "--hub", &hub.url,
+        ],
+        &lead_ws,
+    ));
     // The reviewer may not list devices.
     fails(run(&["hub", "devices"], &ws), "needs a lead or admin");
 
     // Cases in: a bad file is refused naming its line and field, a good one is taken.
     let bad = t.path().join("bad.jsonl");
-    std::fs::write(&bad, "{\"id\":\"X\",\"subject\":\"s\",\"received_at\":\"2026-12-01T09:00:00Z\"}\n").unwrap();
-    let err = fails(run(&["hub", "import", bad.to_str().unwrap(), "--hub", &hub.url], &lead_ws), "body: required field is missing");
+    std::fs::write(
+        &bad,
+        "{\"id\":\"X\",\"subject\":\"s\",\"received_at\":\"2026-12-01T09:00:00Z\"}\n",
+    )
+    .unwrap();
+    let err = fails(
+        run(
+            &["hub", "import", bad.to_str().unwrap(), "--hub", &hub.url],
+            &lead_ws,
+        ),
+        "body: required field is missing",
+    );
     assert!(err.contains("bad.jsonl:1"), "{err}");
     let file = cases_file(t.path(), 5);
-    let r = json(run(&["hub", "import", file.to_str().unwrap(), "--hub", &hub.url, "--json"], &lead_ws));
+    let r = json(run(
+        &[
+            "hub",
+            "import",
+            file.to_str().unwrap(),
+            "--hub",
+            &hub.url,
+            "--json",
+        ],
+        &lead_ws,
+    ));
     assert_eq!(r["new"], 5);
 
     // Sync leases them into the workstation's queue through an audited sync entry.
     let s = json(run(&["sync", "--max", "3", "--json"], &ws));
-    assert_eq!((s["leased"].as_u64(), s["new"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(
+        (s["leased"].as_u64(), s["new"].as_u64()),
+        (Some(3), Some(3))
+    );
     assert_eq!(s["pushed"], 0);
-    assert!(s["leases"].as_array().unwrap().iter().all(|l| l["fence"] == 1));
+    assert!(s["leases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["fence"] == 1));
     let q = json(run(&["queue", "--json"], &ws));
     assert_eq!(q.as_array().unwrap().len(), 3);
     let s = json(run(&["sync", "--max", "3", "--json"], &ws));
-    assert_eq!((s["leased"].as_u64(), s["new_leases"].as_u64(), s["unchanged"].as_u64()), (Some(3), Some(0), Some(3)));
+    assert_eq!(
+        (
+            s["leased"].as_u64(),
+            s["new_leases"].as_u64(),
+            s["unchanged"].as_u64()
+        ),
+        (Some(3), Some(0), Some(3))
+    );
     ok(run(&["audit", "verify"], &ws));
     let conn = rusqlite::Connection::open(ws.join("workspace.sqlite")).unwrap();
     let syncs: i64 = conn
-        .query_row("SELECT count(*) FROM audit_entries WHERE kind = 'sync'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM audit_entries WHERE kind = 'sync'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    assert_eq!(syncs, 2, "one audited sync entry per sync that brought cases");
+    assert_eq!(
+        syncs, 2,
+        "one audited sync entry per sync that brought cases"
+    );
     drop(conn);
 
     // The hub goes away: sync says so, the workspace keeps working.
@@ -140,17 +208,42 @@ fn fifty_pullers_on_two_hub_processes_never_share_a_lease() {
     let hubs = [Served::start(&db), Served::start(&db)];
     const CASES: usize = 300;
     let file = cases_file(t.path(), CASES);
-    let r = json(run(&["hub", "import", file.to_str().unwrap(), "--hub", &hubs[0].url, "--json"], &lead_ws));
+    let r = json(run(
+        &[
+            "hub",
+            "import",
+            file.to_str().unwrap(),
+            "--hub",
+            &hubs[0].url,
+            "--json",
+        ],
+        &lead_ws,
+    ));
     assert_eq!(r["new"], CASES);
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let admin = HubClient::new(&hubs[1].url, Arc::new(workspace_key(&lead_ws)), clock.clone()).unwrap();
+    let admin = HubClient::new(
+        &hubs[1].url,
+        Arc::new(workspace_key(&lead_ws)),
+        clock.clone(),
+    )
+    .unwrap();
     let keys: Vec<[u8; 32]> = (0..50u8).map(|i| [i + 100; 32]).collect();
     for (i, seed) in keys.iter().enumerate() {
-        let c = HubClient::new(&hubs[i % 2].url, Arc::new(Ed25519Key::from_seed(*seed)), clock.clone()).unwrap();
+        let c = HubClient::new(
+            &hubs[i % 2].url,
+            Arc::new(Ed25519Key::from_seed(*seed)),
+            clock.clone(),
+        )
+        .unwrap();
         let d = c.enrol(&format!("puller-{i}")).unwrap();
         admin
-            .call("approve", "POST", &format!("/v1/devices/{}/role", d["device"].as_str().unwrap()), Some(&serde_json::json!({"role": "reviewer"})))
+            .call(
+                "approve",
+                "POST",
+                &format!("/v1/devices/{}/role", d["device"].as_str().unwrap()),
+                Some(&serde_json::json!({"role": "reviewer"})),
+            )
             .unwrap();
     }
     // 50 pullers at once, each alternating between the two hub processes, each growing its

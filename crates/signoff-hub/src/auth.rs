@@ -63,7 +63,12 @@ pub(crate) async fn check(
     }
     if !state
         .store
-        .use_nonce(&parsed.keyid, &parsed.nonce, parsed.created, now - 2 * window)
+        .use_nonce(
+            &parsed.keyid,
+            &parsed.nonce,
+            parsed.created,
+            now - 2 * window,
+        )
         .await?
     {
         return Err(HubError::Replay(parsed.nonce.clone()));
@@ -85,7 +90,16 @@ pub(crate) async fn device(
         .device(&parsed.keyid)
         .await?
         .ok_or_else(|| HubError::UnknownDevice(parsed.keyid.clone()))?;
-    check(state, &parsed, method, uri, headers, body, &device.public_key).await?;
+    check(
+        state,
+        &parsed,
+        method,
+        uri,
+        headers,
+        body,
+        &device.public_key,
+    )
+    .await?;
     match device.role {
         Role::Pending => Err(HubError::Pending(device.device)),
         Role::Revoked => Err(HubError::Revoked(device.device)),

@@ -39,7 +39,9 @@ pub enum HubError {
     #[error("device {0} is not enrolled at this hub (run `signoff hub enrol URL` on it)")]
     UnknownDevice(String),
     /// The device is enrolled but waits for approval.
-    #[error("device {0} is awaiting approval by a lead (`signoff hub approve {0} --role reviewer`)")]
+    #[error(
+        "device {0} is awaiting approval by a lead (`signoff hub approve {0} --role reviewer`)"
+    )]
     Pending(String),
     /// The device was revoked.
     #[error("device {0} has been revoked at this hub")]

@@ -85,7 +85,8 @@ fn body_of(state: &HubState, body: Result<Bytes, BytesRejection>) -> Result<Byte
 }
 
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HubError> {
-    serde_json::from_slice(body).map_err(|e| HubError::BadRequest(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| HubError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
 /// The API's routes over `state`, with the body limit.
@@ -100,7 +101,10 @@ pub fn router(state: HubState) -> Router {
         .route("/v1/cases", post(post_cases))
         .route("/v1/leases", post(lease))
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(limit, refuse_oversized))
+        .layer(axum::middleware::from_fn_with_state(
+            limit,
+            refuse_oversized,
+        ))
         .with_state(state)
 }
 
@@ -149,7 +153,12 @@ pub(crate) async fn enrol(
     let parsed = auth::parse(&headers)?;
     let req: EnrolRequest = json_body(&body)?;
     auth::check(&s, &parsed, &method, &uri, &headers, &body, &req.public_key).await?;
-    let name: String = req.name.chars().filter(|c| !c.is_control()).take(200).collect();
+    let name: String = req
+        .name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
     let d = Device {
         device: parsed.keyid.clone(),
         public_key: req.public_key.to_ascii_lowercase(),
@@ -170,7 +179,9 @@ pub(crate) async fn me(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Device> {
     let body = body_of(&s, body)?;
-    Ok(Json(auth::device(&s, &method, &uri, &headers, &body).await?))
+    Ok(Json(
+        auth::device(&s, &method, &uri, &headers, &body).await?,
+    ))
 }
 
 /// Every device (leads and admins only).

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{enrolled, key, Backend, TestHub};
-use signoff_sync::hub::HubClientError;
 use signoff_sync::httpsig::{self, Target};
+use signoff_sync::hub::HubClientError;
 use std::io::{Read, Write};
 
 /// Runs each listed test on both backends.
@@ -78,7 +78,10 @@ fn enrolment_and_roles(b: Backend) {
         )
         .unwrap();
     assert_eq!(approved["role"], "reviewer");
-    assert_eq!(rev.call("me", "GET", "/v1/me", None).unwrap()["role"], "reviewer");
+    assert_eq!(
+        rev.call("me", "GET", "/v1/me", None).unwrap()["role"],
+        "reviewer"
+    );
 
     // A reviewer cannot list devices, approve one, or read another device's data.
     let (s, c, _) = refused(rev.call("devices", "GET", "/v1/devices", None));
@@ -201,7 +204,11 @@ fn signatures_are_checked_and_replays_refused(b: Backend) {
     // Signed for another path.
     let h = httpsig::sign(get_me, b"", now, "nonce-0000000002", &admin_key).unwrap();
     let (s, v) = raw(&hub, "GET", "/v1/devices", b"", &h);
-    assert_eq!((s, v["error"].as_str()), (401, Some("bad_signature")), "{v}");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (401, Some("bad_signature")),
+        "{v}"
+    );
     // A body that is not the one signed.
     let lease = Target {
         method: "POST",
@@ -210,14 +217,31 @@ fn signatures_are_checked_and_replays_refused(b: Backend) {
     };
     let h = httpsig::sign(lease, b"{\"max\":1}", now, "nonce-0000000003", &admin_key).unwrap();
     let (s, v) = raw(&hub, "POST", "/v1/leases", b"{\"max\":9}", &h);
-    assert_eq!((s, v["error"].as_str()), (401, Some("bad_signature")), "{v}");
-    assert!(v["message"].as_str().unwrap().contains("Content-Digest"), "{v}");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (401, Some("bad_signature")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap().contains("Content-Digest"),
+        "{v}"
+    );
     // Too old, and from the future.
     for created in [now - 120, now + 120] {
-        let h = httpsig::sign(get_me, b"", created, &format!("nonce-old-{created}"), &admin_key)
-            .unwrap();
+        let h = httpsig::sign(
+            get_me,
+            b"",
+            created,
+            &format!("nonce-old-{created}"),
+            &admin_key,
+        )
+        .unwrap();
         let (s, v) = raw(&hub, "GET", "/v1/me", b"", &h);
-        assert_eq!((s, v["error"].as_str()), (401, Some("stale_signature")), "{v}");
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (401, Some("stale_signature")),
+            "{v}"
+        );
     }
     // Signed by another key than the one claimed.
     let mut h = httpsig::sign(get_me, b"", now, "nonce-0000000004", &key(7)).unwrap();
@@ -226,12 +250,19 @@ fn signatures_are_checked_and_replays_refused(b: Backend) {
         &httpsig::device_id(&signoff_audit::note::Signer::public_key(&admin_key)),
     );
     let (s, v) = raw(&hub, "GET", "/v1/me", b"", &h);
-    assert_eq!((s, v["error"].as_str()), (401, Some("bad_signature")), "{v}");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (401, Some("bad_signature")),
+        "{v}"
+    );
     // No signature at all.
     let r = reqwest::blocking::get(format!("{}/v1/me", hub.url)).unwrap();
     assert_eq!(r.status().as_u16(), 401);
     let v: serde_json::Value = r.json().unwrap();
-    assert!(v["message"].as_str().unwrap().contains("must be signed"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("must be signed"),
+        "{v}"
+    );
 }
 
 const CASES: &str = r#"{"id":"C-1","subject":"Refund","body":"Where is my refund?","received_at":"2026-12-01T09:00:00Z","priority":1}
@@ -239,8 +270,17 @@ const CASES: &str = r#"{"id":"C-1","subject":"Refund","body":"Where is my refund
 {"id":"C-3","subject":"Invoice","body":"Send the invoice","received_at":"2026-12-01T11:00:00+01:00","metadata":{"channel":"mail"}}
 "#;
 
-fn post_cases(c: &signoff_sync::hub::HubClient, body: &str) -> Result<serde_json::Value, HubClientError> {
-    c.call_bytes("cases", "POST", "/v1/cases", body.as_bytes(), "application/x-ndjson")
+fn post_cases(
+    c: &signoff_sync::hub::HubClient,
+    body: &str,
+) -> Result<serde_json::Value, HubClientError> {
+    c.call_bytes(
+        "cases",
+        "POST",
+        "/v1/cases",
+        body.as_bytes(),
+        "application/x-ndjson",
+    )
 }
 
 fn cases_in_idempotent_with_conflicts_kept(b: Backend) {
@@ -248,19 +288,44 @@ fn cases_in_idempotent_with_conflicts_kept(b: Backend) {
     let hub = TestHub::start(b, &admin_key);
     let admin = hub.client(&admin_key);
     let r = post_cases(&admin, CASES).unwrap();
-    assert_eq!((r["new"].as_u64(), r["unchanged"].as_u64(), r["conflicts"].as_u64()), (Some(3), Some(0), Some(0)));
+    assert_eq!(
+        (
+            r["new"].as_u64(),
+            r["unchanged"].as_u64(),
+            r["conflicts"].as_u64()
+        ),
+        (Some(3), Some(0), Some(0))
+    );
     let r = post_cases(&admin, CASES).unwrap();
-    assert_eq!((r["new"].as_u64(), r["unchanged"].as_u64()), (Some(0), Some(3)));
+    assert_eq!(
+        (r["new"].as_u64(), r["unchanged"].as_u64()),
+        (Some(0), Some(3))
+    );
     // The same id with other content (also in other letter case) is a conflict, not applied.
-    let changed = CASES.replace("Where is my refund?", "Refund now!").replace("\"C-2\"", "\"c-2\"");
+    let changed = CASES
+        .replace("Where is my refund?", "Refund now!")
+        .replace("\"C-2\"", "\"c-2\"");
     let r = post_cases(&admin, &changed).unwrap();
-    assert_eq!((r["new"].as_u64(), r["unchanged"].as_u64(), r["conflicts"].as_u64()), (Some(0), Some(1), Some(2)));
+    assert_eq!(
+        (
+            r["new"].as_u64(),
+            r["unchanged"].as_u64(),
+            r["conflicts"].as_u64()
+        ),
+        (Some(0), Some(1), Some(2))
+    );
     assert_eq!(r["conflict_ids"][0]["line"], 1);
     assert_eq!(r["conflict_ids"][0]["id"], "C-1");
     // A JSON array and CSV are accepted too.
     let array = r#"[{"id":"C-4","subject":"A","body":"B","received_at":"2026-12-01T12:00:00Z"}]"#;
     let r = admin
-        .call_bytes("cases", "POST", "/v1/cases", array.as_bytes(), "application/json")
+        .call_bytes(
+            "cases",
+            "POST",
+            "/v1/cases",
+            array.as_bytes(),
+            "application/json",
+        )
         .unwrap();
     assert_eq!(r["new"], 1);
     let csv = "id,subject,body,received_at\nC-5,Csv,From a sheet,2026-12-01T13:00:00Z\n";
@@ -311,9 +376,18 @@ not json
     }
     // An array names its elements as lines.
     let array = r#"[{"id":"A-1","subject":"s","body":"b","received_at":"2026-12-01T09:00:00Z"}, {"id":"A-2","subject":"s","received_at":"2026-12-01T09:00:00Z"}]"#;
-    let (s, _, msg) = refused(admin.call_bytes("cases", "POST", "/v1/cases", array.as_bytes(), "application/json"));
+    let (s, _, msg) = refused(admin.call_bytes(
+        "cases",
+        "POST",
+        "/v1/cases",
+        array.as_bytes(),
+        "application/json",
+    ));
     assert_eq!(s, 400);
-    assert!(msg.contains("cases.json:2: body: required field is missing"), "{msg}");
+    assert!(
+        msg.contains("cases.json:2: body: required field is missing"),
+        "{msg}"
+    );
     let (s, _, msg) = refused(post_cases(&admin, ""));
     assert_eq!(s, 400);
     assert!(msg.contains("holds no cases"), "{msg}");
@@ -378,7 +452,12 @@ fn leases_fence_renew_and_expire(b: Backend) {
         .call("leases", "GET", &format!("/v1/devices/{b_id}/leases"), None)
         .unwrap();
     assert_eq!(b_now.as_array().unwrap().len(), 3);
-    let (s, _, msg) = refused(a.call("lease", "POST", "/v1/leases", Some(&serde_json::json!({"max": 0}))));
+    let (s, _, msg) = refused(a.call(
+        "lease",
+        "POST",
+        "/v1/leases",
+        Some(&serde_json::json!({"max": 0})),
+    ));
     assert_eq!(s, 400);
     assert!(msg.contains("max must be 1 to 1000"), "{msg}");
 }
@@ -423,7 +502,12 @@ fn openapi_document_is_checked_in() {
         "crates/signoff-hub/openapi.json is out of date with the code; regenerate it with \
          SIGNOFF_UPDATE_OPENAPI=1 cargo test -p signoff-hub --test api openapi"
     );
-    for path in ["/v1/enrol", "/v1/cases", "/v1/leases", "/v1/devices/{device}/role"] {
+    for path in [
+        "/v1/enrol",
+        "/v1/cases",
+        "/v1/leases",
+        "/v1/devices/{device}/role",
+    ] {
         assert!(now.contains(&format!("\"{path}\"")), "{path}");
     }
 }

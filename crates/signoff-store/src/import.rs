@@ -324,18 +324,17 @@ fn scan<R: Read>(
 ) -> Result<(), StoreError> {
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut rows = 0u64;
-    let mut on_row =
-        |row: RawRow, problems: &mut Problems, bytes: u64| -> Result<(), StoreError> {
-            rows += 1;
-            if rows.is_multiple_of(4096) {
-                progress(ImportProgress { bytes, total, rows });
-            }
-            let line = row.0;
-            let Some(case) = to_case(row, problems) else {
-                return Ok(());
-            };
-            if let Some(prev) = seen.insert(id_key(&case.id), line) {
-                problems.add(
+    let mut on_row = |row: RawRow, problems: &mut Problems, bytes: u64| -> Result<(), StoreError> {
+        rows += 1;
+        if rows.is_multiple_of(4096) {
+            progress(ImportProgress { bytes, total, rows });
+        }
+        let line = row.0;
+        let Some(case) = to_case(row, problems) else {
+            return Ok(());
+        };
+        if let Some(prev) = seen.insert(id_key(&case.id), line) {
+            problems.add(
                     line,
                     Some("id"),
                     format!(
@@ -343,10 +342,10 @@ fn scan<R: Read>(
                         case.id
                     ),
                 );
-                return Ok(());
-            }
-            on_case(case, line, problems)
-        };
+            return Ok(());
+        }
+        on_case(case, line, problems)
+    };
     match format {
         Format::Jsonl => read_jsonl(reader, problems, &mut on_row)?,
         Format::Csv => read_csv(reader, problems, &mut on_row)?,

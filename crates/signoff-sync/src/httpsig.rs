@@ -176,7 +176,10 @@ pub fn parse(signature_input: &str, signature: &str) -> Result<Parsed, SigError>
         match k {
             "created" => {
                 created = Some(v.parse::<i64>().map_err(|_| {
-                    malformed("Signature-Input", "created must be an integer (Unix seconds)")
+                    malformed(
+                        "Signature-Input",
+                        "created must be an integer (Unix seconds)",
+                    )
                 })?)
             }
             "nonce" => nonce = Some(quoted()?),
@@ -234,7 +237,8 @@ pub fn verify(
     if digest.trim() != content_digest(body) {
         return Err(SigError::Digest);
     }
-    let key = VerifyingKey::from_bytes(public_key).map_err(|_| SigError::Bad(parsed.keyid.clone()))?;
+    let key =
+        VerifyingKey::from_bytes(public_key).map_err(|_| SigError::Bad(parsed.keyid.clone()))?;
     key.verify(
         base(target, digest.trim(), &parsed.params).as_bytes(),
         &Signature::from_bytes(&parsed.signature),
@@ -278,9 +282,18 @@ mod tests {
             Err(SigError::Bad(_))
         ));
         for t in [
-            Target { method: "GET", ..target() },
-            Target { path: "/v1/devices", ..target() },
-            Target { query: None, ..target() },
+            Target {
+                method: "GET",
+                ..target()
+            },
+            Target {
+                path: "/v1/devices",
+                ..target()
+            },
+            Target {
+                query: None,
+                ..target()
+            },
         ] {
             assert!(matches!(
                 verify(&p, t, Some(&h.content_digest), b"{}", &pk),
@@ -303,7 +316,8 @@ mod tests {
             h.signature_input.replace("sig1=", "sig2="),
             h.signature_input.replace(" \"content-digest\"", ""),
             h.signature_input.replace(";nonce=\"0123456789abcdef\"", ""),
-            h.signature_input.replace("\"ed25519\"", "\"rsa-pss-sha512\""),
+            h.signature_input
+                .replace("\"ed25519\"", "\"rsa-pss-sha512\""),
             h.signature_input.replace("created=5", "created=soon"),
             h.signature_input.replace("0123456789abcdef", "short"),
             format!("{};expires=9", h.signature_input),

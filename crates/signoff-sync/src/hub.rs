@@ -12,7 +12,9 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum HubClientError {
     /// The hub could not be reached (connection refused, timeout, DNS): work continues offline.
-    #[error("the hub at {url} is unreachable ({why}); working offline, nothing was sent or changed")]
+    #[error(
+        "the hub at {url} is unreachable ({why}); working offline, nothing was sent or changed"
+    )]
     Unreachable {
         /// The hub's base URL.
         url: String,
@@ -127,8 +129,8 @@ impl HubClient {
             Some((p, q)) => (p, Some(q)),
             None => (path_and_query, None),
         };
-        let seed = signoff_audit::keyfile::os_seed()
-            .map_err(|e| HubClientError::Random(e.to_string()))?;
+        let seed =
+            signoff_audit::keyfile::os_seed().map_err(|e| HubClientError::Random(e.to_string()))?;
         let nonce = hex::encode(&seed[..16]);
         let h = httpsig::sign(
             Target {

@@ -6,8 +6,8 @@
 //! workspace.
 
 pub mod actions;
-pub mod hub;
 pub mod httpsig;
+pub mod hub;
 
 use signoff_core::retry::{self, Backoff, Jitter};
 use std::io::{Read, Write};

@@ -80,7 +80,9 @@ pub async fn open(url: &str) -> Result<Arc<dyn HubStore>, HubError> {
         if path.is_empty() {
             return Err(HubError::BadDbUrl(url.into()));
         }
-        Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path)).await?))
+        Ok(Arc::new(
+            sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
     } else {
         Err(HubError::BadDbUrl(url.into()))
     }

@@ -307,10 +307,14 @@ impl HubStore for PgStore {
                        WHERE state = 'open' AND (lease_owner IS NULL OR lease_expires_ms <= $2)
                        ORDER BY sla_ms, priority DESC, received_ms, seq
                        LIMIT $4
-                       FOR UPDATE SKIP LOCKED)
-                     UPDATE cases c SET lease_owner = $1, lease_expires_ms = $3, fence = c.fence + 1
-                     FROM picked WHERE c.seq = picked.seq
-                     RETURNING c.id, c.doc, c.fence, c.lease_expires_ms",
+                       FOR UPDATE SKIP LOCKED),
+                     upd AS (
+                       UPDATE cases c SET lease_owner = $1, lease_expires_ms = $3, fence = c.fence + 1
+                       FROM picked WHERE c.seq = picked.seq
+                       RETURNING c.id, c.doc, c.fence, c.lease_expires_ms, c.sla_ms, c.priority,
+                                 c.received_ms, c.seq)
+                     SELECT id, doc, fence, lease_expires_ms FROM upd
+                     ORDER BY sla_ms, priority DESC, received_ms, seq",
                     &[&device, &now_ms, &until_ms, &need],
                 )
                 .await?;

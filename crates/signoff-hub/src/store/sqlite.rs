@@ -147,7 +147,10 @@ impl HubStore for SqliteStore {
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             insert_device(&tx, &d, Role::Admin)?;
-            tx.execute("UPDATE devices SET role = 'admin' WHERE id = ?1", [&d.device])?;
+            tx.execute(
+                "UPDATE devices SET role = 'admin' WHERE id = ?1",
+                [&d.device],
+            )?;
             let out = get_device(&tx, &d.device)?;
             tx.commit()?;
             out.ok_or_else(|| HubError::NotFound(d.device.clone()))
@@ -283,17 +286,22 @@ impl HubStore for SqliteStore {
                 }
                 let need = (max as usize).saturating_sub(rows.len());
                 if need > 0 {
+                    // Picked in queue order first: RETURNING would give table order.
+                    let seqs: Vec<i64> = tx
+                        .prepare(
+                            "SELECT seq FROM cases
+                             WHERE state = 'open' AND (lease_owner IS NULL OR lease_expires_ms <= ?1)
+                             ORDER BY sla_ms IS NULL, sla_ms, priority DESC, received_ms, seq
+                             LIMIT ?2",
+                        )?
+                        .query_map(params![now_ms, need as i64], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?;
                     let mut take = tx.prepare(
-                        "UPDATE cases SET lease_owner = ?1, lease_expires_ms = ?3, fence = fence + 1
-                         WHERE seq IN (
-                           SELECT seq FROM cases
-                           WHERE state = 'open' AND (lease_owner IS NULL OR lease_expires_ms <= ?2)
-                           ORDER BY sla_ms IS NULL, sla_ms, priority DESC, received_ms, seq
-                           LIMIT ?4)
-                         RETURNING id, doc, fence, lease_expires_ms",
+                        "UPDATE cases SET lease_owner = ?1, lease_expires_ms = ?2, fence = fence + 1
+                         WHERE seq = ?3 RETURNING id, doc, fence, lease_expires_ms",
                     )?;
-                    for r in take.query_map(params![device, now_ms, until_ms, need as i64], map)? {
-                        rows.push(r?);
+                    for seq in seqs {
+                        rows.push(take.query_row(params![device, until_ms, seq], map)?);
                         new += 1;
                     }
                 }

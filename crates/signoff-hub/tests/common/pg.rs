@@ -124,7 +124,15 @@ impl Cluster {
     pub fn database(&self) -> String {
         let name = format!("t{}", NEXT.fetch_add(1, Ordering::SeqCst));
         let out = Command::new(format!("{BIN}/createdb"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", &name])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                &name,
+            ])
             .output()
             .expect("createdb");
         assert!(
