@@ -19,6 +19,7 @@ pub mod keyfile;
 pub mod log;
 pub mod merkle;
 pub mod note;
+pub mod witness;
 
 pub use merkle::{Hash, NodeSource};
 pub use note::{Checkpoint, Ed25519Key, NoteSigner, NoteVerifier, Signer};

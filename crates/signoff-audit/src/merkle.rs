@@ -317,6 +317,28 @@ impl RightEdge {
         Ok(Self { size, edge })
     }
 
+    /// The right edge from its parts, as [`RightEdge::parts`] gave them (what a store keeps
+    /// so it can append without reading the tree): one `(level, hash)` per set bit of `size`,
+    /// largest first.
+    pub fn from_parts(size: u64, edge: Vec<(u32, Hash)>) -> Result<Self, AuditError> {
+        let want: Vec<u32> = (0..64u32)
+            .rev()
+            .filter(|l| size & (1u64 << l) != 0)
+            .collect();
+        let got: Vec<u32> = edge.iter().map(|(l, _)| *l).collect();
+        if want != got {
+            return Err(AuditError::BadRequest(format!(
+                "a right edge of {size} leaves has subtrees of heights {want:?}, not {got:?}"
+            )));
+        }
+        Ok(Self { size, edge })
+    }
+
+    /// The perfect-subtree hashes of the edge, `(level, hash)`, largest first.
+    pub fn parts(&self) -> &[(u32, Hash)] {
+        &self.edge
+    }
+
     /// Appends a leaf by its hash; `completed(level, index, hash)` hears of every perfect
     /// subtree of two or more leaves it closes, smallest first.
     pub fn push<E>(

@@ -54,7 +54,7 @@ impl Signer for Ed25519Key {
     }
 }
 
-fn check_name(name: &str) -> Result<(), AuditError> {
+pub(crate) fn check_name(name: &str) -> Result<(), AuditError> {
     if name.is_empty()
         || name.contains('+')
         || name.chars().any(|c| c.is_whitespace() || c.is_control())

@@ -11,9 +11,6 @@ use signoff_sync::hub::{HubClient, HubClientError};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// The workspace setting that remembers the hub a workstation enrolled with.
-pub const HUB_URL_SETTING: &str = "hub_url";
-
 /// `signoff hub` subcommands.
 #[derive(Subcommand)]
 pub enum HubCommand {
@@ -100,7 +97,7 @@ pub fn hub_url(g: &Global, given: Option<String>, clock: &dyn Clock) -> Result<S
         return Ok(u);
     }
     let ws = crate::open_read(g, clock)?;
-    ws.setting(HUB_URL_SETTING)?.context(
+    ws.hub_url()?.context(
         "no hub: pass --hub URL (or set SIGNOFF_HUB), or enrol first with `signoff hub enrol URL`",
     )
 }
@@ -143,7 +140,8 @@ pub fn run(g: &Global, out: &Out, cmd: HubCommand, clock: &dyn Clock) -> Result<
             let c = client(g, &url, clock)?;
             let d = c.enrol(&name)?;
             let mut ws = crate::open_write(g, clock)?;
-            ws.set_setting(HUB_URL_SETTING, c.base())?;
+            let witness = c.witness_key()?;
+            ws.set_hub(c.base(), &witness, clock)?;
             out.line(&format!(
                 "enrolled with {} as device {} ({}); a lead approves it with `signoff hub approve {} --role reviewer`",
                 c.base(),
@@ -252,15 +250,16 @@ fn serve(out: &Out, db: &str, listen: &str, lease_secs: i64, max_body_mib: usize
         out.json(
             &serde_json::json!({"listen": format!("http://{addr}"), "backend": store.backend()}),
         );
-        let state = signoff_hub::HubState {
+        let state = signoff_hub::HubState::open(
             store,
-            clock: Arc::new(SystemClock),
-            config: signoff_hub::HubConfig {
+            Arc::new(SystemClock),
+            signoff_hub::HubConfig {
                 lease_secs,
                 max_body: max_body_mib * 1024 * 1024,
                 ..Default::default()
             },
-        };
+        )
+        .await?;
         signoff_hub::serve(listener, state, shutdown_signal()).await?;
         Ok(())
     })

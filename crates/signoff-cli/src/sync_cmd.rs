@@ -1,17 +1,18 @@
 //! `signoff sync`: lease cases from the team hub into this workspace's queue. The leased
 //! cases are imported like a pulled file (one audited `sync` entry, all-or-nothing) and the
-//! leases (case, fencing token, expiry) are remembered in the workspace. An unreachable hub is
-//! said plainly; the workspace is untouched and review goes on offline.
+//! leases (case, fencing token, expiry) are kept in the workspace's `hub_leases` table under
+//! an audited `hub_leases` entry. An unreachable hub (or one whose database is down) is not a
+//! failure: the workspace is untouched, review goes on offline, and `sync` says so and exits 0
+//! with `"offline": true`.
 
 use crate::hub_cmd::{client, hub_url};
 use crate::output::Out;
 use crate::Global;
 use anyhow::{Context, Result};
 use signoff_core::Clock;
+use signoff_store::hub::HeldLease;
+use signoff_sync::hub::{HubClientError, LeaseAnswer};
 use std::io::Write;
-
-/// The workspace setting holding the leases of the last sync (JSON).
-pub const LEASES_SETTING: &str = "hub_leases";
 
 /// Options of `signoff sync`.
 #[derive(clap::Args)]
@@ -28,36 +29,15 @@ pub struct SyncArgs {
 pub fn run(g: &Global, out: &Out, args: SyncArgs, clock: &dyn Clock) -> Result<()> {
     let url = hub_url(g, args.hub, clock)?;
     let c = client(g, &url, clock)?;
-    let answer = c.lease(args.max)?;
+    let answer = match c.lease(args.max) {
+        Ok(a) => a,
+        Err(e) if is_offline(&e) => return offline(g, out, c.base(), &e, clock),
+        Err(e) => return Err(e.into()),
+    };
     let mut ws = crate::open_write(g, clock)?;
-    let (mut new, mut unchanged, mut conflicts) = (0, 0, 0);
-    if !answer.leases.is_empty() {
-        let tmp = tempfile::Builder::new()
-            .prefix("sync-")
-            .tempdir_in(ws.dir())?;
-        let path = tmp.path().join("leased.jsonl");
-        let mut f =
-            std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
-        for l in &answer.leases {
-            serde_json::to_writer(&mut f, &l.case)?;
-            f.write_all(b"\n")?;
-        }
-        f.sync_all()?;
-        drop(f);
-        let r = ws.import_pulled(
-            &path,
-            &format!("{}/v1/leases", c.base()),
-            clock,
-            &mut |_| {},
-        )?;
-        (new, unchanged, conflicts) = (r.new, r.unchanged, r.conflicts);
-    }
-    let leases: Vec<serde_json::Value> = answer
-        .leases
-        .iter()
-        .map(|l| serde_json::json!({"case": l.case.id, "fence": l.fence, "expires_at": l.expires_at}))
-        .collect();
-    ws.set_setting(LEASES_SETTING, &serde_json::to_string(&leases)?)?;
+    let (new, unchanged, conflicts) = import_leased(&mut ws, &answer, c.base(), clock)?;
+    let held = held_of(&answer)?;
+    ws.record_hub_leases(&held, clock)?;
     out.line(&format!(
         "{}: holding {} case(s) under lease ({} newly leased); {new} new in the queue, {unchanged} already here, {conflicts} conflicting",
         c.base(),
@@ -67,7 +47,13 @@ pub fn run(g: &Global, out: &Out, args: SyncArgs, clock: &dyn Clock) -> Result<(
     if new > 0 {
         crate::classify_new(&mut ws, out, clock)?;
     }
+    let leases: Vec<serde_json::Value> = answer
+        .leases
+        .iter()
+        .map(|l| serde_json::json!({"case": l.case.id, "fence": l.fence, "expires_at": l.expires_at}))
+        .collect();
     out.json(&serde_json::json!({
+        "offline": false,
         "leased": answer.leases.len(),
         "new_leases": answer.new,
         "new": new,
@@ -79,4 +65,91 @@ pub fn run(g: &Global, out: &Out, args: SyncArgs, clock: &dyn Clock) -> Result<(
         "cosigned_size": null,
     }));
     Ok(())
+}
+
+/// Whether the error means "no hub right now" (unreachable, or its database is down) rather
+/// than a refusal that needs someone's attention.
+fn is_offline(e: &HubClientError) -> bool {
+    match e {
+        HubClientError::Unreachable { .. } => true,
+        HubClientError::Refused { status, .. } => *status == 503,
+        _ => false,
+    }
+}
+
+/// Reports working offline: nothing changed; the leases still held (and not yet expired) are
+/// counted from the workspace.
+fn offline(g: &Global, out: &Out, base: &str, e: &HubClientError, clock: &dyn Clock) -> Result<()> {
+    let ws = crate::open_read(g, clock)?;
+    let now = clock.now().timestamp_millis();
+    let held = ws
+        .hub_leases()?
+        .into_iter()
+        .filter(|l| l.expires_at_ms > now)
+        .count();
+    out.line(&format!(
+        "{e}; {held} case(s) still held under lease; review goes on offline and the next sync catches up"
+    ));
+    out.json(&serde_json::json!({
+        "offline": true,
+        "hub": base,
+        "error": e.to_string(),
+        "leased": held,
+        "new_leases": 0,
+        "new": 0,
+        "unchanged": 0,
+        "conflicts": 0,
+        "pushed": 0,
+        "acknowledged_index": null,
+        "cosigned_size": null,
+    }));
+    Ok(())
+}
+
+/// Imports the leased cases as one pulled file; (new, unchanged, conflicts).
+fn import_leased(
+    ws: &mut signoff_store::Workspace,
+    answer: &LeaseAnswer,
+    base: &str,
+    clock: &dyn Clock,
+) -> Result<(u64, u64, u64)> {
+    if answer.leases.is_empty() {
+        return Ok((0, 0, 0));
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("sync-")
+        .tempdir_in(ws.dir())?;
+    let path = tmp.path().join("leased.jsonl");
+    let mut f =
+        std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+    for l in &answer.leases {
+        serde_json::to_writer(&mut f, &l.case)?;
+        f.write_all(b"\n")?;
+    }
+    f.sync_all()?;
+    drop(f);
+    let r = ws.import_pulled(&path, &format!("{base}/v1/leases"), clock, &mut |_| {})?;
+    Ok((r.new, r.unchanged, r.conflicts))
+}
+
+/// The leases as the workspace keeps them.
+fn held_of(answer: &LeaseAnswer) -> Result<Vec<HeldLease>> {
+    answer
+        .leases
+        .iter()
+        .map(|l| {
+            let expires =
+                chrono::DateTime::parse_from_rfc3339(&l.expires_at).with_context(|| {
+                    format!(
+                        "the hub's lease of {} has an unreadable expiry {:?}",
+                        l.case.id, l.expires_at
+                    )
+                })?;
+            Ok(HeldLease {
+                case_id: l.case.id.clone(),
+                fence: l.fence,
+                expires_at_ms: expires.timestamp_millis(),
+            })
+        })
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! The team hub through the real `signoff` binary: a hub on SQLite served by `signoff hub
 //! serve`, a workstation that enrols, is approved, syncs leased cases into its queue and keeps
-//! working when the hub is gone; and two hub processes on one PostgreSQL under 50 concurrent
+//! working offline when the hub is gone; and two hub processes on one PostgreSQL under 50 concurrent
 //! pullers, where no case is ever leased to two devices at once.
 
 #[path = "../../signoff-hub/tests/common/pg.rs"]
@@ -176,22 +176,40 @@ fn workstation_enrols_syncs_and_works_offline_on_a_sqlite_hub() {
     );
     ok(run(&["audit", "verify"], &ws));
     let conn = rusqlite::Connection::open(ws.join("workspace.sqlite")).unwrap();
-    let syncs: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM audit_entries WHERE kind = 'sync'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(
-        syncs, 2,
+        count("SELECT count(*) FROM audit_entries WHERE kind = 'sync'"),
+        2,
         "one audited sync entry per sync that brought cases"
+    );
+    assert_eq!(count("SELECT count(*) FROM hub_leases WHERE fence = 1"), 3);
+    assert_eq!(
+        count("SELECT count(*) FROM audit_entries WHERE kind = 'hub_set'"),
+        1
     );
     drop(conn);
 
-    // The hub goes away: sync says so, the workspace keeps working.
+    // A leased case changed behind the log's back is caught by audit verify.
+    let copy = t.path().join("ws-copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    for e in std::fs::read_dir(&ws).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+        }
+    }
+    rusqlite::Connection::open(copy.join("workspace.sqlite"))
+        .unwrap()
+        .execute("UPDATE hub_leases SET fence = 7 WHERE rowid = 1", [])
+        .unwrap();
+    fails(run(&["audit", "verify"], &copy), "hub_leases.");
+
+    // The hub goes away: sync says it works offline (exit 0), the workspace keeps working.
     drop(hub);
-    fails(run(&["sync", "--json"], &ws), "unreachable");
+    let s = json(run(&["sync", "--json"], &ws));
+    assert_eq!(s["offline"], true, "{s}");
+    assert_eq!(s["leased"], 3, "the leases held are still counted: {s}");
+    assert!(s["error"].as_str().unwrap().contains("unreachable"), "{s}");
     let q = json(run(&["queue", "--json"], &ws));
     assert_eq!(q.as_array().unwrap().len(), 3);
     ok(run(&["audit", "verify"], &ws));

@@ -73,6 +73,17 @@ pub enum HubError {
     /// The request conflicts with the hub's state.
     #[error("{0}")]
     Conflict(String),
+    /// A pushed batch of a device's log was refused (a gap, a fork, an entry or checkpoint
+    /// that does not verify); the refusal is recorded and nothing of the batch is kept.
+    #[error("{why} (first bad index {first_bad})")]
+    LogRefused {
+        /// `log_gap`, `log_fork`, `bad_entry`, `bad_checkpoint`.
+        code: &'static str,
+        /// The first index that cannot be accepted.
+        first_bad: u64,
+        /// What is wrong.
+        why: String,
+    },
     /// Server start-up (bind, serve) failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -88,7 +99,7 @@ impl HubError {
             HubError::BadRequest(_) | HubError::Cases(_) => 400,
             HubError::NotFound(_) => 404,
             HubError::TooLarge(_) => 413,
-            HubError::Conflict(_) => 409,
+            HubError::Conflict(_) | HubError::LogRefused { .. } => 409,
             HubError::Database(_) => 503,
             HubError::BadDbUrl(_) | HubError::NewerSchema { .. } | HubError::Io(_) => 500,
         }
@@ -112,6 +123,7 @@ impl HubError {
             HubError::NotFound(_) => "not_found",
             HubError::TooLarge(_) => "too_large",
             HubError::Conflict(_) => "conflict",
+            HubError::LogRefused { code, .. } => code,
             HubError::Io(_) => "io",
         }
     }

@@ -8,8 +8,10 @@ mod auth;
 pub mod error;
 pub mod model;
 pub mod openapi;
+pub mod push;
 pub mod server;
 pub mod store;
+pub mod witness;
 
 pub use error::HubError;
 pub use server::{router, serve, HubConfig, HubState};

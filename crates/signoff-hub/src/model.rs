@@ -153,4 +153,74 @@ pub struct ErrorBody {
     pub error: String,
     /// What is wrong, naming the place (line and field for case files).
     pub message: String,
+    /// For a refused log batch: the first index the hub cannot accept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_bad_index: Option<u64>,
+}
+
+/// `POST /v1/log`: a batch of the device's own audit log, resumable from the hub's size.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LogBatch {
+    /// Index of the first leaf in `leaves` (at most the hub's current size: leaves the hub
+    /// already holds must be the same, or the batch forks the log and is refused).
+    pub start: u64,
+    /// Canonical leaves, base64, in index order.
+    pub leaves: Vec<String>,
+    /// The device's signed checkpoint (C2SP signed note) of exactly `start + leaves.len()`
+    /// entries.
+    pub checkpoint: String,
+    /// The fencing token under which the device holds each case it decided in this batch
+    /// (case id → token), from its last sync.
+    #[serde(default)]
+    pub fences: std::collections::BTreeMap<String, i64>,
+}
+
+/// What the hub acknowledged of a device's log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LogAck {
+    /// Entries the hub holds for the device (the next batch starts here).
+    pub size: u64,
+    /// Index of the last entry held (`size - 1`), or null when none.
+    pub acknowledged_index: Option<u64>,
+    /// Entries of this batch that were new to the hub.
+    pub accepted: u64,
+    /// The newest checkpoint the hub cosigned as witness (the device's own signed note plus
+    /// the hub's `cosignature/v1` line), or null when none.
+    pub cosigned_checkpoint: Option<String>,
+    /// Its tree size (0 when none).
+    pub cosigned_size: u64,
+    /// Dispositions of this batch applied to the hub's cases.
+    pub applied: u64,
+    /// Dispositions of this batch sent to the conflict queue (stale token, case not held).
+    pub conflicts: u64,
+}
+
+/// A disposition the hub did not apply, kept for a lead to resolve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DispositionConflict {
+    /// The device that decided.
+    pub device: String,
+    /// The entry's index in that device's log.
+    pub index: u64,
+    /// The case.
+    pub case_id: String,
+    /// The entry kind (`disposition`, `undo`).
+    pub kind: String,
+    /// The decision (`approve`, `reject`, …), when a disposition.
+    pub decision: Option<String>,
+    /// Who decided (the reviewer id in the device's log).
+    pub actor: String,
+    /// The fencing token the device claimed, if any.
+    pub fence: Option<i64>,
+    /// Why it was not applied.
+    pub reason: String,
+    /// When it was decided (RFC 3339).
+    pub decided_at: String,
+}
+
+/// `GET /v1/witness`: the hub's witness key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WitnessKey {
+    /// The verifier key (`name+keyid+base64`, C2SP `cosignature/v1`, type 0x04).
+    pub vkey: String,
 }

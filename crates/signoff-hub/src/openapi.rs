@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "Signoff team hub",
-        description = "Every request is signed by the device's Ed25519 key with HTTP Message Signatures (RFC 9421): headers Content-Digest (RFC 9530, sha-256), Signature-Input `sig1=(\"@method\" \"@path\" \"@query\" \"content-digest\");created=UNIX;nonce=\"…\";keyid=\"DEVICE\";alg=\"ed25519\"` and Signature `sig1=:base64:`. A request signed more than 60 s from the hub's clock, or with a nonce seen before, is refused (401)."
+        description = "Every request is signed by the device's Ed25519 key with HTTP Message Signatures (RFC 9421): headers Content-Digest (RFC 9530, sha-256), Signature-Input `sig1=(\"@method\" \"@path\" \"@query\" \"content-digest\");created=UNIX;nonce=\"…\";keyid=\"DEVICE\";alg=\"ed25519\"` and Signature `sig1=:base64:`. A request signed more than 60 s from the hub's clock, or with a nonce seen before, is refused (401). `GET /v1/witness` is the one unsigned route."
     ),
     paths(
         crate::server::enrol,
@@ -18,6 +18,10 @@ use utoipa::OpenApi;
         crate::server::device_leases,
         crate::server::post_cases,
         crate::server::lease,
+        crate::server::push_log,
+        crate::server::device_log,
+        crate::server::conflicts,
+        crate::server::witness_key,
     )
 )]
 pub struct ApiDoc;

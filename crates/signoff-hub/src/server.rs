@@ -3,10 +3,11 @@
 //! hub, whatever the client does.
 
 use crate::model::{
-    Device, EnrolRequest, ErrorBody, ImportResult, Lease, LeaseInfo, LeaseRequest, LeaseResponse,
-    Role, RoleRequest,
+    Device, DispositionConflict, EnrolRequest, ErrorBody, ImportResult, Lease, LeaseInfo,
+    LeaseRequest, LeaseResponse, LogAck, LogBatch, Role, RoleRequest, WitnessKey,
 };
 use crate::store::{rfc3339, HubStore};
+use crate::witness::Witness;
 use crate::{auth, HubError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -15,6 +16,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use signoff_audit::chain::Chain;
 use signoff_core::Clock;
 use std::future::Future;
 use std::sync::Arc;
@@ -49,6 +51,29 @@ pub struct HubState {
     pub clock: Arc<dyn Clock>,
     /// Settings.
     pub config: HubConfig,
+    /// The witness key (one per hub database).
+    pub witness: Arc<Witness>,
+    /// Each device's key chain replayed up to the size the hub holds, so a push checks only
+    /// its new entries (rebuilt from the stored log when missing or behind).
+    pub chains: Arc<std::sync::Mutex<std::collections::HashMap<String, (u64, Chain)>>>,
+}
+
+impl HubState {
+    /// The state over `store`, with the witness key the database holds (created on first use).
+    pub async fn open(
+        store: Arc<dyn HubStore>,
+        clock: Arc<dyn Clock>,
+        config: HubConfig,
+    ) -> Result<Self, HubError> {
+        let witness = Arc::new(Witness::load(store.as_ref()).await?);
+        Ok(Self {
+            store,
+            clock,
+            config,
+            witness,
+            chains: Arc::default(),
+        })
+    }
 }
 
 /// An error as the API answers it: status + `{"error", "message"}`.
@@ -67,6 +92,10 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: self.0.code().into(),
             message: self.0.to_string(),
+            first_bad_index: match &self.0 {
+                HubError::LogRefused { first_bad, .. } => Some(*first_bad),
+                _ => None,
+            },
         };
         (status, Json(body)).into_response()
     }
@@ -100,6 +129,10 @@ pub fn router(state: HubState) -> Router {
         .route("/v1/devices/{device}/leases", get(device_leases))
         .route("/v1/cases", post(post_cases))
         .route("/v1/leases", post(lease))
+        .route("/v1/log", post(push_log))
+        .route("/v1/devices/{device}/log", get(device_log))
+        .route("/v1/conflicts", get(conflicts))
+        .route("/v1/witness", get(witness_key))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
             limit,
@@ -362,4 +395,215 @@ pub(crate) async fn lease(
         })
         .collect::<Result<Vec<_>, HubError>>()?;
     Ok(Json(LeaseResponse { leases, new }))
+}
+
+/// The hub's witness verifier key (C2SP `cosignature/v1`): public, unsigned.
+#[utoipa::path(get, path = "/v1/witness", responses((status = 200, body = WitnessKey)))]
+pub(crate) async fn witness_key(State(s): State<HubState>) -> ApiResult<WitnessKey> {
+    Ok(Json(WitnessKey {
+        vkey: s.witness.vkey()?,
+    }))
+}
+
+/// What the hub holds of a device's log (the device itself, or a lead): where the next push
+/// starts and the newest cosigned checkpoint.
+#[utoipa::path(get, path = "/v1/devices/{device}/log",
+    params(("device" = String, Path, description = "The device id")),
+    responses((status = 200, body = LogAck), (status = 403, body = ErrorBody)))]
+pub(crate) async fn device_log(
+    State(s): State<HubState>,
+    Path(target): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<LogAck> {
+    let body = body_of(&s, body)?;
+    let me = auth::device(&s, &method, &uri, &headers, &body).await?;
+    if target != me.device {
+        auth::need_lead(&me, "reading another device's log")?;
+    }
+    let head = s.store.log_head(&target).await?;
+    Ok(Json(ack_of(head.as_ref(), 0, 0, 0)))
+}
+
+fn ack_of(
+    head: Option<&crate::store::LogHead>,
+    accepted: u64,
+    applied: u64,
+    conflicts: u64,
+) -> LogAck {
+    let size = head.map_or(0, |h| h.size);
+    LogAck {
+        size,
+        acknowledged_index: size.checked_sub(1),
+        accepted,
+        cosigned_checkpoint: head.map(|h| h.cosigned.clone()),
+        cosigned_size: head.map_or(0, |h| h.size),
+        applied,
+        conflicts,
+    }
+}
+
+/// Push a batch of the caller's own audit log. Resumable (start at the hub's `size`) and
+/// idempotent (leaves the hub holds are compared, not stored again). The hub verifies the
+/// leaves, the key chain (reviewer signatures on dispositions) and the signed checkpoint
+/// against everything it holds, refuses a fork or gap with 409 and the first bad index
+/// (recorded), then stores the entries, applies their dispositions to its cases (or queues
+/// them as conflicts: stale fencing token, case not held) and cosigns the checkpoint, all in
+/// one transaction.
+#[utoipa::path(post, path = "/v1/log", request_body = LogBatch,
+    responses((status = 200, body = LogAck), (status = 409, body = ErrorBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn push_log(
+    State(s): State<HubState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<LogAck> {
+    use base64::Engine as _;
+    let body = body_of(&s, body)?;
+    let me = auth::device(&s, &method, &uri, &headers, &body).await?;
+    let batch: LogBatch = json_body(&body)?;
+    let leaves = batch
+        .leaves
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            base64::engine::general_purpose::STANDARD
+                .decode(l)
+                .map_err(|_| HubError::BadRequest(format!("leaves[{i}] is not base64")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let pk: [u8; 32] = hex::decode(&me.public_key)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| HubError::Database(format!("device {}'s key is not 32 bytes", me.device)))?;
+    let now = s.clock.now();
+    let head = s.store.log_head(&me.device).await?;
+    let size = head.as_ref().map_or(0, |h| h.size);
+    let end = batch.start + leaves.len() as u64;
+    let held: Vec<[u8; 32]> = if batch.start < size {
+        s.store
+            .log_leaves(&me.device, batch.start, end.min(size))
+            .await?
+            .into_iter()
+            .map(|(_, h)| h)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut chain = chain_at(&s, &me.device, &pk, head.as_ref(), &batch.checkpoint).await?;
+    let checked = crate::push::check(
+        head.as_ref(),
+        &held,
+        &mut chain,
+        &crate::push::Batch {
+            start: batch.start,
+            leaves: &leaves,
+            checkpoint: &batch.checkpoint,
+            fences: &batch.fences,
+        },
+    );
+    let checked = match checked {
+        Ok(Some(c)) => c,
+        Ok(None) => return Ok(Json(ack_of(head.as_ref(), 0, 0, 0))),
+        Err(r) => {
+            s.store
+                .refuse_log(
+                    &me.device,
+                    r.first_bad,
+                    r.code,
+                    &r.why,
+                    now.timestamp_millis(),
+                )
+                .await?;
+            return Err(HubError::LogRefused {
+                code: r.code,
+                first_bad: r.first_bad,
+                why: r.why,
+            }
+            .into());
+        }
+    };
+    let mut new_head = checked.head;
+    new_head.cosigned = s
+        .witness
+        .cosign(&new_head.checkpoint, now.timestamp().max(0) as u64)?;
+    let accepted = checked.entries.len() as u64;
+    let appended = s
+        .store
+        .append_log(&crate::store::LogAppend {
+            device: me.device.clone(),
+            expected_size: size,
+            head: new_head.clone(),
+            entries: checked.entries,
+            dispositions: checked.dispositions,
+            now_ms: now.timestamp_millis(),
+        })
+        .await?;
+    match appended {
+        crate::store::Appended::Done { applied, conflicts } => {
+            if let Ok(mut m) = s.chains.lock() {
+                m.insert(me.device.clone(), (new_head.size, chain));
+            }
+            Ok(Json(ack_of(Some(&new_head), accepted, applied, conflicts)))
+        }
+        crate::store::Appended::Moved(n) => Err(HubError::Conflict(format!(
+            "another push reached the hub first; the log now holds {n} entries: push again from {n}"
+        ))
+        .into()),
+    }
+}
+
+/// The key chain of `device`'s log replayed to the hub's size: from the cache when it is
+/// there at that size, else from the stored leaves.
+async fn chain_at(
+    s: &HubState,
+    device: &str,
+    pk: &[u8; 32],
+    head: Option<&crate::store::LogHead>,
+    checkpoint: &str,
+) -> Result<Chain, HubError> {
+    let size = head.map_or(0, |h| h.size);
+    if let Some((n, c)) = s.chains.lock().ok().and_then(|m| m.get(device).cloned()) {
+        if n == size {
+            return Ok(c);
+        }
+    }
+    let origin = match head {
+        Some(h) => h.origin.clone(),
+        None => crate::push::origin_of(checkpoint).unwrap_or("").to_string(),
+    };
+    let mut chain = Chain::new(crate::push::genesis(&origin, pk));
+    if size > 0 {
+        for (i, (leaf, _)) in s
+            .store
+            .log_leaves(device, 0, size)
+            .await?
+            .iter()
+            .enumerate()
+        {
+            chain.entry(i as u64, leaf).map_err(|e| {
+                HubError::Database(format!("device {device}'s stored entry {i}: {e}"))
+            })?;
+        }
+    }
+    Ok(chain)
+}
+
+/// Dispositions the hub did not apply (stale fencing token, case not held by the device),
+/// for a lead to resolve; both versions are kept.
+#[utoipa::path(get, path = "/v1/conflicts", responses((status = 200, body = Vec<DispositionConflict>), (status = 403, body = ErrorBody)))]
+pub(crate) async fn conflicts(
+    State(s): State<HubState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Vec<DispositionConflict>> {
+    let body = body_of(&s, body)?;
+    let me = auth::device(&s, &method, &uri, &headers, &body).await?;
+    auth::need_lead(&me, "reading the conflict queue")?;
+    Ok(Json(s.store.conflicts().await?))
 }

@@ -11,6 +11,7 @@ mod actions;
 mod corpus;
 mod draft;
 pub(crate) mod erase;
+mod hub;
 mod import;
 mod intake;
 pub(crate) mod log_tables;
@@ -44,6 +45,8 @@ pub fn unverified_columns() -> Vec<Unverified> {
         draft::UNVERIFIED,
         actions::UNVERIFIED,
         erase::UNVERIFIED,
+        hub::UNVERIFIED,
+        hub::COSIGNED_UNVERIFIED,
     ]
     .concat()
 }
@@ -81,7 +84,7 @@ pub(crate) type Outcome = Result<Option<Finding>, StoreError>;
 pub(crate) fn check(conn: &Connection) -> Result<u64, StoreError> {
     let mut rows = 0u64;
     conn.execute_batch(LOG_INDEX)?;
-    let checks: [fn(&Connection, &mut u64) -> Outcome; 8] = [
+    let checks: [fn(&Connection, &mut u64) -> Outcome; 10] = [
         log_tables::check,
         review::check,
         import::check,
@@ -90,6 +93,8 @@ pub(crate) fn check(conn: &Connection) -> Result<u64, StoreError> {
         draft::check,
         actions::check,
         erase::check,
+        hub::check,
+        hub::check_cosigned,
     ];
     match earliest_of(conn, &mut rows, &checks)? {
         Some(f) => Err(f.into_error()),

@@ -11,6 +11,7 @@ pub mod corpus;
 pub mod draft;
 pub mod erase;
 mod error;
+pub mod hub;
 pub mod import;
 pub mod intake;
 pub mod integrity;

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&[&str]] = &[
     &[include_str!("migrations/0009_actions.sql")],
     &[include_str!("migrations/0010_draft_route.sql")],
     &[include_str!("migrations/0011_erasure.sql")],
+    &[include_str!("migrations/0012_hub_leases.sql")],
 ];
 
 /// The schema version this build writes.

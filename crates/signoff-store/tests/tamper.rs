@@ -48,7 +48,8 @@ fn decide(
 /// A workspace with an import (and a conflicting re-import), rules, an intake model with a
 /// threshold change, classifications by model and by rule, a corpus version added and
 /// approved, a retrieval, a draft with a resolved flagged claim, a set draft, an upstream with
-/// a failed action, and approve, edit, reject, escalate and undo dispositions.
+/// a failed action, approve, edit, reject, escalate and undo dispositions, and a team hub with
+/// two cases leased from it.
 fn build(dir: &Path) -> Workspace {
     let mut w = keyed(dir, 9);
     reviewer(&mut w, "r1", "Ada Reviewer", 5);
@@ -257,6 +258,25 @@ fn build(dir: &Path) -> Workspace {
     );
     let d = decide(&mut w, "C5", DispositionKind::Approve, None, None);
     w.undo("r1", d, 60, &c).unwrap();
+    let witness = signoff_audit::Ed25519Key::from_seed([7; 32]);
+    let cosigner = signoff_audit::witness::Cosigner::new("hub.example/witness", &witness).unwrap();
+    w.set_hub("http://hub.example:8765", &cosigner.verifier_key(), &c)
+        .unwrap();
+    let note = w.latest_checkpoint().unwrap().unwrap();
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    w.record_cosigned(size, &cosigner.cosign(&note, 1_800_000_000).unwrap(), &c)
+        .unwrap();
+    let lease = |case: &str, fence| signoff_store::hub::HeldLease {
+        case_id: case.into(),
+        fence,
+        expires_at_ms: 1_800_000_000_000,
+    };
+    assert!(w
+        .record_hub_leases(&[lease("C1", 1), lease("C2", 3)], &c)
+        .unwrap());
+    assert!(!w
+        .record_hub_leases(&[lease("C2", 3), lease("C1", 1)], &c)
+        .unwrap());
     w.audit_catalog_catch_up().unwrap();
     w
 }

@@ -214,6 +214,18 @@ impl HubClient {
         self.call("enrolment", "POST", "/v1/enrol", Some(&body))
     }
 
+    /// The hub's witness verifier key (C2SP `cosignature/v1`).
+    pub fn witness_key(&self) -> Result<String, HubClientError> {
+        let v = self.call("the witness key", "GET", "/v1/witness", None)?;
+        v["vkey"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| HubClientError::BadAnswer {
+                what: "the witness key".into(),
+                why: "no vkey".into(),
+            })
+    }
+
     /// Leases up to `max` cases (renewing those this device holds).
     pub fn lease(&self, max: u32) -> Result<LeaseAnswer, HubClientError> {
         let v = self.call(

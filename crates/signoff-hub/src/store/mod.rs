@@ -6,7 +6,7 @@
 pub mod postgres;
 pub mod sqlite;
 
-use crate::model::{Device, ImportResult, LeaseInfo, Role};
+use crate::model::{Device, DispositionConflict, ImportResult, LeaseInfo, Role};
 use crate::HubError;
 use signoff_core::NewCase;
 use std::sync::Arc;
@@ -22,6 +22,105 @@ pub struct LeaseRow {
     pub fence: i64,
     /// Expiry, ms since the epoch.
     pub expires_ms: i64,
+}
+
+/// A device's log as the hub holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogHead {
+    /// The log's origin (its checkpoints' first line).
+    pub origin: String,
+    /// Entries held.
+    pub size: u64,
+    /// The tree's right edge (`level:hex` items joined by `,`), to append without reading it.
+    pub edge: String,
+    /// The newest checkpoint accepted (the device's signed note).
+    pub checkpoint: String,
+    /// The same checkpoint cosigned by the hub.
+    pub cosigned: String,
+}
+
+/// A disposition (or its undo) found in a pushed batch, to apply to the hub's cases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispositionIn {
+    /// Entry index in the device's log.
+    pub index: u64,
+    /// The case.
+    pub case_id: String,
+    /// `disposition` or `undo`.
+    pub kind: String,
+    /// The decision, for a disposition.
+    pub decision: Option<String>,
+    /// Who decided.
+    pub actor: String,
+    /// When (ms since the epoch).
+    pub at_ms: i64,
+    /// The fencing token the device claims for the case.
+    pub fence: Option<i64>,
+}
+
+/// A verified batch to append, all in one transaction.
+#[derive(Debug, Clone)]
+pub struct LogAppend {
+    /// The device.
+    pub device: String,
+    /// The size the batch was verified against: the append is refused if the log moved.
+    pub expected_size: u64,
+    /// The new head.
+    pub head: LogHead,
+    /// New entries: (index, leaf, leaf hash).
+    pub entries: Vec<(u64, Vec<u8>, [u8; 32])>,
+    /// Dispositions among them.
+    pub dispositions: Vec<DispositionIn>,
+    /// The hub's time.
+    pub now_ms: i64,
+}
+
+/// What an append did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored: dispositions applied and sent to the conflict queue.
+    Done {
+        /// Applied.
+        applied: u64,
+        /// Kept as conflicts.
+        conflicts: u64,
+    },
+    /// Another request appended first; the log now holds this many entries.
+    Moved(u64),
+}
+
+/// Why a disposition is not applied (`None`: apply it). Shared by both backends so they judge
+/// alike: the case must exist, be leased to the deciding device under the token it claims,
+/// and the decision must fall within the lease.
+pub(crate) fn disposition_refusal(
+    d: &DispositionIn,
+    device: &str,
+    case: Option<(Option<String>, i64, Option<i64>)>,
+) -> Option<String> {
+    let Some((owner, fence, expires)) = case else {
+        return Some(format!("case {:?} is not at the hub", d.case_id));
+    };
+    if owner.as_deref() != Some(device) {
+        return Some(match owner {
+            None => format!("case {:?} was never leased to device {device}", d.case_id),
+            Some(o) => format!("case {:?} is leased to device {o}, not {device}", d.case_id),
+        });
+    }
+    match d.fence {
+        None => Some(format!(
+            "no fencing token was sent for case {:?} (the hub's is {fence})",
+            d.case_id
+        )),
+        Some(f) if f != fence => Some(format!(
+            "stale fencing token {f} for case {:?}: the hub's lease is at {fence}",
+            d.case_id
+        )),
+        Some(_) if expires.is_some_and(|e| d.at_ms > e) => Some(format!(
+            "case {:?} was decided after its lease ran out",
+            d.case_id
+        )),
+        Some(_) => None,
+    }
 }
 
 /// What a hub keeps, whatever the database.
@@ -68,6 +167,32 @@ pub trait HubStore: Send + Sync {
     ) -> Result<(Vec<LeaseRow>, u64), HubError>;
     /// The live leases of `device`.
     async fn leases_of(&self, device: &str, now_ms: i64) -> Result<Vec<LeaseInfo>, HubError>;
+    /// The hub's witness key (name, Ed25519 seed); `fresh` is stored first when there is none,
+    /// so every hub process sharing the database signs with one key.
+    async fn witness_key(&self, fresh: (String, [u8; 32])) -> Result<(String, [u8; 32]), HubError>;
+    /// The head of `device`'s log, if it pushed any.
+    async fn log_head(&self, device: &str) -> Result<Option<LogHead>, HubError>;
+    /// Leaves `from..to` of `device`'s log with their hashes, in order.
+    async fn log_leaves(
+        &self,
+        device: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(Vec<u8>, [u8; 32])>, HubError>;
+    /// Appends a verified batch, updates the head and applies its dispositions (or queues
+    /// them as conflicts) in one transaction.
+    async fn append_log(&self, a: &LogAppend) -> Result<Appended, HubError>;
+    /// Records a refused batch (what was wrong and the first bad index).
+    async fn refuse_log(
+        &self,
+        device: &str,
+        first_bad: u64,
+        code: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<(), HubError>;
+    /// Dispositions not applied, oldest first.
+    async fn conflicts(&self) -> Result<Vec<DispositionConflict>, HubError>;
 }
 
 /// Opens (and migrates) the store a `--db` URL names: `postgres://…`/`postgresql://…` or
@@ -86,6 +211,21 @@ pub async fn open(url: &str) -> Result<Arc<dyn HubStore>, HubError> {
     } else {
         Err(HubError::BadDbUrl(url.into()))
     }
+}
+
+/// A 32-byte seed stored as hex.
+pub(crate) fn seed_of(hex_seed: &str) -> Result<[u8; 32], HubError> {
+    hex::decode(hex_seed)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| HubError::Database("the stored witness key is not 32 bytes of hex".into()))
+}
+
+/// A 32-byte hash as stored.
+pub(crate) fn hash_of(bytes: &[u8]) -> Result<[u8; 32], HubError> {
+    bytes
+        .try_into()
+        .map_err(|_| HubError::Database("a stored leaf hash is not 32 bytes".into()))
 }
 
 /// Milliseconds since the epoch as RFC 3339 (UTC, millisecond precision).
@@ -113,4 +253,4 @@ pub(crate) fn order_keys(case: &NewCase) -> (Option<i64>, i64, i64) {
 pub(crate) const MAX_LISTED: usize = 100;
 
 /// Schema version the hub's migrations reach.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;

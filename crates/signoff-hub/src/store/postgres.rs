@@ -5,8 +5,11 @@
 //! the same case, and request nonces as unique rows so a replay is refused by whichever
 //! process sees it second.
 
-use super::{case_doc, order_keys, HubStore, LeaseRow, MAX_LISTED, SCHEMA_VERSION};
-use crate::model::{Device, ImportResult, LeaseInfo, LineId, Role};
+use super::{
+    case_doc, disposition_refusal, order_keys, Appended, HubStore, LeaseRow, LogAppend, LogHead,
+    MAX_LISTED, SCHEMA_VERSION,
+};
+use crate::model::{Device, DispositionConflict, ImportResult, LeaseInfo, LineId, Role};
 use crate::HubError;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use signoff_core::NewCase;
@@ -17,7 +20,8 @@ use tokio_postgres::NoTls;
 const MIGRATION_LOCK: i64 = 0x5349_474e_4855_4201;
 
 /// Forward-only migrations, by version (index + 1). A released one is never edited.
-const MIGRATIONS: [&str; 1] = [r#"
+const MIGRATIONS: [&str; 2] = [
+    r#"
 CREATE TABLE devices (
     seq BIGSERIAL, id TEXT PRIMARY KEY, public_key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
     role TEXT NOT NULL, enrolled_ms BIGINT NOT NULL);
@@ -37,7 +41,26 @@ CREATE TABLE case_conflicts (
     seq BIGSERIAL PRIMARY KEY, case_id TEXT NOT NULL, line BIGINT NOT NULL,
     incoming_hash TEXT NOT NULL, doc TEXT NOT NULL, at_ms BIGINT NOT NULL,
     UNIQUE (case_id, incoming_hash));
-"#];
+"#,
+    r#"
+CREATE TABLE witness_key (
+    one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one), name TEXT NOT NULL, seed TEXT NOT NULL);
+CREATE TABLE device_logs (
+    device TEXT PRIMARY KEY, origin TEXT NOT NULL, size BIGINT NOT NULL, edge TEXT NOT NULL,
+    checkpoint TEXT NOT NULL, cosigned TEXT NOT NULL, updated_ms BIGINT NOT NULL);
+CREATE TABLE log_entries (
+    device TEXT NOT NULL, idx BIGINT NOT NULL, leaf BYTEA NOT NULL, leaf_hash BYTEA NOT NULL,
+    PRIMARY KEY (device, idx));
+CREATE TABLE dispositions (
+    seq BIGSERIAL PRIMARY KEY, device TEXT NOT NULL, idx BIGINT NOT NULL, case_id TEXT NOT NULL,
+    kind TEXT NOT NULL, decision TEXT, actor TEXT NOT NULL, fence BIGINT, at_ms BIGINT NOT NULL,
+    applied BOOLEAN NOT NULL, reason TEXT, UNIQUE (device, idx));
+CREATE INDEX dispositions_conflicts ON dispositions (applied, seq);
+CREATE TABLE log_refusals (
+    seq BIGSERIAL PRIMARY KEY, device TEXT NOT NULL, first_bad BIGINT NOT NULL, code TEXT NOT NULL,
+    reason TEXT NOT NULL, at_ms BIGINT NOT NULL);
+"#,
+];
 
 /// The hub's tables in a PostgreSQL database.
 pub struct PgStore {
@@ -341,6 +364,193 @@ impl HubStore for PgStore {
                 device: r.get(1),
                 fence: r.get(2),
                 expires_at: super::rfc3339(r.get(3)),
+            })
+            .collect())
+    }
+
+    async fn witness_key(&self, fresh: (String, [u8; 32])) -> Result<(String, [u8; 32]), HubError> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO witness_key (name, seed) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&fresh.0, &hex::encode(fresh.1)],
+        )
+        .await?;
+        let row = c
+            .query_one("SELECT name, seed FROM witness_key", &[])
+            .await?;
+        let seed: String = row.get(1);
+        Ok((row.get(0), super::seed_of(&seed)?))
+    }
+
+    async fn log_head(&self, device: &str) -> Result<Option<LogHead>, HubError> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_opt(
+                "SELECT origin, size, edge, checkpoint, cosigned FROM device_logs WHERE device = $1",
+                &[&device],
+            )
+            .await?;
+        Ok(row.map(|r| LogHead {
+            origin: r.get(0),
+            size: r.get::<_, i64>(1) as u64,
+            edge: r.get(2),
+            checkpoint: r.get(3),
+            cosigned: r.get(4),
+        }))
+    }
+
+    async fn log_leaves(
+        &self,
+        device: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(Vec<u8>, [u8; 32])>, HubError> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT leaf, leaf_hash FROM log_entries WHERE device = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+                &[&device, &(from as i64), &(to as i64)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let h: Vec<u8> = r.get(1);
+                Ok((r.get(0), super::hash_of(&h)?))
+            })
+            .collect()
+    }
+
+    async fn append_log(&self, a: &LogAppend) -> Result<Appended, HubError> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        // Serialises appends to one device's log across hub processes.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&format!("log:{}", a.device)],
+        )
+        .await?;
+        let size: Option<i64> = tx
+            .query_opt(
+                "SELECT size FROM device_logs WHERE device = $1",
+                &[&a.device],
+            )
+            .await?
+            .map(|r| r.get(0));
+        let size = size.unwrap_or(0) as u64;
+        if size != a.expected_size {
+            return Ok(Appended::Moved(size));
+        }
+        let ins = tx
+            .prepare(
+                "INSERT INTO log_entries (device, idx, leaf, leaf_hash) SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BYTEA[], $4::BYTEA[])",
+            )
+            .await?;
+        for chunk in a.entries.chunks(2000) {
+            let idx: Vec<i64> = chunk.iter().map(|e| e.0 as i64).collect();
+            let leaves: Vec<&[u8]> = chunk.iter().map(|e| e.1.as_slice()).collect();
+            let hashes: Vec<&[u8]> = chunk.iter().map(|e| &e.2[..]).collect();
+            tx.execute(&ins, &[&a.device, &idx, &leaves, &hashes])
+                .await?;
+        }
+        tx.execute(
+            "INSERT INTO device_logs (device, origin, size, edge, checkpoint, cosigned, updated_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (device) DO UPDATE SET size = excluded.size, edge = excluded.edge,
+               checkpoint = excluded.checkpoint, cosigned = excluded.cosigned,
+               updated_ms = excluded.updated_ms",
+            &[
+                &a.device,
+                &a.head.origin,
+                &(a.head.size as i64),
+                &a.head.edge,
+                &a.head.checkpoint,
+                &a.head.cosigned,
+                &a.now_ms,
+            ],
+        )
+        .await?;
+        let (mut applied, mut conflicts) = (0u64, 0u64);
+        for d in &a.dispositions {
+            let key = signoff_core::case::id_key(&d.case_id);
+            let case = tx
+                .query_opt(
+                    "SELECT lease_owner, fence, lease_expires_ms FROM cases WHERE id_key = $1 FOR UPDATE",
+                    &[&key],
+                )
+                .await?
+                .map(|r| (r.get::<_, Option<String>>(0), r.get::<_, i64>(1), r.get::<_, Option<i64>>(2)));
+            let refusal = disposition_refusal(d, &a.device, case);
+            if refusal.is_none() {
+                let state = if d.kind == "undo" { "open" } else { "decided" };
+                tx.execute(
+                    "UPDATE cases SET state = $2 WHERE id_key = $1",
+                    &[&key, &state],
+                )
+                .await?;
+                applied += 1;
+            } else {
+                conflicts += 1;
+            }
+            tx.execute(
+                "INSERT INTO dispositions (device, idx, case_id, kind, decision, actor, fence, at_ms, applied, reason)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+                &[
+                    &a.device,
+                    &(d.index as i64),
+                    &d.case_id,
+                    &d.kind,
+                    &d.decision,
+                    &d.actor,
+                    &d.fence,
+                    &d.at_ms,
+                    &refusal.is_none(),
+                    &refusal,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Appended::Done { applied, conflicts })
+    }
+
+    async fn refuse_log(
+        &self,
+        device: &str,
+        first_bad: u64,
+        code: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<(), HubError> {
+        let c = self.pool.get().await?;
+        c.execute(
+            "INSERT INTO log_refusals (device, first_bad, code, reason, at_ms) VALUES ($1, $2, $3, $4, $5)",
+            &[&device, &(first_bad as i64), &code, &reason, &now_ms],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn conflicts(&self) -> Result<Vec<DispositionConflict>, HubError> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT device, idx, case_id, kind, decision, actor, fence, at_ms, reason
+                 FROM dispositions WHERE NOT applied ORDER BY seq",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DispositionConflict {
+                device: r.get(0),
+                index: r.get::<_, i64>(1) as u64,
+                case_id: r.get(2),
+                kind: r.get(3),
+                decision: r.get(4),
+                actor: r.get(5),
+                fence: r.get(6),
+                decided_at: super::rfc3339(r.get(7)),
+                reason: r.get::<_, Option<String>>(8).unwrap_or_default(),
             })
             .collect())
     }

@@ -2,8 +2,11 @@
 //! connection behind a mutex (every call runs on tokio's blocking pool), `BEGIN IMMEDIATE` for
 //! every write so a lease is decided under the write lock.
 
-use super::{case_doc, order_keys, HubStore, LeaseRow, MAX_LISTED, SCHEMA_VERSION};
-use crate::model::{Device, ImportResult, LeaseInfo, LineId, Role};
+use super::{
+    case_doc, disposition_refusal, order_keys, Appended, HubStore, LeaseRow, LogAppend, LogHead,
+    MAX_LISTED, SCHEMA_VERSION,
+};
+use crate::model::{Device, DispositionConflict, ImportResult, LeaseInfo, LineId, Role};
 use crate::HubError;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use signoff_core::NewCase;
@@ -11,7 +14,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Forward-only migrations, by version (index + 1). A released one is never edited.
-const MIGRATIONS: [&str; 1] = [r#"
+const MIGRATIONS: [&str; 2] = [
+    r#"
 CREATE TABLE devices (
     id TEXT PRIMARY KEY, public_key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
     role TEXT NOT NULL, enrolled_ms INTEGER NOT NULL, seq INTEGER NOT NULL);
@@ -31,7 +35,26 @@ CREATE TABLE case_conflicts (
     seq INTEGER PRIMARY KEY, case_id TEXT NOT NULL, line INTEGER NOT NULL,
     incoming_hash TEXT NOT NULL, doc TEXT NOT NULL, at_ms INTEGER NOT NULL,
     UNIQUE (case_id, incoming_hash));
-"#];
+"#,
+    r#"
+CREATE TABLE witness_key (
+    one INTEGER PRIMARY KEY CHECK (one = 1), name TEXT NOT NULL, seed TEXT NOT NULL);
+CREATE TABLE device_logs (
+    device TEXT PRIMARY KEY, origin TEXT NOT NULL, size INTEGER NOT NULL, edge TEXT NOT NULL,
+    checkpoint TEXT NOT NULL, cosigned TEXT NOT NULL, updated_ms INTEGER NOT NULL);
+CREATE TABLE log_entries (
+    device TEXT NOT NULL, idx INTEGER NOT NULL, leaf BLOB NOT NULL, leaf_hash BLOB NOT NULL,
+    PRIMARY KEY (device, idx)) WITHOUT ROWID;
+CREATE TABLE dispositions (
+    seq INTEGER PRIMARY KEY, device TEXT NOT NULL, idx INTEGER NOT NULL, case_id TEXT NOT NULL,
+    kind TEXT NOT NULL, decision TEXT, actor TEXT NOT NULL, fence INTEGER, at_ms INTEGER NOT NULL,
+    applied INTEGER NOT NULL, reason TEXT, UNIQUE (device, idx));
+CREATE INDEX dispositions_conflicts ON dispositions (applied, seq);
+CREATE TABLE log_refusals (
+    seq INTEGER PRIMARY KEY, device TEXT NOT NULL, first_bad INTEGER NOT NULL, code TEXT NOT NULL,
+    reason TEXT NOT NULL, at_ms INTEGER NOT NULL);
+"#,
+];
 
 /// The hub's tables in one SQLite file.
 pub struct SqliteStore {
@@ -325,6 +348,191 @@ impl HubStore for SqliteStore {
                     device: r.get(1)?,
                     fence: r.get(2)?,
                     expires_at: super::rfc3339(r.get(3)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn witness_key(&self, fresh: (String, [u8; 32])) -> Result<(String, [u8; 32]), HubError> {
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO witness_key (one, name, seed) VALUES (1, ?1, ?2) ON CONFLICT DO NOTHING",
+                params![fresh.0, hex::encode(fresh.1)],
+            )?;
+            let (name, seed): (String, String) =
+                c.query_row("SELECT name, seed FROM witness_key", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            Ok((name, super::seed_of(&seed)?))
+        })
+        .await
+    }
+
+    async fn log_head(&self, device: &str) -> Result<Option<LogHead>, HubError> {
+        let device = device.to_string();
+        self.run(move |c| {
+            Ok(c.query_row(
+                "SELECT origin, size, edge, checkpoint, cosigned FROM device_logs WHERE device = ?1",
+                [&device],
+                |r| {
+                    Ok(LogHead {
+                        origin: r.get(0)?,
+                        size: r.get::<_, i64>(1)? as u64,
+                        edge: r.get(2)?,
+                        checkpoint: r.get(3)?,
+                        cosigned: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn log_leaves(
+        &self,
+        device: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(Vec<u8>, [u8; 32])>, HubError> {
+        let device = device.to_string();
+        self.run(move |c| {
+            let mut st = c.prepare(
+                "SELECT leaf, leaf_hash FROM log_entries WHERE device = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
+            )?;
+            let rows = st.query_map(params![device, from as i64, to as i64], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?;
+            rows.map(|r| {
+                let (leaf, h) = r?;
+                Ok((leaf, super::hash_of(&h)?))
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn append_log(&self, a: &LogAppend) -> Result<Appended, HubError> {
+        let a = a.clone();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let size: Option<i64> = tx
+                .query_row(
+                    "SELECT size FROM device_logs WHERE device = ?1",
+                    [&a.device],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let size = size.unwrap_or(0) as u64;
+            if size != a.expected_size {
+                return Ok(Appended::Moved(size));
+            }
+            {
+                let mut ins = tx.prepare(
+                    "INSERT INTO log_entries (device, idx, leaf, leaf_hash) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for (i, leaf, h) in &a.entries {
+                    ins.execute(params![a.device, *i as i64, leaf, &h[..]])?;
+                }
+            }
+            tx.execute(
+                "INSERT INTO device_logs (device, origin, size, edge, checkpoint, cosigned, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (device) DO UPDATE SET size = excluded.size, edge = excluded.edge,
+                   checkpoint = excluded.checkpoint, cosigned = excluded.cosigned,
+                   updated_ms = excluded.updated_ms",
+                params![
+                    a.device,
+                    a.head.origin,
+                    a.head.size as i64,
+                    a.head.edge,
+                    a.head.checkpoint,
+                    a.head.cosigned,
+                    a.now_ms
+                ],
+            )?;
+            let (mut applied, mut conflicts) = (0u64, 0u64);
+            for d in &a.dispositions {
+                let key = signoff_core::case::id_key(&d.case_id);
+                let case: Option<(Option<String>, i64, Option<i64>)> = tx
+                    .query_row(
+                        "SELECT lease_owner, fence, lease_expires_ms FROM cases WHERE id_key = ?1",
+                        [&key],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                let refusal = disposition_refusal(d, &a.device, case);
+                if refusal.is_none() {
+                    let state = if d.kind == "undo" { "open" } else { "decided" };
+                    tx.execute(
+                        "UPDATE cases SET state = ?2 WHERE id_key = ?1",
+                        params![key, state],
+                    )?;
+                    applied += 1;
+                } else {
+                    conflicts += 1;
+                }
+                tx.execute(
+                    "INSERT INTO dispositions (device, idx, case_id, kind, decision, actor, fence, at_ms, applied, reason)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
+                    params![
+                        a.device,
+                        d.index as i64,
+                        d.case_id,
+                        d.kind,
+                        d.decision,
+                        d.actor,
+                        d.fence,
+                        d.at_ms,
+                        refusal.is_none(),
+                        refusal
+                    ],
+                )?;
+            }
+            tx.commit()?;
+            Ok(Appended::Done { applied, conflicts })
+        })
+        .await
+    }
+
+    async fn refuse_log(
+        &self,
+        device: &str,
+        first_bad: u64,
+        code: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<(), HubError> {
+        let (device, code, reason) = (device.to_string(), code.to_string(), reason.to_string());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO log_refusals (device, first_bad, code, reason, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![device, first_bad as i64, code, reason, now_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn conflicts(&self) -> Result<Vec<DispositionConflict>, HubError> {
+        self.run(|c| {
+            let mut st = c.prepare(
+                "SELECT device, idx, case_id, kind, decision, actor, fence, at_ms, reason
+                 FROM dispositions WHERE applied = 0 ORDER BY seq",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(DispositionConflict {
+                    device: r.get(0)?,
+                    index: r.get::<_, i64>(1)? as u64,
+                    case_id: r.get(2)?,
+                    kind: r.get(3)?,
+                    decision: r.get(4)?,
+                    actor: r.get(5)?,
+                    fence: r.get(6)?,
+                    decided_at: super::rfc3339(r.get(7)?),
+                    reason: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -91,11 +91,7 @@ impl TestHub {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let addr = listener.local_addr().unwrap();
                 let _ = url_tx.send(Ok(format!("http://{addr}")));
-                let state = HubState {
-                    store,
-                    clock: clock2,
-                    config,
-                };
+                let state = HubState::open(store, clock2, config).await.unwrap();
                 signoff_hub::serve(listener, state, async {
                     let _ = stop_rx.await;
                 })

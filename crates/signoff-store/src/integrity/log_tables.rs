@@ -1,7 +1,8 @@
 //! The tables the audit view and the workspace read beside the log itself: the view's
 //! catalog (a copy of each entry's kind, actor and time) and the settings the log decides
 //! (the log's origin, its key rotations, registered reviewer keys, the intake model, corpus
-//! head and allow-list, the upstream URL), each against the entries that set them.
+//! head and allow-list, the upstream URL, the team hub's URL and witness key), each against
+//! the entries that set them.
 //! `audit_entries`, `audit_nodes` and `audit_checkpoints` are checked by the log's own verifier.
 
 use super::{Finding, Outcome, Unverified};
@@ -97,6 +98,13 @@ fn settings(conn: &Connection, rows: &mut u64) -> Outcome {
             "upstream_set",
             "url_sha256",
             true,
+        ),
+        (crate::hub::HUB_SETTING, "hub_set", "url_sha256", true),
+        (
+            crate::hub::WITNESS_SETTING,
+            "hub_set",
+            "witness_vkey",
+            false,
         ),
     ] {
         if let Some(l) = latest(conn, kind, None)? {
