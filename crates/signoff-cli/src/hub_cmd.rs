@@ -79,6 +79,19 @@ pub enum HubCommand {
         #[arg(long, env = "SIGNOFF_HUB")]
         hub: Option<String>,
     },
+    /// Print the hub's witness verifier key (C2SP `cosignature/v1`) on the last line.
+    Key {
+        /// The hub's URL (default: the one this workspace enrolled with).
+        #[arg(long, env = "SIGNOFF_HUB")]
+        hub: Option<String>,
+    },
+    /// List dispositions the hub did not apply (stale fencing token, case not held), for a
+    /// lead to resolve.
+    Conflicts {
+        /// The hub's URL (default: the one this workspace enrolled with).
+        #[arg(long, env = "SIGNOFF_HUB")]
+        hub: Option<String>,
+    },
     /// Print the hub API's OpenAPI document.
     Openapi,
 }
@@ -205,6 +218,29 @@ pub fn run(g: &Global, out: &Out, cmd: HubCommand, clock: &dyn Clock) -> Result<
                 r["conflicts"]
             ));
             out.json(&r);
+        }
+        HubCommand::Key { hub } => {
+            let c = client(g, &hub_url(g, hub, clock)?, clock)?;
+            let vkey = c.witness_key()?;
+            out.line(&vkey);
+            out.json(&serde_json::json!({ "vkey": vkey }));
+        }
+        HubCommand::Conflicts { hub } => {
+            let c = client(g, &hub_url(g, hub, clock)?, clock)?;
+            let list = c.call("the conflict queue", "GET", "/v1/conflicts", None)?;
+            for d in list.as_array().into_iter().flatten() {
+                out.line(&format!(
+                    "{} #{:<6} {:<12} {:<10} {}",
+                    d["device"].as_str().unwrap_or(""),
+                    d["index"],
+                    d["case_id"].as_str().unwrap_or(""),
+                    d["decision"]
+                        .as_str()
+                        .unwrap_or(d["kind"].as_str().unwrap_or("")),
+                    d["reason"].as_str().unwrap_or("")
+                ));
+            }
+            out.json(&list);
         }
         HubCommand::Openapi => {
             print!("{}", signoff_hub::openapi::document());

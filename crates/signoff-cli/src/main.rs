@@ -189,6 +189,10 @@ enum AuditCommand {
         /// A checkpoint note saved earlier: a truncated or rewritten log fails against it.
         #[arg(long)]
         pinned: Option<PathBuf>,
+        /// The team hub's witness key (`signoff hub key`): every kept cosigned checkpoint must
+        /// carry a valid cosignature by it.
+        #[arg(long)]
+        witness: Option<String>,
     },
     /// How a case was handled (optionally on one UTC day), with inclusion proofs.
     History {
@@ -591,7 +595,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
 
 fn audit(g: &Global, out: &Out, cmd: AuditCommand, clock: &dyn Clock) -> Result<()> {
     match cmd {
-        AuditCommand::Verify { pinned } => {
+        AuditCommand::Verify { pinned, witness } => {
             let ws = open_read(g, clock)?;
             let pinned = pinned
                 .map(|p| {
@@ -604,7 +608,24 @@ fn audit(g: &Global, out: &Out, cmd: AuditCommand, clock: &dyn Clock) -> Result<
                 "audit log verified: {} entries, {} tree nodes, {} signed checkpoints, {} personal signatures, {} device key(s); {} workspace rows agree with it",
                 r.entries, r.nodes, r.checkpoints, r.signatures, r.device_keys, w.rows
             ));
-            out.json(&serde_json::json!({"ok": true, "entries": r.entries, "nodes": r.nodes, "checkpoints": r.checkpoints, "signatures": r.signatures, "device_keys": r.device_keys, "rows": w.rows}));
+            let mut json = serde_json::json!({"ok": true, "entries": r.entries, "nodes": r.nodes, "checkpoints": r.checkpoints, "signatures": r.signatures, "device_keys": r.device_keys, "rows": w.rows});
+            if let Some(vkey) = witness {
+                let wr = ws
+                    .verify_witness(&vkey)
+                    .with_context(|| format!("--witness {vkey:?}"))?;
+                let at = wr
+                    .witnessed_at
+                    .and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0))
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                out.line(&format!(
+                    "witness: {} cosigned checkpoint(s) verify; the first {} entries are witnessed{}",
+                    wr.cosigned,
+                    wr.witnessed_size,
+                    at.as_deref().map_or(String::new(), |t| format!(", time {t}"))
+                ));
+                json["witness"] = serde_json::json!({"cosigned": wr.cosigned, "witnessed_size": wr.witnessed_size, "witnessed_at": at});
+            }
+            out.json(&json);
         }
         AuditCommand::History { case, on } => {
             let ws = open_read(g, clock)?;

@@ -1,5 +1,7 @@
-//! `signoff sync`: lease cases from the team hub into this workspace's queue. The leased
-//! cases are imported like a pulled file (one audited `sync` entry, all-or-nothing) and the
+//! `signoff sync`: push this workspace's signed audit log to the team hub (resumable from the
+//! hub's size, in batches ending on signed checkpoints; the hub applies the dispositions and
+//! cosigns each checkpoint as witness, and the cosigned checkpoints are kept), then lease cases
+//! into this workspace's queue. The leased cases are imported like a pulled file (one audited `sync` entry, all-or-nothing) and the
 //! leases (case, fencing token, expiry) are kept in the workspace's `hub_leases` table under
 //! an audited `hub_leases` entry. An unreachable hub (or one whose database is down) is not a
 //! failure: the workspace is untouched, review goes on offline, and `sync` says so and exits 0
@@ -25,24 +27,67 @@ pub struct SyncArgs {
     max: u32,
 }
 
-/// Runs `signoff sync`.
+/// Entries per pushed batch (a batch always ends on one of the log's signed checkpoints).
+const PUSH_BATCH: u64 = 2000;
+
+/// What pushing the log did.
+#[derive(Debug, Default)]
+struct Pushed {
+    entries: u64,
+    size: u64,
+    cosigned_size: u64,
+    applied: u64,
+    conflicts: u64,
+}
+
+/// Runs `signoff sync`: push the log, lease, push what the lease recorded.
 pub fn run(g: &Global, out: &Out, args: SyncArgs, clock: &dyn Clock) -> Result<()> {
     let url = hub_url(g, args.hub, clock)?;
     let c = client(g, &url, clock)?;
+    let mut ws = crate::open_write(g, clock)?;
+    let mut pushed = match push(&mut ws, &c, clock) {
+        Ok(p) => p,
+        Err(e) => match e.downcast::<HubClientError>() {
+            Ok(h) if is_offline(&h) => {
+                drop(ws);
+                return offline(g, out, c.base(), &h, clock);
+            }
+            Ok(h) => return Err(h.into()),
+            Err(e) => return Err(e),
+        },
+    };
     let answer = match c.lease(args.max) {
         Ok(a) => a,
-        Err(e) if is_offline(&e) => return offline(g, out, c.base(), &e, clock),
+        Err(e) if is_offline(&e) => {
+            drop(ws);
+            return offline(g, out, c.base(), &e, clock);
+        }
         Err(e) => return Err(e.into()),
     };
-    let mut ws = crate::open_write(g, clock)?;
     let (new, unchanged, conflicts) = import_leased(&mut ws, &answer, c.base(), clock)?;
     let held = held_of(&answer)?;
     ws.record_hub_leases(&held, clock)?;
+    match push(&mut ws, &c, clock) {
+        Ok(p) => {
+            pushed.entries += p.entries;
+            pushed.size = p.size;
+            pushed.cosigned_size = p.cosigned_size;
+            pushed.applied += p.applied;
+            pushed.conflicts += p.conflicts;
+        }
+        // The lease is taken and kept; the new entries go up with the next sync.
+        Err(e) if e.downcast_ref::<HubClientError>().is_some_and(is_offline) => {}
+        Err(e) => return Err(e),
+    }
     out.line(&format!(
         "{}: holding {} case(s) under lease ({} newly leased); {new} new in the queue, {unchanged} already here, {conflicts} conflicting",
         c.base(),
         answer.leases.len(),
         answer.new
+    ));
+    out.line(&format!(
+        "log: {} entries pushed, the hub holds {} and witnessed up to {}; {} disposition(s) applied at the hub, {} sent to its conflict queue",
+        pushed.entries, pushed.size, pushed.cosigned_size, pushed.applied, pushed.conflicts
     ));
     if new > 0 {
         crate::classify_new(&mut ws, out, clock)?;
@@ -60,11 +105,52 @@ pub fn run(g: &Global, out: &Out, args: SyncArgs, clock: &dyn Clock) -> Result<(
         "unchanged": unchanged,
         "conflicts": conflicts,
         "leases": leases,
-        "pushed": 0,
-        "acknowledged_index": null,
-        "cosigned_size": null,
+        "pushed": pushed.entries,
+        "acknowledged_index": pushed.size.checked_sub(1),
+        "cosigned_size": pushed.cosigned_size,
+        "dispositions_applied": pushed.applied,
+        "disposition_conflicts": pushed.conflicts,
     }));
     Ok(())
+}
+
+/// Pushes the log from where the hub's copy ends, in batches that each end on a signed
+/// checkpoint, keeping each checkpoint the hub cosigns.
+fn push(
+    ws: &mut signoff_store::Workspace,
+    c: &signoff_sync::hub::HubClient,
+    clock: &dyn Clock,
+) -> Result<Pushed> {
+    let head = c.log_head()?;
+    let mut p = Pushed {
+        size: head.size,
+        cosigned_size: head.cosigned_size,
+        ..Default::default()
+    };
+    let fences: std::collections::BTreeMap<String, i64> = ws
+        .hub_leases()?
+        .into_iter()
+        .map(|l| (l.case_id, l.fence))
+        .collect();
+    while let Some(end) = ws.push_end(p.size, PUSH_BATCH)? {
+        let leaves = ws.audit_leaves(p.size, end)?;
+        let checkpoint = ws
+            .checkpoint_at(end)?
+            .with_context(|| format!("this log has no signed checkpoint at {end} entries"))?;
+        let ack = c.push_log(p.size, &leaves, &checkpoint, &fences)?;
+        if ack.size <= p.size {
+            break;
+        }
+        if let Some(note) = &ack.cosigned_checkpoint {
+            ws.record_cosigned(ack.cosigned_size, note, clock)?;
+        }
+        p.entries += ack.accepted;
+        p.applied += ack.applied;
+        p.conflicts += ack.conflicts;
+        p.size = ack.size;
+        p.cosigned_size = ack.cosigned_size;
+    }
+    Ok(p)
 }
 
 /// Whether the error means "no hub right now" (unreachable, or its database is down) rather

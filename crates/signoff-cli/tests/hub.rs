@@ -157,7 +157,7 @@ fn workstation_enrols_syncs_and_works_offline_on_a_sqlite_hub() {
         (s["leased"].as_u64(), s["new"].as_u64()),
         (Some(3), Some(3))
     );
-    assert_eq!(s["pushed"], 0);
+    assert!(s["pushed"].as_u64().unwrap() > 0, "{s}");
     assert!(s["leases"]
         .as_array()
         .unwrap()
@@ -204,11 +204,117 @@ fn workstation_enrols_syncs_and_works_offline_on_a_sqlite_hub() {
         .unwrap();
     fails(run(&["audit", "verify"], &copy), "hub_leases.");
 
+    // Decide a leased case: the next sync pushes the log, the hub applies the disposition and
+    // cosigns the checkpoint as witness; the workstation keeps the cosigned checkpoint.
+    let first = s["leases"][0]["case"].as_str().unwrap().to_string();
+    ok(run(
+        &[
+            "--reviewer",
+            "r1",
+            "decide",
+            &first,
+            "--disposition",
+            "approve",
+        ],
+        &ws,
+    ));
+    let s = json(run(&["sync", "--max", "3", "--json"], &ws));
+    assert_eq!(s["offline"], false, "{s}");
+    assert_eq!(s["dispositions_applied"], 1, "{s}");
+    assert_eq!(s["disposition_conflicts"], 0, "{s}");
+    let size = s["acknowledged_index"].as_u64().unwrap() + 1;
+    assert_eq!(
+        s["cosigned_size"], size,
+        "every pushed entry is witnessed: {s}"
+    );
+    assert_eq!(
+        s["leased"], 3,
+        "the decided case left the lease and a new one came: {s}"
+    );
+    let again = json(run(&["sync", "--max", "3", "--json"], &ws));
+    assert_eq!(again["leased"], 3, "{again}");
+    let vkey = ok(run(&["hub", "key", "--hub", &hub.url], &lead_ws));
+    let vkey = vkey.lines().last().unwrap().trim().to_string();
+    let v = json(run(&["audit", "verify", "--witness", &vkey, "--json"], &ws));
+    assert!(v["witness"]["cosigned"].as_u64().unwrap() >= 2, "{v}");
+    assert!(
+        v["witness"]["witnessed_size"].as_u64().unwrap() >= size,
+        "{v}"
+    );
+    let other =
+        signoff_audit::witness::Cosigner::new("someone-else", &Ed25519Key::from_seed([9; 32]))
+            .unwrap()
+            .verifier_key();
+    fails(
+        run(&["audit", "verify", "--witness", &other], &ws),
+        "no cosignature by witness someone-else",
+    );
+
+    // A second workstation decides a case the hub leased to the first: the hub keeps the
+    // disposition in its conflict queue, and a lead sees it.
+    let ws2 = t.path().join("ws2");
+    ok(run(
+        &["--reviewer", "r2", "init", "--reviewer-name", "Bo"],
+        &ws2,
+    ));
+    let d2 = json(run(&["hub", "enrol", &hub.url, "--json"], &ws2));
+    ok(run(
+        &[
+            "hub",
+            "approve",
+            d2["device"].as_str().unwrap(),
+            "--role",
+            "reviewer",
+            "--hub",
+            &hub.url,
+        ],
+        &lead_ws,
+    ));
+    let held = s["leases"][0]["case"].as_str().unwrap().to_string();
+    let local = t.path().join("local.jsonl");
+    std::fs::write(
+        &local,
+        format!("{{\"id\":\"{held}\",\"subject\":\"s\",\"body\":\"b\",\"received_at\":\"2026-12-01T09:00:00Z\"}}\n"),
+    )
+    .unwrap();
+    ok(run(&["import", local.to_str().unwrap()], &ws2));
+    ok(run(
+        &[
+            "--reviewer",
+            "r2",
+            "decide",
+            &held,
+            "--disposition",
+            "reject",
+            "--reason",
+            "policy_conflict",
+        ],
+        &ws2,
+    ));
+    let s2 = json(run(&["sync", "--max", "1", "--json"], &ws2));
+    assert_eq!(s2["disposition_conflicts"], 1, "{s2}");
+    let conflicts = json(run(
+        &["hub", "conflicts", "--hub", &hub.url, "--json"],
+        &lead_ws,
+    ));
+    let list = conflicts.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{conflicts}");
+    assert_eq!(list[0]["case_id"], held.as_str());
+    assert!(
+        list[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is leased to device"),
+        "{conflicts}"
+    );
+    fails(run(&["hub", "conflicts"], &ws), "needs a lead or admin");
+
     // The hub goes away: sync says it works offline (exit 0), the workspace keeps working.
     drop(hub);
     let s = json(run(&["sync", "--json"], &ws));
     assert_eq!(s["offline"], true, "{s}");
     assert_eq!(s["leased"], 3, "the leases held are still counted: {s}");
+    assert_eq!(s["pushed"], 0, "{s}");
     assert!(s["error"].as_str().unwrap().contains("unreachable"), "{s}");
     let q = json(run(&["queue", "--json"], &ws));
     assert_eq!(q.as_array().unwrap().len(), 3);

@@ -262,3 +262,39 @@ pub(crate) fn cosigned(conn: &Connection) -> Result<Vec<Cosigned>, StoreError> {
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
+
+/// What `audit verify --witness` found: how many cosigned checkpoints verify under the
+/// witness key, and the newest one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WitnessReport {
+    /// Cosigned checkpoints checked.
+    pub cosigned: u64,
+    /// The largest witnessed tree size (entries `0..size` are witnessed).
+    pub witnessed_size: u64,
+    /// The witness's time on that cosignature (Unix seconds).
+    pub witnessed_at: Option<u64>,
+}
+
+impl Workspace {
+    /// Checks every kept cosigned checkpoint against `witness_vkey` (a C2SP `cosignature/v1`
+    /// key given by the auditor, not read from the workspace); fails naming the first checkpoint
+    /// without a valid cosignature by that witness.
+    pub fn verify_witness(&self, witness_vkey: &str) -> Result<WitnessReport, StoreError> {
+        let w = signoff_audit::witness::CosignatureVerifier::parse(witness_vkey)?;
+        let mut r = WitnessReport::default();
+        for c in self.cosigned()? {
+            let time = w.verify(&c.note)?.ok_or_else(|| {
+                StoreError::Rule(format!(
+                    "the kept checkpoint of {} entries carries no cosignature by witness {}",
+                    c.size, w.name
+                ))
+            })?;
+            r.cosigned += 1;
+            if c.size >= r.witnessed_size {
+                r.witnessed_size = c.size;
+                r.witnessed_at = Some(time);
+            }
+        }
+        Ok(r)
+    }
+}

@@ -514,6 +514,7 @@ fn a_version_2_log_with_every_level_stored_upgrades_and_still_verifies() {
              DROP TABLE claim_resolutions; DROP TABLE draft_claims; DROP TABLE draft_citations;
              DROP TABLE actions;
              DROP TABLE drafts; DROP TABLE draft_passages;
+             DROP TABLE hub_leases; DROP TABLE audit_cosigned;
              PRAGMA user_version = 2;",
         )
         .unwrap();

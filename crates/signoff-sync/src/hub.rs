@@ -72,6 +72,30 @@ pub struct LeaseAnswer {
     pub new: u64,
 }
 
+/// What the hub acknowledged of this device's log (`POST /v1/log`, `GET
+/// /v1/devices/{device}/log`).
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct LogAck {
+    /// Entries the hub holds; the next batch starts here.
+    pub size: u64,
+    /// `size - 1`, or none.
+    pub acknowledged_index: Option<u64>,
+    /// Entries of the batch new to the hub.
+    #[serde(default)]
+    pub accepted: u64,
+    /// The newest checkpoint the hub cosigned (this log's signed note plus its cosignature).
+    pub cosigned_checkpoint: Option<String>,
+    /// Its size.
+    #[serde(default)]
+    pub cosigned_size: u64,
+    /// Dispositions of the batch the hub applied.
+    #[serde(default)]
+    pub applied: u64,
+    /// Dispositions of the batch the hub queued as conflicts.
+    #[serde(default)]
+    pub conflicts: u64,
+}
+
 /// A signed client for one hub.
 pub struct HubClient {
     base: String,
@@ -226,6 +250,38 @@ impl HubClient {
             })
     }
 
+    /// What the hub holds of this device's log.
+    pub fn log_head(&self) -> Result<LogAck, HubClientError> {
+        let v = self.call(
+            "the hub's copy of this log",
+            "GET",
+            &format!("/v1/devices/{}/log", self.device_id()),
+            None,
+        )?;
+        decode("the hub's copy of this log", v)
+    }
+
+    /// Pushes leaves `start..` of this device's log with its signed checkpoint at the end of
+    /// them, and the fencing tokens of the cases it holds.
+    pub fn push_log(
+        &self,
+        start: u64,
+        leaves: &[Vec<u8>],
+        checkpoint: &str,
+        fences: &std::collections::BTreeMap<String, i64>,
+    ) -> Result<LogAck, HubClientError> {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let body = serde_json::json!({
+            "start": start,
+            "leaves": leaves.iter().map(|l| b64.encode(l)).collect::<Vec<_>>(),
+            "checkpoint": checkpoint,
+            "fences": fences,
+        });
+        let v = self.call("a batch of the audit log", "POST", "/v1/log", Some(&body))?;
+        decode("a batch of the audit log", v)
+    }
+
     /// Leases up to `max` cases (renewing those this device holds).
     pub fn lease(&self, max: u32) -> Result<LeaseAnswer, HubClientError> {
         let v = self.call(
@@ -239,6 +295,16 @@ impl HubClient {
             why: e.to_string(),
         })
     }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    what: &str,
+    v: serde_json::Value,
+) -> Result<T, HubClientError> {
+    serde_json::from_value(v).map_err(|e| HubClientError::BadAnswer {
+        what: what.into(),
+        why: e.to_string(),
+    })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

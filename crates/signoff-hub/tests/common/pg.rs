@@ -82,7 +82,9 @@ pub fn start() -> Cluster {
     }
     let port = free_port();
     let d = dir.display();
-    // The watchdog: waits for this process to end, then stops the cluster and removes it.
+    // The watchdog: waits for this process to end, then stops the cluster and removes it. The
+    // outer shell backgrounds it and returns at once (so it is waited for, and the watchdog is
+    // not this process's child).
     let stop = format!("{BIN}/pg_ctl -D {d}/data -m immediate stop");
     let stop = if is_root() {
         format!("su postgres -s /bin/sh -c '{stop}'")
@@ -93,14 +95,14 @@ pub fn start() -> Cluster {
         .args([
             "-c",
             &format!(
-                "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf {d}",
+                "(while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf {d}) >/dev/null 2>&1 </dev/null &",
                 pid = std::process::id()
             ),
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
+        .status()
         .expect("starting the cluster watchdog");
     run_as_owner(&format!(
         "{BIN}/initdb -D {d}/data -A trust -U postgres --no-sync >{d}/initdb.log 2>&1"
