@@ -92,6 +92,25 @@ pub enum HubCommand {
         #[arg(long, env = "SIGNOFF_HUB")]
         hub: Option<String>,
     },
+    /// How a case was handled on every device that touched it, each entry with its inclusion
+    /// proof against that device's cosigned checkpoint (leads).
+    History {
+        /// The case id.
+        #[arg(long)]
+        case: String,
+        /// Only this UTC day (YYYY-MM-DD).
+        #[arg(long)]
+        on: Option<String>,
+        /// The hub's URL (default: the one this workspace enrolled with).
+        #[arg(long, env = "SIGNOFF_HUB")]
+        hub: Option<String>,
+    },
+    /// Re-verify every device log the hub holds (leads); exits non-zero when one fails.
+    Verify {
+        /// The hub's URL (default: the one this workspace enrolled with).
+        #[arg(long, env = "SIGNOFF_HUB")]
+        hub: Option<String>,
+    },
     /// Print the hub API's OpenAPI document.
     Openapi,
 }
@@ -242,11 +261,75 @@ pub fn run(g: &Global, out: &Out, cmd: HubCommand, clock: &dyn Clock) -> Result<
             }
             out.json(&list);
         }
+        HubCommand::History { case, on, hub } => {
+            let c = client(g, &hub_url(g, hub, clock)?, clock)?;
+            let mut path = format!("/v1/history?case={}", query_escape(&case));
+            if let Some(d) = on {
+                path.push_str(&format!("&on={}", query_escape(&d)));
+            }
+            let h = c.call("the team history", "GET", &path, None)?;
+            out.line(&format!(
+                "{} (hub: {}) — {} device(s), {} conflict(s)",
+                case,
+                h["state"].as_str().unwrap_or("not at the hub"),
+                h["devices"].as_array().map_or(0, Vec::len),
+                h["conflicts"].as_array().map_or(0, Vec::len)
+            ));
+            for d in h["devices"].as_array().into_iter().flatten() {
+                for e in d["entries"].as_array().into_iter().flatten() {
+                    out.line(&format!(
+                        "{} #{:<6} {} {:<12} {}",
+                        d["device"].as_str().unwrap_or(""),
+                        e["index"],
+                        e["at"].as_str().unwrap_or(""),
+                        e["kind"].as_str().unwrap_or(""),
+                        e["actor"].as_str().unwrap_or("")
+                    ));
+                }
+            }
+            out.json(&h);
+        }
+        HubCommand::Verify { hub } => {
+            let c = client(g, &hub_url(g, hub, clock)?, clock)?;
+            let r = c.call("the hub's verification", "GET", "/v1/verify", None)?;
+            for f in r["failures"].as_array().into_iter().flatten() {
+                eprintln!(
+                    "signoff: device {} fails verification{}: {}",
+                    f["device"].as_str().unwrap_or(""),
+                    f["index"]
+                        .as_u64()
+                        .map_or(String::new(), |i| format!(" at entry {i}")),
+                    f["reason"].as_str().or(f["why"].as_str()).unwrap_or("")
+                );
+            }
+            out.line(&format!(
+                "hub verified: {} device log(s), {} entries{}",
+                r["devices"],
+                r["entries"],
+                if r["ok"] == true { "" } else { "; FAILED" }
+            ));
+            out.json(&r);
+            if r["ok"] != true {
+                bail!("the hub holds a device log that does not verify");
+            }
+        }
         HubCommand::Openapi => {
             print!("{}", signoff_hub::openapi::document());
         }
     }
     Ok(())
+}
+
+/// Percent-encodes a query value.
+fn query_escape(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn set_role(

@@ -309,6 +309,27 @@ fn workstation_enrols_syncs_and_works_offline_on_a_sqlite_hub() {
     );
     fails(run(&["hub", "conflicts"], &ws), "needs a lead or admin");
 
+    // The team record: the decided case on every device, and every device log re-verified.
+    let h = json(run(
+        &[
+            "hub", "history", "--case", &first, "--hub", &hub.url, "--json",
+        ],
+        &lead_ws,
+    ));
+    assert_eq!(h["state"], "decided", "{h}");
+    let entries = h["devices"][0]["entries"].as_array().unwrap();
+    assert!(entries.iter().any(|e| e["kind"] == "disposition"), "{h}");
+    let v = json(run(
+        &["hub", "verify", "--hub", &hub.url, "--json"],
+        &lead_ws,
+    ));
+    assert_eq!(
+        (v["ok"].as_bool(), v["devices"].as_u64()),
+        (Some(true), Some(2)),
+        "{v}"
+    );
+    fails(run(&["hub", "verify"], &ws), "needs a lead or admin");
+
     // The hub goes away: sync says it works offline (exit 0), the workspace keeps working.
     drop(hub);
     let s = json(run(&["sync", "--json"], &ws));

@@ -9,6 +9,7 @@ pub mod error;
 pub mod model;
 pub mod openapi;
 pub mod push;
+pub mod record;
 pub mod server;
 pub mod store;
 pub mod witness;

@@ -224,3 +224,73 @@ pub struct WitnessKey {
     /// The verifier key (`name+keyid+base64`, C2SP `cosignature/v1`, type 0x04).
     pub vkey: String,
 }
+
+/// One device's entries about a case, with inclusion proofs against its cosigned checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceHistory {
+    /// The device.
+    pub device: String,
+    /// Its log's origin.
+    pub origin: String,
+    /// The newest checkpoint of that log the hub cosigned (the device's note plus the hub's
+    /// `cosignature/v1` line): every proof below is against its root.
+    pub cosigned_checkpoint: String,
+    /// Its tree size.
+    pub size: u64,
+    /// The entries about the case, oldest first.
+    pub entries: Vec<HistoryEntry>,
+}
+
+/// An entry about a case, as the device logged it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    /// Its index in the device's log.
+    pub index: u64,
+    /// Entry kind.
+    pub kind: String,
+    /// Who acted.
+    pub actor: String,
+    /// When (RFC 3339, from the leaf).
+    pub at: String,
+    /// The canonical leaf.
+    pub leaf: String,
+    /// RFC 6962 audit path (hex, leaf side first) to the cosigned root.
+    pub proof: Vec<String>,
+}
+
+/// `GET /v1/history`: how a case was handled on every device that touched it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaseHistory {
+    /// The case.
+    pub case_id: String,
+    /// The hub's state of the case (`open`, `decided`), or null when the hub does not have it.
+    pub state: Option<String>,
+    /// Per device, in device order.
+    pub devices: Vec<DeviceHistory>,
+    /// Dispositions about the case the hub did not apply (conflicts).
+    pub conflicts: Vec<DispositionConflict>,
+}
+
+/// `GET /v1/verify`: every device log the hub holds, re-verified.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HubVerifyReport {
+    /// Device logs checked.
+    pub devices: u64,
+    /// Entries checked.
+    pub entries: u64,
+    /// Whether every log verified.
+    pub ok: bool,
+    /// What failed, per device.
+    pub failures: Vec<VerifyFailure>,
+}
+
+/// A device log that does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VerifyFailure {
+    /// The device.
+    pub device: String,
+    /// The first bad index, when one entry is to blame.
+    pub index: Option<u64>,
+    /// What is wrong.
+    pub why: String,
+}

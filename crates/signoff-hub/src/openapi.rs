@@ -22,6 +22,8 @@ use utoipa::OpenApi;
         crate::server::device_log,
         crate::server::conflicts,
         crate::server::witness_key,
+        crate::server::history,
+        crate::server::verify_all,
     )
 )]
 pub struct ApiDoc;

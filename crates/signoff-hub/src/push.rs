@@ -34,8 +34,8 @@ fn refuse(code: &'static str, first_bad: u64, why: String) -> Refusal {
 /// A batch that checked out: what to append.
 #[derive(Debug, Clone)]
 pub struct Checked {
-    /// New entries: (index, leaf, leaf hash).
-    pub entries: Vec<(u64, Vec<u8>, Hash)>,
+    /// New entries.
+    pub entries: Vec<crate::store::NewEntry>,
     /// The head after them (the cosigned note is filled in by the caller).
     pub head: LogHead,
     /// Dispositions among the new entries.
@@ -159,7 +159,7 @@ pub fn check(
         if let Some(d) = disposition_of(index, leaf, batch.fences) {
             dispositions.push(d);
         }
-        entries.push((index, leaf.clone(), h));
+        entries.push((index, leaf.clone(), h, crate::store::case_key_of(leaf)));
     }
     let key = chain.checkpoint_key(end).clone();
     if key.name != origin {

@@ -3,8 +3,9 @@
 //! hub, whatever the client does.
 
 use crate::model::{
-    Device, DispositionConflict, EnrolRequest, ErrorBody, ImportResult, Lease, LeaseInfo,
-    LeaseRequest, LeaseResponse, LogAck, LogBatch, Role, RoleRequest, WitnessKey,
+    CaseHistory, Device, DispositionConflict, EnrolRequest, ErrorBody, HubVerifyReport,
+    ImportResult, Lease, LeaseInfo, LeaseRequest, LeaseResponse, LogAck, LogBatch, Role,
+    RoleRequest, WitnessKey,
 };
 use crate::store::{rfc3339, HubStore};
 use crate::witness::Witness;
@@ -133,6 +134,8 @@ pub fn router(state: HubState) -> Router {
         .route("/v1/devices/{device}/log", get(device_log))
         .route("/v1/conflicts", get(conflicts))
         .route("/v1/witness", get(witness_key))
+        .route("/v1/history", get(history))
+        .route("/v1/verify", get(verify_all))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
             limit,
@@ -606,4 +609,117 @@ pub(crate) async fn conflicts(
     let me = auth::device(&s, &method, &uri, &headers, &body).await?;
     auth::need_lead(&me, "reading the conflict queue")?;
     Ok(Json(s.store.conflicts().await?))
+}
+
+/// How a case was handled on every device that touched it (leads): each entry with its
+/// inclusion proof against the device's cosigned checkpoint, and the conflicts about it.
+/// `on=YYYY-MM-DD` keeps one UTC day.
+#[utoipa::path(get, path = "/v1/history",
+    params(("case" = String, Query, description = "The case id"), ("on" = Option<String>, Query, description = "A UTC day, YYYY-MM-DD")),
+    responses((status = 200, body = CaseHistory), (status = 403, body = ErrorBody), (status = 400, body = ErrorBody)))]
+pub(crate) async fn history(
+    State(s): State<HubState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<CaseHistory> {
+    let body = body_of(&s, body)?;
+    let me = auth::device(&s, &method, &uri, &headers, &body).await?;
+    auth::need_lead(&me, "reading the team history")?;
+    let case_id = q
+        .get("case")
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| HubError::BadRequest("the query needs case=ID".into()))?
+        .clone();
+    let on = q
+        .get("on")
+        .map(|d| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                HubError::BadRequest(format!("on={d:?} is not a date like 2026-12-07"))
+            })
+        })
+        .transpose()?;
+    let key = signoff_core::case::id_key(&case_id);
+    let hits = s.store.case_entries(&key).await?;
+    let heads: std::collections::HashMap<String, crate::store::LogHead> =
+        s.store.log_heads().await?.into_iter().collect();
+    let mut devices = Vec::new();
+    let mut i = 0;
+    while i < hits.len() {
+        let device = hits[i].0.clone();
+        let mut indexes = Vec::new();
+        while i < hits.len() && hits[i].0 == device {
+            indexes.push(hits[i].1);
+            i += 1;
+        }
+        let Some(head) = heads.get(&device) else {
+            continue;
+        };
+        let log = s.store.log_leaves(&device, 0, head.size).await?;
+        let h = crate::record::device_history(&device, head, &log, &indexes, on)
+            .map_err(HubError::Database)?;
+        if !h.entries.is_empty() {
+            devices.push(h);
+        }
+    }
+    let conflicts = s
+        .store
+        .conflicts()
+        .await?
+        .into_iter()
+        .filter(|c| signoff_core::case::id_key(&c.case_id) == key)
+        .collect();
+    Ok(Json(CaseHistory {
+        case_id,
+        state: s.store.case_state(&key).await?,
+        devices,
+        conflicts,
+    }))
+}
+
+/// Re-verifies every device log the hub holds (leads): leaves, stored hashes, key chains,
+/// the newest checkpoint of each and the hub's cosignature on it.
+#[utoipa::path(get, path = "/v1/verify",
+    responses((status = 200, body = HubVerifyReport), (status = 403, body = ErrorBody)))]
+pub(crate) async fn verify_all(
+    State(s): State<HubState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<HubVerifyReport> {
+    let body = body_of(&s, body)?;
+    let me = auth::device(&s, &method, &uri, &headers, &body).await?;
+    auth::need_lead(&me, "verifying the hub")?;
+    let witness = signoff_audit::witness::CosignatureVerifier::parse(&s.witness.vkey()?)
+        .map_err(|e| HubError::Database(e.to_string()))?;
+    let mut report = HubVerifyReport {
+        ok: true,
+        ..Default::default()
+    };
+    for (device, head) in s.store.log_heads().await? {
+        report.devices += 1;
+        let pk: Option<[u8; 32]> = s
+            .store
+            .device(&device)
+            .await?
+            .and_then(|d| hex::decode(d.public_key).ok())
+            .and_then(|k| k.try_into().ok());
+        let Some(pk) = pk else {
+            report.failures.push(crate::record::failure(
+                &device,
+                (None, "the device is not enrolled".into()),
+            ));
+            continue;
+        };
+        let log = s.store.log_leaves(&device, 0, head.size).await?;
+        match crate::record::verify_log(&pk, &head, &log, &witness) {
+            Ok(n) => report.entries += n,
+            Err(f) => report.failures.push(crate::record::failure(&device, f)),
+        }
+    }
+    report.ok = report.failures.is_empty();
+    Ok(Json(report))
 }

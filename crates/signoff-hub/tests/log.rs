@@ -30,6 +30,7 @@ both!(
     a_fork_or_a_gap_is_refused_with_the_first_bad_index,
     a_checkpoint_by_another_key_or_over_other_leaves_is_refused,
     dispositions_apply_under_the_lease_or_go_to_the_conflict_queue,
+    history_proves_each_entry_and_verify_catches_a_changed_leaf,
 );
 
 /// A workstation's workspace whose log is sealed by device key `seed`, with reviewer r1.
@@ -314,4 +315,140 @@ fn dispositions_apply_under_the_lease_or_go_to_the_conflict_queue(b: Backend) {
     assert_eq!(status, 403);
     let again = push(&dev, &w, 0, end, &claimed).unwrap();
     assert_eq!((again.accepted, again.applied, again.conflicts), (0, 0, 0));
+}
+
+/// Runs SQL on the hub's database behind the hub's back (`sqlite` or `pg` by backend).
+fn tamper(db: &str, sqlite: &str, pg: &str) {
+    if let Some(path) = db.strip_prefix("sqlite:") {
+        let sql = sqlite;
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+    } else {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let sql = pg;
+        rt.block_on(async {
+            let (c, conn) = tokio_postgres::connect(db, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            c.batch_execute(sql).await.unwrap();
+        });
+    }
+}
+
+fn history_proves_each_entry_and_verify_catches_a_changed_leaf(b: Backend) {
+    let hub = TestHub::start(b, &key(1));
+    let admin = hub.client(&key(1));
+    let clock = FixedClock::new(start_time());
+    let t = tempfile::tempdir().unwrap();
+    let cases = "{\"id\":\"H-1\",\"subject\":\"s\",\"body\":\"b\",\"received_at\":\"2026-12-01T09:00:00Z\"}\n";
+    admin
+        .call_bytes(
+            "cases",
+            "POST",
+            "/v1/cases",
+            cases.as_bytes(),
+            "application/x-ndjson",
+        )
+        .unwrap();
+    // Two workstations handle H-1: the first holds the lease and decides it, the second
+    // decides it too (a conflict); both push.
+    let mut acks = Vec::new();
+    for (n, seed) in [(0, 2u8), (1, 3u8)] {
+        enrolled(&hub, &admin, &key(seed), "reviewer");
+        let dev = hub.client(&key(seed));
+        let mut fences = BTreeMap::new();
+        if n == 0 {
+            let l = dev.lease(1).unwrap();
+            fences.insert("H-1".to_string(), l.leases[0].fence);
+        }
+        let dir = t.path().join(format!("w{seed}"));
+        let mut w = workstation(&dir, seed, &clock);
+        import(&mut w, &dir, &["H-1", "X-1"], &clock);
+        decide(&mut w, "H-1", &clock);
+        let end = size_of(&w);
+        acks.push((dev.device_id(), push(&dev, &w, 0, end, &fences).unwrap()));
+    }
+    let h = admin
+        .call("history", "GET", "/v1/history?case=h-1", None)
+        .unwrap();
+    assert_eq!(h["state"], "decided", "{h}");
+    let devices = h["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2, "{h}");
+    assert_eq!(h["conflicts"].as_array().unwrap().len(), 1, "{h}");
+    let w_key = witness(&admin);
+    for d in devices {
+        let cosigned = d["cosigned_checkpoint"].as_str().unwrap();
+        assert!(w_key.verify(cosigned).unwrap().is_some());
+        let body = &cosigned[..cosigned.find("\n\n").unwrap() + 1];
+        let cp = signoff_audit::note::Checkpoint::parse(body).unwrap();
+        let kinds: Vec<&str> = d["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert!(kinds.contains(&"disposition"), "{kinds:?}");
+        for e in d["entries"].as_array().unwrap() {
+            let leaf = e["leaf"].as_str().unwrap().as_bytes();
+            assert!(e["leaf"].as_str().unwrap().contains("\"case_id\":\"H-1\""));
+            let proof: Vec<[u8; 32]> = e["proof"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    hex::decode(p.as_str().unwrap())
+                        .unwrap()
+                        .try_into()
+                        .unwrap()
+                })
+                .collect();
+            signoff_audit::merkle::verify_inclusion(
+                &signoff_audit::merkle::leaf_hash(leaf),
+                e["index"].as_u64().unwrap(),
+                cp.size,
+                &proof,
+                &cp.root,
+            )
+            .expect("the proof leads to the cosigned root");
+        }
+    }
+    let other_day = admin
+        .call("history", "GET", "/v1/history?case=H-1&on=2026-12-08", None)
+        .unwrap();
+    assert_eq!(other_day["devices"].as_array().unwrap().len(), 0);
+    let (status, _, _) =
+        refusal(
+            hub.client(&key(2))
+                .call("history", "GET", "/v1/history?case=H-1", None),
+        );
+    assert_eq!(status, 403, "a reviewer cannot read other devices' logs");
+
+    let ok = admin.call("verify", "GET", "/v1/verify", None).unwrap();
+    assert_eq!(
+        (ok["ok"].as_bool(), ok["devices"].as_u64()),
+        (Some(true), Some(2)),
+        "{ok}"
+    );
+    assert!(ok["entries"].as_u64().unwrap() > 4);
+    // A stored leaf changed behind the hub's back is found, naming the device and entry.
+    let victim = &acks[1].0;
+    tamper(
+        &hub.db,
+        &format!("UPDATE log_entries SET leaf = CAST(leaf || ' ' AS BLOB) WHERE device = '{victim}' AND idx = 1"),
+        &format!("UPDATE log_entries SET leaf = leaf || '\\x20'::bytea WHERE device = '{victim}' AND idx = 1"),
+    );
+    let bad = admin.call("verify", "GET", "/v1/verify", None).unwrap();
+    assert_eq!(bad["ok"], false, "{bad}");
+    let f = &bad["failures"][0];
+    assert_eq!(
+        (f["device"].as_str(), f["index"].as_u64()),
+        (Some(victim.as_str()), Some(1)),
+        "{bad}"
+    );
 }

@@ -58,6 +58,10 @@ pub struct DispositionIn {
     pub fence: Option<i64>,
 }
 
+/// A new entry of a device's log: (index, leaf, leaf hash, the id key of the case it is
+/// about).
+pub type NewEntry = (u64, Vec<u8>, [u8; 32], Option<String>);
+
 /// A verified batch to append, all in one transaction.
 #[derive(Debug, Clone)]
 pub struct LogAppend {
@@ -67,8 +71,8 @@ pub struct LogAppend {
     pub expected_size: u64,
     /// The new head.
     pub head: LogHead,
-    /// New entries: (index, leaf, leaf hash).
-    pub entries: Vec<(u64, Vec<u8>, [u8; 32])>,
+    /// New entries.
+    pub entries: Vec<NewEntry>,
     /// Dispositions among them.
     pub dispositions: Vec<DispositionIn>,
     /// The hub's time.
@@ -193,6 +197,13 @@ pub trait HubStore: Send + Sync {
     ) -> Result<(), HubError>;
     /// Dispositions not applied, oldest first.
     async fn conflicts(&self) -> Result<Vec<DispositionConflict>, HubError>;
+    /// Every device log the hub holds, by device.
+    async fn log_heads(&self) -> Result<Vec<(String, LogHead)>, HubError>;
+    /// The (device, index) of every held entry about the case with this id key, in device
+    /// then index order.
+    async fn case_entries(&self, case_key: &str) -> Result<Vec<(String, u64)>, HubError>;
+    /// The hub's state of a case (`open`, `decided`), if it has the case.
+    async fn case_state(&self, case_key: &str) -> Result<Option<String>, HubError>;
 }
 
 /// Opens (and migrates) the store a `--db` URL names: `postgres://…`/`postgresql://…` or
@@ -211,6 +222,14 @@ pub async fn open(url: &str) -> Result<Arc<dyn HubStore>, HubError> {
     } else {
         Err(HubError::BadDbUrl(url.into()))
     }
+}
+
+/// The id key of the case a leaf is about, if any.
+pub(crate) fn case_key_of(leaf: &[u8]) -> Option<String> {
+    signoff_audit::log::leaf_case_id(leaf)
+        .ok()
+        .flatten()
+        .map(|c| signoff_core::case::id_key(&c))
 }
 
 /// A 32-byte seed stored as hex.
@@ -253,4 +272,4 @@ pub(crate) fn order_keys(case: &NewCase) -> (Option<i64>, i64, i64) {
 pub(crate) const MAX_LISTED: usize = 100;
 
 /// Schema version the hub's migrations reach.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;

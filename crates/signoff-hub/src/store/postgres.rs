@@ -20,7 +20,7 @@ use tokio_postgres::NoTls;
 const MIGRATION_LOCK: i64 = 0x5349_474e_4855_4201;
 
 /// Forward-only migrations, by version (index + 1). A released one is never edited.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     r#"
 CREATE TABLE devices (
     seq BIGSERIAL, id TEXT PRIMARY KEY, public_key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
@@ -59,6 +59,10 @@ CREATE INDEX dispositions_conflicts ON dispositions (applied, seq);
 CREATE TABLE log_refusals (
     seq BIGSERIAL PRIMARY KEY, device TEXT NOT NULL, first_bad BIGINT NOT NULL, code TEXT NOT NULL,
     reason TEXT NOT NULL, at_ms BIGINT NOT NULL);
+"#,
+    r#"
+ALTER TABLE log_entries ADD COLUMN case_key TEXT;
+CREATE INDEX log_entries_case ON log_entries (case_key) WHERE case_key IS NOT NULL;
 "#,
 ];
 
@@ -117,6 +121,25 @@ impl PgStore {
                 &[&(i as i64 + 1)],
             )
             .await?;
+        }
+        if version == 2 {
+            // Entries stored before version 3 learn which case they are about.
+            let rows = tx
+                .query(
+                    "SELECT device, idx, leaf FROM log_entries WHERE case_key IS NULL",
+                    &[],
+                )
+                .await?;
+            for r in &rows {
+                let leaf: Vec<u8> = r.get(2);
+                if let Some(key) = super::case_key_of(&leaf) {
+                    tx.execute(
+                        "UPDATE log_entries SET case_key = $3 WHERE device = $1 AND idx = $2",
+                        &[&r.get::<_, String>(0), &r.get::<_, i64>(1), &key],
+                    )
+                    .await?;
+                }
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -442,14 +465,15 @@ impl HubStore for PgStore {
         }
         let ins = tx
             .prepare(
-                "INSERT INTO log_entries (device, idx, leaf, leaf_hash) SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BYTEA[], $4::BYTEA[])",
+                "INSERT INTO log_entries (device, idx, leaf, leaf_hash, case_key) SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BYTEA[], $4::BYTEA[], $5::TEXT[])",
             )
             .await?;
         for chunk in a.entries.chunks(2000) {
             let idx: Vec<i64> = chunk.iter().map(|e| e.0 as i64).collect();
             let leaves: Vec<&[u8]> = chunk.iter().map(|e| e.1.as_slice()).collect();
             let hashes: Vec<&[u8]> = chunk.iter().map(|e| &e.2[..]).collect();
-            tx.execute(&ins, &[&a.device, &idx, &leaves, &hashes])
+            let keys: Vec<Option<&str>> = chunk.iter().map(|e| e.3.as_deref()).collect();
+            tx.execute(&ins, &[&a.device, &idx, &leaves, &hashes, &keys])
                 .await?;
         }
         tx.execute(
@@ -553,5 +577,53 @@ impl HubStore for PgStore {
                 reason: r.get::<_, Option<String>>(8).unwrap_or_default(),
             })
             .collect())
+    }
+
+    async fn log_heads(&self) -> Result<Vec<(String, LogHead)>, HubError> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT device, origin, size, edge, checkpoint, cosigned FROM device_logs ORDER BY device",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    LogHead {
+                        origin: r.get(1),
+                        size: r.get::<_, i64>(2) as u64,
+                        edge: r.get(3),
+                        checkpoint: r.get(4),
+                        cosigned: r.get(5),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn case_entries(&self, case_key: &str) -> Result<Vec<(String, u64)>, HubError> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT device, idx FROM log_entries WHERE case_key = $1 ORDER BY device, idx",
+                &[&case_key],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
+            .collect())
+    }
+
+    async fn case_state(&self, case_key: &str) -> Result<Option<String>, HubError> {
+        let c = self.pool.get().await?;
+        Ok(
+            c.query_opt("SELECT state FROM cases WHERE id_key = $1", &[&case_key])
+                .await?
+                .map(|r| r.get(0)),
+        )
     }
 }

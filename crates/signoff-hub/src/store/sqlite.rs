@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Forward-only migrations, by version (index + 1). A released one is never edited.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     r#"
 CREATE TABLE devices (
     id TEXT PRIMARY KEY, public_key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
@@ -54,6 +54,10 @@ CREATE TABLE log_refusals (
     seq INTEGER PRIMARY KEY, device TEXT NOT NULL, first_bad INTEGER NOT NULL, code TEXT NOT NULL,
     reason TEXT NOT NULL, at_ms INTEGER NOT NULL);
 "#,
+    r#"
+ALTER TABLE log_entries ADD COLUMN case_key TEXT;
+CREATE INDEX log_entries_case ON log_entries (case_key) WHERE case_key IS NOT NULL;
+"#,
 ];
 
 /// The hub's tables in one SQLite file.
@@ -84,6 +88,9 @@ impl SqliteStore {
                 tx.execute_batch(sql)?;
                 tx.pragma_update(None, "user_version", i as i64 + 1)?;
             }
+            if version == 2 {
+                backfill_case_keys(&tx)?;
+            }
             tx.commit()?;
             Ok(conn)
         })
@@ -108,6 +115,22 @@ impl SqliteStore {
         .await
         .map_err(|e| HubError::Database(e.to_string()))?
     }
+}
+
+/// Fills `log_entries.case_key` for entries stored before schema version 3.
+fn backfill_case_keys(tx: &Connection) -> Result<(), HubError> {
+    let rows: Vec<(String, i64, Vec<u8>)> = tx
+        .prepare("SELECT device, idx, leaf FROM log_entries WHERE case_key IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut set =
+        tx.prepare("UPDATE log_entries SET case_key = ?3 WHERE device = ?1 AND idx = ?2")?;
+    for (device, idx, leaf) in rows {
+        if let Some(key) = super::case_key_of(&leaf) {
+            set.execute(params![device, idx, key])?;
+        }
+    }
+    Ok(())
 }
 
 fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
@@ -431,10 +454,10 @@ impl HubStore for SqliteStore {
             }
             {
                 let mut ins = tx.prepare(
-                    "INSERT INTO log_entries (device, idx, leaf, leaf_hash) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO log_entries (device, idx, leaf, leaf_hash, case_key) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
-                for (i, leaf, h) in &a.entries {
-                    ins.execute(params![a.device, *i as i64, leaf, &h[..]])?;
+                for (i, leaf, h, case_key) in &a.entries {
+                    ins.execute(params![a.device, *i as i64, leaf, &h[..], case_key])?;
                 }
             }
             tx.execute(
@@ -536,6 +559,53 @@ impl HubStore for SqliteStore {
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn log_heads(&self) -> Result<Vec<(String, LogHead)>, HubError> {
+        self.run(|c| {
+            let mut st = c.prepare(
+                "SELECT device, origin, size, edge, checkpoint, cosigned FROM device_logs ORDER BY device",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    LogHead {
+                        origin: r.get(1)?,
+                        size: r.get::<_, i64>(2)? as u64,
+                        edge: r.get(3)?,
+                        checkpoint: r.get(4)?,
+                        cosigned: r.get(5)?,
+                    },
+                ))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn case_entries(&self, case_key: &str) -> Result<Vec<(String, u64)>, HubError> {
+        let key = case_key.to_string();
+        self.run(move |c| {
+            let mut st = c.prepare(
+                "SELECT device, idx FROM log_entries WHERE case_key = ?1 ORDER BY device, idx",
+            )?;
+            let rows = st.query_map([key], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn case_state(&self, case_key: &str) -> Result<Option<String>, HubError> {
+        let key = case_key.to_string();
+        self.run(move |c| {
+            Ok(
+                c.query_row("SELECT state FROM cases WHERE id_key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
         })
         .await
     }
