@@ -5,6 +5,7 @@ mod actions_cmd;
 mod bench;
 mod bench_audit;
 mod bench_audit_view;
+mod bench_hub;
 mod bench_intake;
 mod bench_reword;
 mod bench_search;
@@ -276,6 +277,19 @@ enum BenchCommand {
         /// Size of the log for verify and history.
         #[arg(long, default_value_t = 100_000)]
         entries: u64,
+    },
+    /// A team hub on `--db` (served in this process): push a log, lease cases, 50 concurrent
+    /// workstations.
+    Hub {
+        /// `postgres://USER@HOST:PORT/DB` or `sqlite:PATH`.
+        #[arg(long)]
+        db: String,
+        /// Entries in the pushed log.
+        #[arg(long, default_value_t = 100_000)]
+        entries: u64,
+        /// Cases leased (by ten devices).
+        #[arg(long, default_value_t = 10_000)]
+        cases: u64,
     },
     /// The audit view at scale: every filter's first and next page (with its query plan), an
     /// entry's proof, the CSV export and the actor list.
@@ -556,6 +570,9 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             bench::queue(cases, keep.as_deref(), out)?
         }
         Command::Bench(BenchCommand::Audit { entries }) => bench_audit::audit(entries, out)?,
+        Command::Bench(BenchCommand::Hub { db, entries, cases }) => {
+            bench_hub::hub(&db, entries, cases, out)?
+        }
         Command::Bench(BenchCommand::AuditView { entries }) => {
             bench_audit_view::audit_view(entries, out)?
         }

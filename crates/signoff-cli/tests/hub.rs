@@ -435,3 +435,44 @@ fn fifty_pullers_on_two_hub_processes_never_share_a_lease() {
     drop(hubs);
     cluster.stop();
 }
+
+#[test]
+fn bench_hub_reports_its_figures_on_sqlite() {
+    let t = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", t.path().join("bench.sqlite").display());
+    let v = json(run(
+        &[
+            "bench",
+            "hub",
+            "--db",
+            &db,
+            "--entries",
+            "4000",
+            "--cases",
+            "200",
+            "--json",
+        ],
+        &t.path().join("ws"),
+    ));
+    assert_eq!(v["backend"], "sqlite");
+    assert_eq!(
+        (v["entries"].as_u64(), v["leased"].as_u64()),
+        (Some(4000), Some(200)),
+        "{v}"
+    );
+    assert_eq!(
+        v["requests"],
+        50 * 40,
+        "20 leases and 20 pushes per workstation: {v}"
+    );
+    for k in [
+        "push_100k_s",
+        "lease_10k_s",
+        "p50_ms",
+        "p99_ms",
+        "requests_per_s",
+        "hub_rss_mb",
+    ] {
+        assert!(v[k].as_f64().unwrap() > 0.0, "{k}: {v}");
+    }
+}
