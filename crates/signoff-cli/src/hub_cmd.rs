@@ -92,6 +92,19 @@ pub enum HubCommand {
         #[arg(long, env = "SIGNOFF_HUB")]
         hub: Option<String>,
     },
+    /// Resolve a conflicting disposition (leads): keep the device's version or the hub's.
+    Resolve {
+        /// The device whose disposition conflicted.
+        device: String,
+        /// Its entry index (`signoff hub conflicts`).
+        index: u64,
+        /// `device` (apply its disposition) or `hub` (keep the hub's case as it is).
+        #[arg(long)]
+        keep: String,
+        /// The hub's URL (default: the one this workspace enrolled with).
+        #[arg(long, env = "SIGNOFF_HUB")]
+        hub: Option<String>,
+    },
     /// How a case was handled on every device that touched it, each entry with its inclusion
     /// proof against that device's cosigned checkpoint (leads).
     History {
@@ -260,6 +273,30 @@ pub fn run(g: &Global, out: &Out, cmd: HubCommand, clock: &dyn Clock) -> Result<
                 ));
             }
             out.json(&list);
+        }
+        HubCommand::Resolve {
+            device,
+            index,
+            keep,
+            hub,
+        } => {
+            if !matches!(keep.as_str(), "device" | "hub") {
+                bail!("--keep must be device or hub, not {keep:?}");
+            }
+            let c = client(g, &hub_url(g, hub, clock)?, clock)?;
+            let r = c.call(
+                "the resolution",
+                "POST",
+                "/v1/conflicts/resolve",
+                Some(&serde_json::json!({"device": device, "index": index, "keep": keep})),
+            )?;
+            out.line(&format!(
+                "case {}: kept the {} version; the hub's case is {}",
+                r["case_id"].as_str().unwrap_or(""),
+                keep,
+                r["state"].as_str().unwrap_or("absent")
+            ));
+            out.json(&r);
         }
         HubCommand::History { case, on, hub } => {
             let c = client(g, &hub_url(g, hub, clock)?, clock)?;

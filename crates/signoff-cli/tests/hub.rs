@@ -308,6 +308,44 @@ fn workstation_enrols_syncs_and_works_offline_on_a_sqlite_hub() {
         "{conflicts}"
     );
     fails(run(&["hub", "conflicts"], &ws), "needs a lead or admin");
+    let index = list[0]["index"].to_string();
+    let conflicted = list[0]["device"].as_str().unwrap().to_string();
+    fails(
+        run(
+            &[
+                "hub",
+                "resolve",
+                &conflicted,
+                &index,
+                "--keep",
+                "mine",
+                "--hub",
+                &hub.url,
+            ],
+            &lead_ws,
+        ),
+        "--keep must be device or hub",
+    );
+    let r = json(run(
+        &[
+            "hub",
+            "resolve",
+            &conflicted,
+            &index,
+            "--keep",
+            "hub",
+            "--hub",
+            &hub.url,
+            "--json",
+        ],
+        &lead_ws,
+    ));
+    assert_eq!(r["kept"], "hub", "{r}");
+    let conflicts = json(run(
+        &["hub", "conflicts", "--hub", &hub.url, "--json"],
+        &lead_ws,
+    ));
+    assert_eq!(conflicts.as_array().unwrap().len(), 0, "{conflicts}");
 
     // The team record: the decided case on every device, and every device log re-verified.
     let h = json(run(

@@ -294,3 +294,26 @@ pub struct VerifyFailure {
     /// What is wrong.
     pub why: String,
 }
+
+/// `POST /v1/conflicts/resolve`: a lead decides which version of a conflicting disposition
+/// stands. Both stay on record: the device's entry in its log, the resolution at the hub.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ResolveRequest {
+    /// The device whose disposition conflicted.
+    pub device: String,
+    /// Its entry index.
+    pub index: u64,
+    /// `device`: apply the device's disposition to the case; `hub`: keep the hub's case as it is.
+    pub keep: String,
+}
+
+/// What a resolution did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Resolved {
+    /// The case.
+    pub case_id: String,
+    /// `device` or `hub`.
+    pub kept: String,
+    /// The hub's state of the case after it.
+    pub state: Option<String>,
+}

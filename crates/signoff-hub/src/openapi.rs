@@ -21,6 +21,7 @@ use utoipa::OpenApi;
         crate::server::push_log,
         crate::server::device_log,
         crate::server::conflicts,
+        crate::server::resolve,
         crate::server::witness_key,
         crate::server::history,
         crate::server::verify_all,

@@ -4,8 +4,8 @@
 
 use crate::model::{
     CaseHistory, Device, DispositionConflict, EnrolRequest, ErrorBody, HubVerifyReport,
-    ImportResult, Lease, LeaseInfo, LeaseRequest, LeaseResponse, LogAck, LogBatch, Role,
-    RoleRequest, WitnessKey,
+    ImportResult, Lease, LeaseInfo, LeaseRequest, LeaseResponse, LogAck, LogBatch, ResolveRequest,
+    Resolved, Role, RoleRequest, WitnessKey,
 };
 use crate::store::{rfc3339, HubStore};
 use crate::witness::Witness;
@@ -133,6 +133,7 @@ pub fn router(state: HubState) -> Router {
         .route("/v1/log", post(push_log))
         .route("/v1/devices/{device}/log", get(device_log))
         .route("/v1/conflicts", get(conflicts))
+        .route("/v1/conflicts/resolve", post(resolve))
         .route("/v1/witness", get(witness_key))
         .route("/v1/history", get(history))
         .route("/v1/verify", get(verify_all))
@@ -722,4 +723,50 @@ pub(crate) async fn verify_all(
     }
     report.ok = report.failures.is_empty();
     Ok(Json(report))
+}
+
+/// Resolve a conflicting disposition (leads): keep the device's version (applied to the case)
+/// or the hub's; the conflict leaves the queue and the resolution is recorded with who made it.
+#[utoipa::path(post, path = "/v1/conflicts/resolve", request_body = ResolveRequest,
+    responses((status = 200, body = Resolved), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody)))]
+pub(crate) async fn resolve(
+    State(s): State<HubState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Resolved> {
+    let body = body_of(&s, body)?;
+    let me = auth::device(&s, &method, &uri, &headers, &body).await?;
+    auth::need_lead(&me, "resolving conflicts")?;
+    let req: ResolveRequest = json_body(&body)?;
+    let keep_device = match req.keep.as_str() {
+        "device" => true,
+        "hub" => false,
+        other => {
+            return Err(
+                HubError::BadRequest(format!("keep must be device or hub, not {other:?}")).into(),
+            )
+        }
+    };
+    let now = s.clock.now().timestamp_millis();
+    let case_id = s
+        .store
+        .resolve_conflict(&req.device, req.index, keep_device, &me.device, now)
+        .await?
+        .ok_or_else(|| {
+            HubError::NotFound(format!(
+                "no unresolved conflict at entry {} of device {}",
+                req.index, req.device
+            ))
+        })?;
+    let state = s
+        .store
+        .case_state(&signoff_core::case::id_key(&case_id))
+        .await?;
+    Ok(Json(Resolved {
+        case_id,
+        kept: req.keep,
+        state,
+    }))
 }

@@ -315,6 +315,40 @@ fn dispositions_apply_under_the_lease_or_go_to_the_conflict_queue(b: Backend) {
     assert_eq!(status, 403);
     let again = push(&dev, &w, 0, end, &claimed).unwrap();
     assert_eq!((again.accepted, again.applied, again.conflicts), (0, 0, 0));
+
+    // A lead resolves the stale one for the device: its disposition now stands at the hub, and
+    // the conflict leaves the queue; a second resolution of it is refused.
+    let stale = &list[0];
+    let body =
+        serde_json::json!({"device": stale["device"], "index": stale["index"], "keep": "device"});
+    let r = admin
+        .call("resolve", "POST", "/v1/conflicts/resolve", Some(&body))
+        .unwrap();
+    assert_eq!(
+        (r["case_id"].as_str(), r["state"].as_str()),
+        (Some(held[1].as_str()), Some("decided")),
+        "{r}"
+    );
+    let (status, _, _) =
+        refusal(admin.call("resolve", "POST", "/v1/conflicts/resolve", Some(&body)));
+    assert_eq!(status, 404);
+    let (status, _, _) = refusal(dev.call("resolve", "POST", "/v1/conflicts/resolve", Some(&body)));
+    assert_eq!(status, 403, "a reviewer cannot resolve conflicts");
+    let left = admin
+        .call("conflicts", "GET", "/v1/conflicts", None)
+        .unwrap();
+    assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
+    // Keeping the hub's version changes no case.
+    let never_c = &left[0];
+    let r = admin
+        .call(
+            "resolve",
+            "POST",
+            "/v1/conflicts/resolve",
+            Some(&serde_json::json!({"device": never_c["device"], "index": never_c["index"], "keep": "hub"})),
+        )
+        .unwrap();
+    assert_eq!(r["state"], "open", "{r}");
 }
 
 /// Runs SQL on the hub's database behind the hub's back (`sqlite` or `pg` by backend).

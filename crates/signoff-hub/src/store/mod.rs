@@ -202,6 +202,17 @@ pub trait HubStore: Send + Sync {
     /// The (device, index) of every held entry about the case with this id key, in device
     /// then index order.
     async fn case_entries(&self, case_key: &str) -> Result<Vec<(String, u64)>, HubError>;
+    /// Resolves an unresolved conflict: `keep_device` applies the device's disposition to the
+    /// case, otherwise the hub's version stands; either way the row records who resolved it.
+    /// Returns the case id, or `None` when there is no such unresolved conflict.
+    async fn resolve_conflict(
+        &self,
+        device: &str,
+        index: u64,
+        keep_device: bool,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, HubError>;
     /// The hub's state of a case (`open`, `decided`), if it has the case.
     async fn case_state(&self, case_key: &str) -> Result<Option<String>, HubError>;
 }
@@ -272,4 +283,4 @@ pub(crate) fn order_keys(case: &NewCase) -> (Option<i64>, i64, i64) {
 pub(crate) const MAX_LISTED: usize = 100;
 
 /// Schema version the hub's migrations reach.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;

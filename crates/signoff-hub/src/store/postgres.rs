@@ -20,7 +20,7 @@ use tokio_postgres::NoTls;
 const MIGRATION_LOCK: i64 = 0x5349_474e_4855_4201;
 
 /// Forward-only migrations, by version (index + 1). A released one is never edited.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     r#"
 CREATE TABLE devices (
     seq BIGSERIAL, id TEXT PRIMARY KEY, public_key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
@@ -63,6 +63,11 @@ CREATE TABLE log_refusals (
     r#"
 ALTER TABLE log_entries ADD COLUMN case_key TEXT;
 CREATE INDEX log_entries_case ON log_entries (case_key) WHERE case_key IS NOT NULL;
+"#,
+    r#"
+ALTER TABLE dispositions ADD COLUMN resolution TEXT;
+ALTER TABLE dispositions ADD COLUMN resolved_by TEXT;
+ALTER TABLE dispositions ADD COLUMN resolved_ms BIGINT;
 "#,
 ];
 
@@ -559,7 +564,7 @@ impl HubStore for PgStore {
         let rows = c
             .query(
                 "SELECT device, idx, case_id, kind, decision, actor, fence, at_ms, reason
-                 FROM dispositions WHERE NOT applied ORDER BY seq",
+                 FROM dispositions WHERE NOT applied AND resolution IS NULL ORDER BY seq",
                 &[],
             )
             .await?;
@@ -625,5 +630,45 @@ impl HubStore for PgStore {
                 .await?
                 .map(|r| r.get(0)),
         )
+    }
+
+    async fn resolve_conflict(
+        &self,
+        device: &str,
+        index: u64,
+        keep_device: bool,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, HubError> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let row = tx
+            .query_opt(
+                "SELECT case_id, kind FROM dispositions
+                 WHERE device = $1 AND idx = $2 AND NOT applied AND resolution IS NULL FOR UPDATE",
+                &[&device, &(index as i64)],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let (case_id, kind): (String, String) = (row.get(0), row.get(1));
+        let resolution = if keep_device { "device" } else { "hub" };
+        if keep_device {
+            let state = if kind == "undo" { "open" } else { "decided" };
+            tx.execute(
+                "UPDATE cases SET state = $2 WHERE id_key = $1",
+                &[&signoff_core::case::id_key(&case_id), &state],
+            )
+            .await?;
+        }
+        tx.execute(
+            "UPDATE dispositions SET resolution = $3, resolved_by = $4, resolved_ms = $5
+             WHERE device = $1 AND idx = $2",
+            &[&device, &(index as i64), &resolution, &by, &now_ms],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(case_id))
     }
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Forward-only migrations, by version (index + 1). A released one is never edited.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     r#"
 CREATE TABLE devices (
     id TEXT PRIMARY KEY, public_key TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
@@ -57,6 +57,11 @@ CREATE TABLE log_refusals (
     r#"
 ALTER TABLE log_entries ADD COLUMN case_key TEXT;
 CREATE INDEX log_entries_case ON log_entries (case_key) WHERE case_key IS NOT NULL;
+"#,
+    r#"
+ALTER TABLE dispositions ADD COLUMN resolution TEXT;
+ALTER TABLE dispositions ADD COLUMN resolved_by TEXT;
+ALTER TABLE dispositions ADD COLUMN resolved_ms INTEGER;
 "#,
 ];
 
@@ -543,7 +548,7 @@ impl HubStore for SqliteStore {
         self.run(|c| {
             let mut st = c.prepare(
                 "SELECT device, idx, case_id, kind, decision, actor, fence, at_ms, reason
-                 FROM dispositions WHERE applied = 0 ORDER BY seq",
+                 FROM dispositions WHERE applied = 0 AND resolution IS NULL ORDER BY seq",
             )?;
             let rows = st.query_map([], |r| {
                 Ok(DispositionConflict {
@@ -606,6 +611,47 @@ impl HubStore for SqliteStore {
                 })
                 .optional()?,
             )
+        })
+        .await
+    }
+
+    async fn resolve_conflict(
+        &self,
+        device: &str,
+        index: u64,
+        keep_device: bool,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, HubError> {
+        let (device, by) = (device.to_string(), by.to_string());
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let row: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT case_id, kind FROM dispositions
+                     WHERE device = ?1 AND idx = ?2 AND applied = 0 AND resolution IS NULL",
+                    params![device, index as i64],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((case_id, kind)) = row else {
+                return Ok(None);
+            };
+            let resolution = if keep_device { "device" } else { "hub" };
+            if keep_device {
+                let state = if kind == "undo" { "open" } else { "decided" };
+                tx.execute(
+                    "UPDATE cases SET state = ?2 WHERE id_key = ?1",
+                    params![signoff_core::case::id_key(&case_id), state],
+                )?;
+            }
+            tx.execute(
+                "UPDATE dispositions SET resolution = ?3, resolved_by = ?4, resolved_ms = ?5
+                 WHERE device = ?1 AND idx = ?2",
+                params![device, index as i64, resolution, by, now_ms],
+            )?;
+            tx.commit()?;
+            Ok(Some(case_id))
         })
         .await
     }
