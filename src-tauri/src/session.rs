@@ -61,7 +61,11 @@ impl Session {
         let ws = match signoff_api::demo::open(&dir, is_demo, key_file.as_deref(), clock.as_ref()) {
             Ok(ws) => ws,
             Err(signoff_api::ApiError::Store(signoff_store::StoreError::Locked(_))) => {
-                Workspace::open(&dir, Access::Read)?
+                signoff_api::workspace::open(
+                    &dir,
+                    Access::Read,
+                    &signoff_api::keys::KeyPlace::new(key_file.as_deref(), &dir, is_demo),
+                )?
             }
             Err(e) => return Err(e.into()),
         };

@@ -3,9 +3,10 @@
 //! for ABCD's subflows plus a minority of public ones (see assets/demo/ATTRIBUTION.md),
 //! embedded in the binary so the app opens on something real without any set-up.
 
+use crate::workspace::Encryption;
 use signoff_core::Clock;
 use signoff_intake::bundled::EmbeddingTable;
-use signoff_store::{Access, ImportReport, Workspace};
+use signoff_store::{ImportReport, Workspace};
 use std::path::Path;
 
 /// The demo cases, as committed in `assets/demo/cases.jsonl`.
@@ -192,17 +193,29 @@ fn shift_to(jsonl: &str, now: chrono::DateTime<chrono::Utc>) -> String {
     out
 }
 
-/// Opens the workspace in `dir` for writing with its device key, seeding the demo when `is_demo`.
+/// Opens the workspace in `dir` for writing with its device key (and its database key when it
+/// is encrypted), seeding the demo when `is_demo`.
 pub fn open(
     dir: &Path,
     is_demo: bool,
     key_file: Option<&Path>,
     clock: &dyn Clock,
 ) -> Result<Workspace, crate::ApiError> {
+    open_with(dir, is_demo, key_file, clock, Encryption::Plain)
+}
+
+/// [`open`], creating the workspace encrypted when `encryption` asks and it does not exist yet.
+pub fn open_with(
+    dir: &Path,
+    is_demo: bool,
+    key_file: Option<&Path>,
+    clock: &dyn Clock,
+    encryption: Encryption,
+) -> Result<Workspace, crate::ApiError> {
     let place = crate::keys::KeyPlace::new(key_file, dir, is_demo);
-    // The key first: without one, nothing is created.
+    // The keys first: without them, nothing is created.
     let key = crate::keys::load_or_create(place.device())?;
-    let mut ws = Workspace::open(dir, Access::Write)?;
+    let mut ws = crate::workspace::open_or_create(dir, &place, encryption)?;
     crate::keys::attach_device_key(&mut ws, &place, key)?;
     if is_demo {
         seed(&mut ws, clock)?;

@@ -12,7 +12,7 @@ use crate::ApiError;
 use signoff_audit::keyfile;
 use signoff_audit::note::{Ed25519Key, Signer};
 use signoff_core::Clock;
-use signoff_store::{StoreError, Workspace};
+use signoff_store::{DbKey, StoreError, Workspace};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -34,6 +34,10 @@ pub enum KeySlot {
 #[derive(Debug, Clone)]
 pub struct KeyPlace {
     device: KeySlot,
+    /// The explicit `--key-file`, if one was given.
+    explicit: Option<PathBuf>,
+    /// The workspace directory, canonical where it exists.
+    workspace: PathBuf,
 }
 
 impl KeyPlace {
@@ -42,16 +46,31 @@ impl KeyPlace {
     /// --demo`), else the OS store.
     pub fn new(key_file: Option<&Path>, workspace: &Path, is_demo: bool) -> Self {
         let own = workspace.join(DEMO_KEY_FILE);
+        let dir = canonical_dir(workspace);
         let device = match key_file {
             Some(p) => KeySlot::File(p.to_path_buf()),
             None if is_demo || own.is_file() => KeySlot::File(own),
-            None => {
-                let dir =
-                    std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
-                KeySlot::Store(format!("device-key:{}", dir.display()))
-            }
+            None => KeySlot::Store(format!("device-key:{}", dir.display())),
         };
-        Self { device }
+        Self {
+            device,
+            explicit: key_file.map(Path::to_path_buf),
+            workspace: dir,
+        }
+    }
+
+    /// The slot of an encrypted workspace's database key: beside an explicit key file
+    /// (`<key file>.db`), else the OS key store — never the workspace's own directory, where
+    /// it would sit next to the data it protects.
+    pub fn database(&self) -> KeySlot {
+        match &self.explicit {
+            Some(p) => {
+                let mut name = p.file_name().unwrap_or_default().to_os_string();
+                name.push(".db");
+                KeySlot::File(p.with_file_name(name))
+            }
+            None => KeySlot::Store(format!("db-key:{}", self.workspace.display())),
+        }
     }
 
     /// The device key's slot.
@@ -91,6 +110,106 @@ impl KeyPlace {
             }
             KeySlot::Store(u) => KeySlot::Store(format!("{u}:{suffix}")),
         }
+    }
+}
+
+impl std::fmt::Display for KeySlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySlot::File(p) => write!(f, "key file {}", p.display()),
+            KeySlot::Store(user) => write!(
+                f,
+                "OS key store entry {KEYRING_SERVICE}/{user} (Secret Service, else the kernel keyring)"
+            ),
+        }
+    }
+}
+
+/// Header of a database key file (the key follows in base64).
+const DB_KEY_HEADER: &str = "signoff-sqlcipher-key-v1";
+
+/// The database key in `slot`, if there is one. A key file readable by group or others is
+/// refused, as device key files are.
+pub fn load_db_key(slot: &KeySlot) -> Result<Option<DbKey>, ApiError> {
+    match slot {
+        KeySlot::Store(user) => Ok(store_get(user)?.map(DbKey::from_bytes)),
+        KeySlot::File(path) => {
+            let text = match std::fs::read_to_string(path) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(ApiError::Request(format!("{}: {e}", path.display()))),
+            };
+            check_private(path)?;
+            use base64::Engine;
+            let bytes: [u8; 32] = text
+                .trim()
+                .strip_prefix(DB_KEY_HEADER)
+                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| {
+                    ApiError::Request(format!(
+                        "{} is not a Signoff database key file (expected \"{DB_KEY_HEADER} <base64 of 32 bytes>\")",
+                        path.display()
+                    ))
+                })?;
+            Ok(Some(DbKey::from_bytes(bytes)))
+        }
+    }
+}
+
+/// The database key in `slot`, creating a fresh random one there when it is absent.
+pub fn load_or_create_db_key(slot: &KeySlot) -> Result<DbKey, ApiError> {
+    if let Some(k) = load_db_key(slot)? {
+        return Ok(k);
+    }
+    let bytes = keyfile::os_seed().map_err(|e| ApiError::Request(format!("no randomness: {e}")))?;
+    match slot {
+        KeySlot::Store(user) => store_put(user, bytes)?,
+        KeySlot::File(path) => {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+            write_private(path, &format!("{DB_KEY_HEADER} {b64}\n"))?;
+        }
+    }
+    Ok(DbKey::from_bytes(bytes))
+}
+
+/// Refuses a key file that group or others may read.
+fn check_private(path: &Path) -> Result<(), ApiError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| ApiError::Request(format!("{}: {e}", path.display())))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(ApiError::Request(format!(
+            "key file {} is readable by group or others (mode {mode:04o}); run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The workspace directory as the key store entries name it: canonical, also before the
+/// directory exists (its parent canonical, then its name), so `init` and later opens agree.
+fn canonical_dir(workspace: &Path) -> PathBuf {
+    if let Ok(d) = std::fs::canonicalize(workspace) {
+        return d;
+    }
+    match (workspace.parent(), workspace.file_name()) {
+        (Some(parent), Some(name)) => {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            std::fs::canonicalize(parent)
+                .map(|p| p.join(name))
+                .unwrap_or_else(|_| workspace.to_path_buf())
+        }
+        _ => workspace.to_path_buf(),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod intake;
 pub mod keys;
 pub mod paths;
 pub mod review;
+pub mod workspace;
 
 pub use paths::{resolve_workspace, WorkspaceChoice};
 pub use signoff_action::reword::prefer_one_decode_thread;

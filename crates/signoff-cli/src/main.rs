@@ -66,6 +66,10 @@ enum Command {
         /// The reviewer's printed name (needs `--reviewer ID`).
         #[arg(long)]
         reviewer_name: Option<String>,
+        /// Create the workspace encrypted (SQLCipher); its key goes to the OS key store, or
+        /// beside `--key-file` as `<key file>.db`.
+        #[arg(long)]
+        encrypt: bool,
     },
     /// Import case files (JSONL or CSV), each all-or-nothing.
     Import {
@@ -384,7 +388,11 @@ fn open_read(g: &Global, clock: &dyn Clock) -> Result<Workspace> {
     if is_demo && !dir.join(signoff_store::DB_FILE).exists() {
         drop(open_write(g, clock)?);
     }
-    Ok(Workspace::open(&dir, Access::Read)?)
+    Ok(signoff_api::workspace::open(
+        &dir,
+        Access::Read,
+        &key_place(g),
+    )?)
 }
 
 fn reviewer_id(g: &Global) -> Result<&str> {
@@ -400,10 +408,22 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
         Command::Init {
             demo,
             reviewer_name,
+            encrypt,
         } => {
             let (dir, default_demo) = workspace_dir(g);
             let demo = demo || default_demo;
-            let mut ws = signoff_api::demo::open(&dir, demo, g.key_file.as_deref(), &clock)?;
+            let encryption = if encrypt {
+                signoff_api::workspace::Encryption::Encrypted
+            } else {
+                signoff_api::workspace::Encryption::Plain
+            };
+            let mut ws = signoff_api::demo::open_with(
+                &dir,
+                demo,
+                g.key_file.as_deref(),
+                &clock,
+                encryption,
+            )?;
             if let Some(name) = reviewer_name {
                 let id = reviewer_id(g)?;
                 ws.upsert_reviewer(
@@ -416,8 +436,21 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                 signoff_api::keys::attach_reviewer_key(&mut ws, &key_place(g), id, &clock)?;
             }
             let counts = ws.status_counts()?;
-            out.line(&format!("workspace ready at {}", dir.display()));
-            out.json(&serde_json::json!({"workspace": dir, "open": counts.counts[0].1}));
+            let place = signoff_api::keys::KeyPlace::new(g.key_file.as_deref(), &dir, demo);
+            let key = signoff_api::workspace::key_location(&dir, &place)?;
+            match &key {
+                Some(k) => out.line(&format!(
+                    "workspace ready at {} (encrypted; its database key is in the {k})",
+                    dir.display()
+                )),
+                None => out.line(&format!("workspace ready at {}", dir.display())),
+            }
+            out.json(&serde_json::json!({
+                "workspace": dir,
+                "open": counts.counts[0].1,
+                "encrypted": key.is_some(),
+                "db_key": key,
+            }));
         }
         Command::Import { files } => import(g, out, &files, &clock)?,
         Command::Pull { url } => pull(g, out, &url, &clock)?,

@@ -918,6 +918,9 @@ impl Workspace {
         chunks: &[StoredChunk],
         embedder: &Embedder,
     ) -> Result<(Vec<Vec<f32>>, Option<String>), StoreError> {
+        if self.is_encrypted() {
+            return self.memory_vectors(version, chunks, embedder);
+        }
         let root = self.dir().join("index").join("corpus").join(version);
         let path = root.join(format!("dense-{}.vec", embedder.version()));
         let mut h = sha2::Sha256::new();
@@ -950,20 +953,7 @@ impl Workspace {
                 path.display()
             ),
         };
-        let texts: Vec<String> = chunks
-            .iter()
-            .map(|c| {
-                signoff_context::retriever::passage_text(&Passage {
-                    id: String::new(),
-                    title: c.title.clone(),
-                    text: c.text.clone(),
-                })
-            })
-            .collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let vectors = embedder
-            .embed(&refs)
-            .map_err(|e| rule(format!("embedding the corpus version: {e}")))?;
+        let vectors = embed_chunks(chunks, embedder)?;
         let mut bytes = Vec::with_capacity(header.len() + 33 + vectors.len() * 4 * 384);
         bytes.extend_from_slice(header.as_bytes());
         bytes.push(b'\n');
@@ -980,6 +970,35 @@ impl Workspace {
         std::fs::write(&tmp, &bytes).map_err(|e| io(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
         Ok((vectors, Some(note)))
+    }
+
+    /// An encrypted workspace's passage vectors: computed once per open workspace and kept in
+    /// memory, never written beside the encrypted file.
+    fn memory_vectors(
+        &self,
+        version: &str,
+        chunks: &[StoredChunk],
+        embedder: &Embedder,
+    ) -> Result<(Vec<Vec<f32>>, Option<String>), StoreError> {
+        let key = format!("{version}/{}", embedder.version());
+        let mut cache = self
+            .memory_indexes
+            .vectors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = cache.get(&key).filter(|v| v.len() == chunks.len()) {
+            return Ok((v.as_ref().clone(), None));
+        }
+        let vectors = std::sync::Arc::new(embed_chunks(chunks, embedder)?);
+        cache.insert(key, vectors.clone());
+        Ok((
+            vectors.as_ref().clone(),
+            Some(format!(
+                "embedded version {} in memory ({} passages; an encrypted workspace keeps no index on disk)",
+                &version[..12.min(version.len())],
+                chunks.len()
+            )),
+        ))
     }
 
     /// Builds the search indexes of a version (`version`: an id prefix or `head`) ahead of its
@@ -1028,12 +1047,17 @@ impl Workspace {
         &self,
         version: &str,
         chunks: &[StoredChunk],
-    ) -> Result<(Bm25Index, Option<String>), StoreError> {
+    ) -> Result<(std::sync::Arc<Bm25Index>, Option<String>), StoreError> {
+        if self.is_encrypted() {
+            return self.memory_index(version, chunks);
+        }
         let root = self.dir().join("index").join("corpus").join(version);
         let dir = root.join("bm25");
         let note = if dir.exists() {
             match Bm25Index::open_in_dir(&dir) {
-                Ok(idx) if idx.len() == chunks.len() as u64 => return Ok((idx, None)),
+                Ok(idx) if idx.len() == chunks.len() as u64 => {
+                return Ok((std::sync::Arc::new(idx), None))
+            }
                 Ok(idx) => Some(format!(
                     "the search index held {} passages, not the version's {}; rebuilt it from the store",
                     idx.len(),
@@ -1072,7 +1096,47 @@ impl Workspace {
         std::fs::rename(&tmp, &dir).map_err(|e| io(&dir, e))?;
         let idx = Bm25Index::open_in_dir(&dir)
             .map_err(|e| rule(format!("opening the rebuilt search index: {e}")))?;
-        Ok((idx, note))
+        Ok((std::sync::Arc::new(idx), note))
+    }
+
+    /// An encrypted workspace's BM25 index: built in memory once per open workspace (tantivy's
+    /// RAM directory), never written beside the encrypted file.
+    fn memory_index(
+        &self,
+        version: &str,
+        chunks: &[StoredChunk],
+    ) -> Result<(std::sync::Arc<Bm25Index>, Option<String>), StoreError> {
+        let mut cache = self
+            .memory_indexes
+            .bm25
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(idx) = cache
+            .get(version)
+            .filter(|i| i.len() == chunks.len() as u64)
+        {
+            return Ok((idx.clone(), None));
+        }
+        let passages: Vec<Passage> = chunks
+            .iter()
+            .map(|c| Passage {
+                id: c.sha256.clone(),
+                title: c.title.clone(),
+                text: c.text.clone(),
+            })
+            .collect();
+        let idx = std::sync::Arc::new(
+            Bm25Index::build_in_ram(&passages)
+                .map_err(|e| rule(format!("building the search index: {e}")))?,
+        );
+        cache.insert(version.to_string(), idx.clone());
+        Ok((
+            idx,
+            Some(format!(
+                "built the search index for version {} in memory",
+                &version[..12.min(version.len())]
+            )),
+        ))
     }
 
     /// Retrieves evidence for a case: redacts its subject and body, searches the newest
@@ -1246,4 +1310,30 @@ fn matched_terms(
         }
     }
     out
+}
+
+/// Search indexes of an encrypted workspace, kept in memory for as long as it is open: BM25
+/// by version, passage vectors by version and model.
+#[derive(Default)]
+pub(crate) struct MemoryIndexes {
+    bm25: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Bm25Index>>>,
+    vectors: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Vec<Vec<f32>>>>>,
+}
+
+/// The passage vectors of `chunks` (title and text, as the retriever embeds them).
+fn embed_chunks(chunks: &[StoredChunk], embedder: &Embedder) -> Result<Vec<Vec<f32>>, StoreError> {
+    let texts: Vec<String> = chunks
+        .iter()
+        .map(|c| {
+            signoff_context::retriever::passage_text(&Passage {
+                id: String::new(),
+                title: c.title.clone(),
+                text: c.text.clone(),
+            })
+        })
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    embedder
+        .embed(&refs)
+        .map_err(|e| rule(format!("embedding the corpus version: {e}")))
 }

@@ -53,6 +53,20 @@ pub enum StoreError {
         /// Newest version this build knows.
         known: i64,
     },
+    /// The workspace is encrypted and its database key was not found.
+    #[error("the workspace {workspace} is encrypted and its database key was not found ({looked_in}); nothing was opened or changed — restore the key (see docs/workspace.md, \"Keys and recovery\")")]
+    NoDbKey {
+        /// The workspace directory.
+        workspace: PathBuf,
+        /// Where the key was looked for.
+        looked_in: String,
+    },
+    /// The key given does not open the encrypted workspace.
+    #[error("the database key does not open the encrypted workspace {0} (a wrong key, or a damaged file); the file was not changed")]
+    WrongDbKey(PathBuf),
+    /// A key was given for a workspace that exists and is not encrypted.
+    #[error("the workspace {0} already exists and is not encrypted; an existing workspace cannot be encrypted in place — create a new one with `signoff init --encrypt` in another directory")]
+    NotEncrypted(PathBuf),
     /// Another process holds the writer lock.
     #[error("the workspace {0} is open for writing in another Signoff process; close it there, or open this one read-only")]
     Locked(PathBuf),
@@ -202,6 +216,9 @@ impl StoreError {
             StoreError::NoWorkspace(_) => "no_workspace",
             StoreError::NotAWorkspace { .. } => "not_a_workspace",
             StoreError::TooNew { .. } => "too_new",
+            StoreError::NoDbKey { .. } => "no_db_key",
+            StoreError::WrongDbKey(_) => "wrong_db_key",
+            StoreError::NotEncrypted(_) => "not_encrypted",
             StoreError::Locked(_) => "locked",
             StoreError::ReadOnly(_) => "read_only",
             StoreError::NotWritable(_) => "not_writable",

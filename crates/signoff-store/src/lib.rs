@@ -2,11 +2,13 @@
 //! forward-only migrations, transactional import, keyset queue queries and dispositions.
 //!
 //! A workspace directory holds `workspace.sqlite` and `workspace.lock`. One process at a
-//! time writes (it holds the lock); others may open the workspace read-only.
+//! time writes (it holds the lock); others may open the workspace read-only. An encrypted
+//! workspace's file is keyed with SQLCipher before anything reads it ([`cipher`]).
 
 pub mod actions;
 pub mod audit;
 mod audit_view;
+pub mod cipher;
 pub mod corpus;
 pub mod draft;
 pub mod erase;
@@ -23,6 +25,7 @@ pub use audit::{History, HistoryEntry, Journal, WorkspaceVerifyReport};
 pub use audit_view::{
     AuditCursor, AuditFilter, AuditProof, AuditRow, CSV_HEADER, DISPOSITION_KINDS,
 };
+pub use cipher::{is_encrypted, DbKey};
 pub use error::{LineError, StoreError};
 pub use import::{ImportProgress, ImportReport};
 pub use migrations::SCHEMA_VERSION;
@@ -57,6 +60,10 @@ pub struct Workspace {
     journal: Option<Journal>,
     /// Reviewers' own signing keys loaded in this session, by reviewer id.
     reviewer_keys: std::collections::HashMap<String, std::sync::Arc<dyn signoff_audit::Signer>>,
+    /// Whether the file is encrypted: then search indexes live only in memory.
+    encrypted: bool,
+    /// Search indexes of an encrypted workspace, built in memory on first use.
+    memory_indexes: corpus::MemoryIndexes,
     _lock: Option<File>,
 }
 
@@ -70,9 +77,30 @@ impl std::fmt::Debug for Workspace {
 }
 
 impl Workspace {
-    /// Opens (and for `Access::Write`, creates or migrates) the workspace in `dir`.
+    /// Opens (and for `Access::Write`, creates or migrates) the plain workspace in `dir`; an
+    /// encrypted one is refused with [`StoreError::NoDbKey`] (use [`Workspace::open_keyed`]).
     pub fn open(dir: &Path, access: Access) -> Result<Self, StoreError> {
+        Self::open_keyed(dir, access, None)
+    }
+
+    /// Opens the workspace in `dir` with its database key: `Some` opens an encrypted
+    /// workspace, or creates one when `dir` holds no workspace yet; `None` opens a plain one.
+    /// A wrong key is refused ([`StoreError::WrongDbKey`]) before anything is written.
+    pub fn open_keyed(dir: &Path, access: Access, key: Option<&DbKey>) -> Result<Self, StoreError> {
         let db = dir.join(DB_FILE);
+        let encrypted = cipher::is_encrypted(dir)?;
+        match key {
+            None if encrypted => {
+                return Err(StoreError::NoDbKey {
+                    workspace: dir.to_path_buf(),
+                    looked_in: "no key was given".into(),
+                })
+            }
+            Some(_) if !encrypted && std::fs::metadata(&db).is_ok_and(|m| m.len() > 0) => {
+                return Err(StoreError::NotEncrypted(dir.to_path_buf()))
+            }
+            _ => {}
+        }
         let lock = match access {
             Access::Write => {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
@@ -91,12 +119,27 @@ impl Workspace {
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
         let conn = Connection::open_with_flags(&db, flags).map_err(|e| StoreError::open(&db, e))?;
+        if let Some(key) = key {
+            cipher::apply_key(&conn, key).map_err(|e| StoreError::open(&db, e))?;
+            // The first read decrypts page 1: a wrong key fails here, having written nothing.
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::NotADatabase) => {
+                    StoreError::WrongDbKey(dir.to_path_buf())
+                }
+                _ => StoreError::open(&db, e),
+            })?;
+        }
         let mut ws = Self {
             conn,
             dir: dir.to_path_buf(),
             access,
             journal: None,
             reviewer_keys: Default::default(),
+            encrypted: key.is_some(),
+            memory_indexes: Default::default(),
             _lock: lock,
         };
         ws.configure()?;
@@ -115,6 +158,10 @@ impl Workspace {
             .execute_batch("PRAGMA mmap_size = 2147418112;")
             .map_err(|e| StoreError::open(&db, e))?;
         migrations::check_identity(&self.conn, &db)?;
+        // Sorts and temporary indexes stay in memory: no temporary file holds case data.
+        self.conn
+            .execute_batch("PRAGMA temp_store = MEMORY;")
+            .map_err(|e| StoreError::open(&db, e))?;
         if self.access == Access::Write {
             self.conn
                 .execute_batch(
@@ -138,6 +185,11 @@ impl Workspace {
     /// The workspace directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Whether the workspace file is encrypted (SQLCipher).
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted
     }
 
     /// Whether this handle may write.
