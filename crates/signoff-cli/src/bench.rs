@@ -130,8 +130,42 @@ fn time_ms(runs: usize, mut f: impl FnMut(usize) -> Result<()>) -> Result<(f64, 
     Ok((pct(0.5), pct(0.95)))
 }
 
-/// `signoff bench queue --cases N`.
-pub fn queue(n: u64, keep: Option<&std::path::Path>, out: &Out) -> Result<()> {
+/// `signoff bench queue --cases N [--encrypted]`: with `encrypted`, the same measurements on
+/// a plain and an encrypted workspace in one run, and their ratios.
+pub fn queue(n: u64, keep: Option<&std::path::Path>, encrypted: bool, out: &Out) -> Result<()> {
+    let plain = queue_figures(n, keep, None)?;
+    if !encrypted {
+        for l in &plain.lines {
+            out.line(l);
+        }
+        out.json(&plain.json);
+        return Ok(());
+    }
+    let enc = queue_figures(n, keep, Some(&crate::bench_encrypted::bench_key()?))?;
+    crate::bench_encrypted::compare(
+        out,
+        &format!("signoff bench queue --encrypted — {n} cases"),
+        &plain,
+        &enc,
+        &[
+            ("import (cases/s)", "/import_per_s", true),
+            ("first page (50), ms", "/first_page_ms", false),
+            ("next item, ms", "/next_item_ms", false),
+            ("filtered count, ms", "/filtered_count_ms", false),
+            ("deep keyset page, ms", "/deep_page_ms", false),
+            ("disposition write, ms", "/decide_ms", false),
+        ],
+    );
+    Ok(())
+}
+
+/// One run of the queue benchmark on a plain (`key` None) or encrypted workspace.
+fn queue_figures(
+    n: u64,
+    keep: Option<&std::path::Path>,
+    key: Option<&signoff_store::DbKey>,
+) -> Result<crate::bench_encrypted::Figures> {
+    let mut lines = Vec::new();
     let tmp = tempfile::tempdir()?;
     let dir = match keep {
         Some(k) => tempfile::Builder::new()
@@ -144,7 +178,7 @@ pub fn queue(n: u64, keep: Option<&std::path::Path>, out: &Out) -> Result<()> {
     eprintln!("generating {n} synthetic cases…");
     write_cases(&file, n)?;
     let clock = FixedClock::new("2026-12-01T00:00:00Z".parse()?);
-    let mut ws = Workspace::open(&dir.join("ws"), Access::Write)?;
+    let mut ws = Workspace::open_keyed(&dir.join("ws"), Access::Write, key)?;
     ws.attach_key(std::sync::Arc::new(
         signoff_audit::note::Ed25519Key::from_seed([42; 32]),
     ))?;
@@ -225,14 +259,14 @@ pub fn queue(n: u64, keep: Option<&std::path::Path>, out: &Out) -> Result<()> {
         ("deep keyset page (90%)", deep_page, ""),
         ("disposition write", decide, ""),
     ];
-    out.line(&format!(
+    lines.push(format!(
         "signoff bench queue — {n} cases, text filter matched {matched}"
     ));
-    out.line(&format!(
+    lines.push(format!(
         "{:<32} {:>10} {:>10}  {}",
         "operation", "p50 ms", "p95 ms", "target"
     ));
-    out.line(&format!(
+    lines.push(format!(
         "{:<32} {:>10} {:>10}  {}",
         "import",
         format!("{:.0}/s", n as f64 / import_s),
@@ -240,9 +274,9 @@ pub fn queue(n: u64, keep: Option<&std::path::Path>, out: &Out) -> Result<()> {
         "≥ 50,000/s"
     ));
     for (name, (p50, p95), target) in rows {
-        out.line(&format!("{name:<32} {p50:>10.3} {p95:>10.3}  {target}"));
+        lines.push(format!("{name:<32} {p50:>10.3} {p95:>10.3}  {target}"));
     }
-    out.json(&serde_json::json!({
+    let json = serde_json::json!({
         "cases": n,
         "import_per_s": n as f64 / import_s,
         "first_page_ms": first_page.0,
@@ -255,6 +289,6 @@ pub fn queue(n: u64, keep: Option<&std::path::Path>, out: &Out) -> Result<()> {
             "deep_page": deep_page.1, "decide": decide.1
         },
         "filtered_matches": matched,
-    }));
-    Ok(())
+    });
+    Ok(crate::bench_encrypted::Figures { lines, json })
 }

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use signoff_audit::log::{self, Entry};
 use signoff_audit::note::Ed25519Key;
 use signoff_core::FixedClock;
-use signoff_store::{Access, Workspace};
+use signoff_store::{Access, DbKey, Workspace};
 use std::time::Instant;
 
 fn entry(i: u64, cases: u64) -> Entry {
@@ -27,8 +27,11 @@ fn entry(i: u64, cases: u64) -> Entry {
     }
 }
 
-fn durable(path: &std::path::Path) -> Result<Connection> {
+fn durable(path: &std::path::Path, db_key: Option<&DbKey>) -> Result<Connection> {
     let c = Connection::open(path)?;
+    if let Some(k) = db_key {
+        signoff_store::cipher::apply_key(&c, k)?;
+    }
     c.execute_batch(
         // The workspace's own settings, for the log and its baseline alike.
         "PRAGMA page_size = 8192; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
@@ -48,14 +51,15 @@ fn append_rate(
     batch: u64,
     count: u64,
     deployed: bool,
+    db_key: Option<&DbKey>,
 ) -> Result<f64> {
     let ws_dir = dir.join(format!("append-{batch}-{deployed}"));
     let mut c = if deployed {
-        drop(Workspace::open(&ws_dir, Access::Write)?);
-        durable(&ws_dir.join(signoff_store::DB_FILE))?
+        drop(Workspace::open_keyed(&ws_dir, Access::Write, db_key)?);
+        durable(&ws_dir.join(signoff_store::DB_FILE), db_key)?
     } else {
         std::fs::create_dir_all(&ws_dir)?;
-        let c = durable(&ws_dir.join("log.sqlite"))?;
+        let c = durable(&ws_dir.join("log.sqlite"), db_key)?;
         c.execute_batch(log::SCHEMA)?;
         c
     };
@@ -75,8 +79,8 @@ fn append_rate(
 }
 
 /// The same leaf bytes into a plain table, 100 per transaction, same durability.
-fn bare_rate(dir: &std::path::Path, count: u64) -> Result<f64> {
-    let mut c = durable(&dir.join("bare.sqlite"))?;
+fn bare_rate(dir: &std::path::Path, count: u64, db_key: Option<&DbKey>) -> Result<f64> {
+    let mut c = durable(&dir.join("bare.sqlite"), db_key)?;
     c.execute_batch("CREATE TABLE bare (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL)")?;
     let leaves: Vec<Vec<u8>> = (0..count)
         .map(|i| log::encode_leaf(i, &entry(i, 1000)))
@@ -100,8 +104,40 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// `signoff bench audit --entries N`.
-pub fn audit(n: u64, out: &Out) -> Result<()> {
+/// `signoff bench audit --entries N [--encrypted]`: with `encrypted`, the same measurements
+/// on plain and encrypted files in one run (the baselines encrypted alike), and their ratios.
+pub fn audit(n: u64, encrypted: bool, out: &Out) -> Result<()> {
+    let plain = audit_figures(n, None)?;
+    if !encrypted {
+        for l in &plain.lines {
+            out.line(l);
+        }
+        out.json(&plain.json);
+        return Ok(());
+    }
+    let enc = audit_figures(n, Some(&crate::bench_encrypted::bench_key()?))?;
+    crate::bench_encrypted::compare(
+        out,
+        &format!("signoff bench audit --encrypted — {n} entries"),
+        &plain,
+        &enc,
+        &[
+            ("append, batch 1 (/s)", "/append_per_s/1", true),
+            ("append, batch 100 (/s)", "/append_per_s/100", true),
+            ("bare insert, batch 100 (/s)", "/bare_insert_per_s", true),
+            ("append ratio (batch 100 / bare)", "/append_ratio", true),
+            ("full verify (/s)", "/verify_per_s", true),
+            ("verify ratio (verify / SHA-256)", "/verify_ratio", true),
+            ("inclusion proof, ms", "/proof_ms", false),
+            ("history with proofs, ms", "/history_ms", false),
+        ],
+    );
+    Ok(())
+}
+
+/// One run of the audit benchmark on plain (`db_key` None) or encrypted files.
+fn audit_figures(n: u64, db_key: Option<&DbKey>) -> Result<crate::bench_encrypted::Figures> {
+    let mut lines: Vec<String> = Vec::new();
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
     let key = Ed25519Key::from_seed([11; 32]);
@@ -110,7 +146,7 @@ pub fn audit(n: u64, out: &Out) -> Result<()> {
     for batch in [1u64, 10, 1000] {
         let count = (batch * 200).clamp(2000, 20_000).min(n.max(2000));
         eprintln!("append, batch {batch}: {count} entries…");
-        let r = append_rate(dir, &key, batch, count, true)?;
+        let r = append_rate(dir, &key, batch, count, true, db_key)?;
         append_per_s.insert(batch.to_string(), r.into());
         rows.push((format!("append, batch {batch}"), r));
     }
@@ -126,9 +162,9 @@ pub fn audit(n: u64, out: &Out) -> Result<()> {
         );
         let sub = dir.join(format!("round-{round}"));
         std::fs::create_dir_all(&sub)?;
-        appends.push(append_rate(&sub, &key, 100, count, true)?);
-        log_only.push(append_rate(&sub, &key, 100, count, false)?);
-        bares.push(bare_rate(&sub, count)?);
+        appends.push(append_rate(&sub, &key, 100, count, true, db_key)?);
+        log_only.push(append_rate(&sub, &key, 100, count, false, db_key)?);
+        bares.push(bare_rate(&sub, count, db_key)?);
     }
     let append100 = median(appends);
     let log_only = median(log_only);
@@ -143,7 +179,7 @@ pub fn audit(n: u64, out: &Out) -> Result<()> {
     let cases = (n / 10).clamp(1, 100_000);
     let ws_dir = dir.join("ws");
     {
-        let mut ws = Workspace::open(&ws_dir, Access::Write)?;
+        let mut ws = Workspace::open_keyed(&ws_dir, Access::Write, db_key)?;
         ws.attach_key(std::sync::Arc::new(Ed25519Key::from_seed([12; 32])))?;
         let file = dir.join("cases.jsonl");
         let mut text = String::new();
@@ -155,7 +191,7 @@ pub fn audit(n: u64, out: &Out) -> Result<()> {
         std::fs::write(&file, text)?;
         ws.import_file(&file, &clock, &mut |_| {})?;
     }
-    let mut conn = durable(&ws_dir.join(signoff_store::DB_FILE))?;
+    let mut conn = durable(&ws_dir.join(signoff_store::DB_FILE), db_key)?;
     let origin: String = conn.query_row(
         "SELECT value FROM settings WHERE key = 'audit_origin'",
         [],
@@ -181,12 +217,12 @@ pub fn audit(n: u64, out: &Out) -> Result<()> {
     drop(conn);
     eprintln!("audit view catch-up…");
     let catch_up_per_s = {
-        let w = Workspace::open(&ws_dir, Access::Write)?;
+        let w = Workspace::open_keyed(&ws_dir, Access::Write, db_key)?;
         let t = Instant::now();
         let n = w.audit_catalog_catch_up()?;
         n as f64 / t.elapsed().as_secs_f64()
     };
-    let ws = Workspace::open(&ws_dir, Access::Read)?;
+    let ws = Workspace::open_keyed(&ws_dir, Access::Read, db_key)?;
     let total = log::size(ws.conn())?;
 
     eprintln!("verify and raw hashing…");
@@ -240,48 +276,48 @@ pub fn audit(n: u64, out: &Out) -> Result<()> {
     }
     let history_ms = median(hist);
 
-    out.line(&format!("signoff bench audit — {total} entries ({cases} cases; history returned {} entries per case on average)", found / 50));
-    out.line(&format!("{:<36} {:>14}", "measure", "value"));
+    lines.push(format!("signoff bench audit — {total} entries ({cases} cases; history returned {} entries per case on average)", found / 50));
+    lines.push(format!("{:<36} {:>14}", "measure", "value"));
     for (name, r) in &rows {
-        out.line(&format!("{name:<36} {:>12.0}/s", r));
+        lines.push(format!("{name:<36} {:>12.0}/s", r));
     }
-    out.line(&format!(
+    lines.push(format!(
         "{:<36} {:>12.0}/s",
         "bare insert, batch 100 (median of 3)", bare
     ));
-    out.line(&format!(
+    lines.push(format!(
         "{:<36} {:>14.2}  (target ≥ 0.50)",
         "append ratio (batch 100 / bare)", append_ratio
     ));
-    out.line(&format!(
+    lines.push(format!(
         "{:<36} {:>14.2}  (the log's own tables only)",
         "  log alone (batch 100 / bare)", log_only_ratio
     ));
-    out.line(&format!(
+    lines.push(format!(
         "{:<36} {:>12.0}/s  (bulk, after commit, off the append path)",
         "audit view catalog catch-up", catch_up_per_s
     ));
-    out.line(&format!(
+    lines.push(format!(
         "{:<36} {:>12.0}/s",
         "raw SHA-256 of the leaves (median of 3)", sha256_per_s
     ));
-    out.line(&format!(
+    lines.push(format!(
         "{:<36} {:>12.0}/s",
         "full verify (median of 3)", verify_per_s
     ));
-    out.line(&format!(
+    lines.push(format!(
         "{:<36} {:>14.2}  (target ≥ 0.30)",
         "verify ratio (verify / SHA-256)", verify_ratio
     ));
-    out.line(&format!(
+    lines.push(format!(
         "{:<36} {:>11.3} ms",
         "inclusion proof (median)", proof_ms
     ));
-    out.line(&format!(
+    lines.push(format!(
         "{:<36} {:>11.3} ms  (target < 10 ms)",
         "history with proofs (median)", history_ms
     ));
-    out.json(&serde_json::json!({
+    let json = serde_json::json!({
         "entries": total,
         "append_per_s": append_per_s,
         "bare_insert_per_s": bare,
@@ -293,6 +329,6 @@ pub fn audit(n: u64, out: &Out) -> Result<()> {
         "verify_ratio": verify_ratio,
         "proof_ms": proof_ms,
         "history_ms": history_ms,
-    }));
-    Ok(())
+    });
+    Ok(crate::bench_encrypted::Figures { lines, json })
 }

@@ -5,6 +5,7 @@ mod actions_cmd;
 mod bench;
 mod bench_audit;
 mod bench_audit_view;
+mod bench_encrypted;
 mod bench_hub;
 mod bench_intake;
 mod bench_reword;
@@ -275,12 +276,18 @@ enum BenchCommand {
         /// Keep the benchmark workspace in a new directory under this one.
         #[arg(long, hide = true)]
         keep: Option<PathBuf>,
+        /// Also run on an encrypted workspace and print both with their ratios.
+        #[arg(long)]
+        encrypted: bool,
     },
     /// Audit log costs against bare SQLite inserts and raw SHA-256, and history latency.
     Audit {
         /// Size of the log for verify and history.
         #[arg(long, default_value_t = 100_000)]
         entries: u64,
+        /// Also run on encrypted files and print both with their ratios.
+        #[arg(long)]
+        encrypted: bool,
     },
     /// A team hub on `--db` (served in this process): push a log, lease cases, 50 concurrent
     /// workstations.
@@ -599,10 +606,14 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             out.json(&codes);
         }
         Command::Audit(cmd) => audit(g, out, cmd, &clock)?,
-        Command::Bench(BenchCommand::Queue { cases, keep }) => {
-            bench::queue(cases, keep.as_deref(), out)?
+        Command::Bench(BenchCommand::Queue {
+            cases,
+            keep,
+            encrypted,
+        }) => bench::queue(cases, keep.as_deref(), encrypted, out)?,
+        Command::Bench(BenchCommand::Audit { entries, encrypted }) => {
+            bench_audit::audit(entries, encrypted, out)?
         }
-        Command::Bench(BenchCommand::Audit { entries }) => bench_audit::audit(entries, out)?,
         Command::Bench(BenchCommand::Hub { db, entries, cases }) => {
             bench_hub::hub(&db, entries, cases, out)?
         }

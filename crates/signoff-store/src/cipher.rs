@@ -58,9 +58,10 @@ pub fn is_encrypted(dir: &Path) -> Result<bool, crate::StoreError> {
     Ok(got > 0 && head[..got] != PLAIN_HEADER[..got])
 }
 
-/// Keys a freshly opened connection. Must run before anything reads the file; a wrong key
-/// is only noticed at the first read, which fails without writing.
-pub(crate) fn apply_key(conn: &Connection, key: &DbKey) -> rusqlite::Result<()> {
+/// Keys a freshly opened connection (the store does this itself; benchmarks and tools that
+/// open the file directly call it). Must run before anything reads the file; a wrong key is
+/// only noticed at the first read, which fails without writing.
+pub fn apply_key(conn: &Connection, key: &DbKey) -> rusqlite::Result<()> {
     // SQLCipher logs a wrong key to stderr by default; the caller reports it instead.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     let hex: String = key.0.iter().map(|b| format!("{b:02x}")).collect();

@@ -85,6 +85,12 @@ fn an_encrypted_workspace_round_trips_and_holds_no_plaintext_on_disk() {
     assert!(c.body.contains(SECRET));
     let w = Workspace::open_keyed(dir.path(), Access::Write, Some(&k)).unwrap();
     assert_eq!(w.status_counts().unwrap().counts[0].1, 1);
+    assert!(w.is_encrypted());
+    let page: i64 = w
+        .conn()
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(page, 8192, "encrypted workspaces use the same 8 KiB pages");
 }
 
 #[test]
