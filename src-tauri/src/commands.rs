@@ -43,16 +43,22 @@ pub fn session_info(state: State<'_, AppState>) -> Res<SessionDto> {
     lock(&state)?.info()
 }
 
-/// Registers the reviewer at this workstation (first run).
+/// Registers the reviewer at this workstation (first run), encrypting a new workspace first
+/// when the reviewer asked for it.
 #[tauri::command]
-pub fn set_reviewer(state: State<'_, AppState>, id: String, name: String) -> Res<ReviewerDto> {
+pub fn set_reviewer(
+    state: State<'_, AppState>,
+    id: String,
+    name: String,
+    encrypt: Option<bool>,
+) -> Res<ReviewerDto> {
     validate::name("id", id.trim())?;
     validate::name("name", name.trim())?;
     let reviewer = Reviewer {
         id: id.trim().to_string(),
         name: name.trim().to_string(),
     };
-    lock(&state)?.set_reviewer(reviewer)
+    lock(&state)?.set_reviewer(reviewer, encrypt.unwrap_or(false))
 }
 
 /// One keyset page of the queue.

@@ -74,6 +74,10 @@ pub struct SessionDto {
     pub undo_grace_secs: u32,
     /// Where audit exports are suggested (the home directory, else the workspace).
     pub export_dir: String,
+    /// Whether the workspace file is encrypted at rest.
+    pub encrypted: bool,
+    /// Whether the first-run dialog may offer encryption (a new, empty, writable workspace).
+    pub can_encrypt: bool,
 }
 
 /// Queue filters from the UI.

@@ -58,7 +58,8 @@ fn metadata() -> Value {
 }
 
 /// Package ids reachable from the shipped packages through normal (not build or dev)
-/// dependencies.
+/// dependencies, and through build dependencies that carry source compiled into the binary
+/// (`*-src` crates, such as SQLCipher's).
 fn shipped_ids(meta: &Value) -> BTreeSet<String> {
     let packages = meta["packages"].as_array().expect("packages");
     let nodes: BTreeMap<&str, &Value> = meta["resolve"]["nodes"]
@@ -91,7 +92,8 @@ fn shipped_ids(meta: &Value) -> BTreeSet<String> {
                 .into_iter()
                 .flatten()
                 .any(|k| k["kind"].is_null());
-            if normal {
+            let compiled_in = d["name"].as_str().is_some_and(|n| n.ends_with("_src"));
+            if normal || compiled_in {
                 todo.push(d["pkg"].as_str().unwrap_or_default().to_string());
             }
         }

@@ -138,11 +138,32 @@ impl Session {
                 .collect(),
             undo_grace_secs: self.ws.undo_grace_secs()?.clamp(0, u32::MAX as i64) as u32,
             export_dir: self.export_dir.display().to_string(),
+            encrypted: self.ws.is_encrypted(),
+            can_encrypt: self.can_encrypt()?,
         })
     }
 
-    /// Registers the reviewer at this workstation.
-    pub fn set_reviewer(&mut self, r: Reviewer) -> Result<ReviewerDto, ErrorDto> {
+    /// A new workspace (not the demo, writable, not encrypted, no cases yet) may be encrypted
+    /// at first run.
+    fn can_encrypt(&self) -> Result<bool, ErrorDto> {
+        Ok(!self.is_demo
+            && self.ws.access() == Access::Write
+            && !self.ws.is_encrypted()
+            && self.ws.status_counts()?.counts.iter().all(|(_, n)| *n == 0))
+    }
+
+    /// Registers the reviewer at this workstation; with `encrypt` (first run, a new
+    /// workspace), encrypts the workspace first, its key kept where the device key is.
+    pub fn set_reviewer(&mut self, r: Reviewer, encrypt: bool) -> Result<ReviewerDto, ErrorDto> {
+        if encrypt && !self.ws.is_encrypted() {
+            if !self.can_encrypt()? {
+                return Err(err(
+                    "not_encrypted",
+                    "only a new, empty workspace can be encrypted; this one already holds cases or is the demo",
+                ));
+            }
+            signoff_api::workspace::encrypt_new(&mut self.ws, &self.keys)?;
+        }
         self.ws.upsert_reviewer(&r, self.clock.as_ref())?;
         self.ws.set_setting(REVIEWER_KEY, &r.id)?;
         self.load_reviewer_key()?;
@@ -764,6 +785,59 @@ mod tests {
         s.ws.import_file(&file, clock.as_ref(), &mut |_| {})
             .expect("import");
         s
+    }
+
+    #[test]
+    fn the_first_run_choice_encrypts_a_new_workspace_and_it_reopens_with_its_key() {
+        let t = tempfile::tempdir().expect("tmp");
+        let clock = Arc::new(signoff_core::FixedClock::new(
+            "2026-11-25T08:00:00Z".parse().expect("time"),
+        ));
+        let ws = t.path().join("ws");
+        let key = t.path().join("device.key");
+        let mut s =
+            Session::open(ws.clone(), false, Some(key.clone()), clock.clone()).expect("session");
+        let info = s.info().expect("info");
+        assert!(info.can_encrypt && !info.encrypted);
+        let r = Reviewer {
+            id: "ada".into(),
+            name: "Ada Lovelace".into(),
+        };
+        s.set_reviewer(r, true).expect("encrypt and register");
+        let info = s.info().expect("info");
+        assert!(info.encrypted && !info.can_encrypt);
+        let file = t.path().join("cases.jsonl");
+        std::fs::write(&file, CASES).expect("cases");
+        s.ws.import_file(&file, clock.as_ref(), &mut |_| {})
+            .expect("import");
+        drop(s);
+        let head = std::fs::read(ws.join(signoff_store::DB_FILE)).expect("file");
+        assert!(!head.starts_with(b"SQLite format 3"));
+        assert!(
+            t.path().join("device.key.db").exists(),
+            "key beside the key file"
+        );
+        let s = Session::open(ws, false, Some(key), clock).expect("reopen");
+        let info = s.info().expect("info");
+        assert!(info.encrypted);
+        assert_eq!(info.reviewer.map(|r| r.id).as_deref(), Some("ada"));
+        assert!(s.audit_verify(&mut |_, _| {}).expect("verify").ok);
+    }
+
+    #[test]
+    fn a_workspace_with_cases_is_not_offered_encryption_and_refuses_it() {
+        let t = tempfile::tempdir().expect("tmp");
+        let mut s = session(t.path());
+        assert!(!s.info().expect("info").can_encrypt);
+        let r = Reviewer {
+            id: "ada".into(),
+            name: "Ada".into(),
+        };
+        let Err(e) = s.set_reviewer(r, true) else {
+            panic!("a workspace with cases was encrypted")
+        };
+        assert_eq!(e.code, "not_encrypted");
+        assert!(!s.ws.is_encrypted());
     }
 
     #[test]

@@ -98,8 +98,11 @@ class App {
     this.renderBar();
     if (!this.session.reviewer && !this.session.read_only) {
       void this.reload();
-      const r = await reviewerDialog(this.backend);
-      if (r) this.session.reviewer = r;
+      const r = await reviewerDialog(this.backend, this.session.can_encrypt);
+      if (r) {
+        this.session.reviewer = { id: r.id, name: r.name };
+        if (r.encrypted) this.session = await this.backend.session();
+      }
       this.renderHeader();
       this.renderBar();
     }

@@ -67,3 +67,13 @@ pub fn open_or_create(
 pub fn key_location(dir: &Path, place: &KeyPlace) -> Result<Option<String>, ApiError> {
     Ok(signoff_store::is_encrypted(dir)?.then(|| place.database().to_string()))
 }
+
+/// Encrypts a new workspace that holds no cases yet (the app's first-run choice): a fresh key
+/// is kept in [`KeyPlace::database`], then the open workspace is rewritten encrypted in place
+/// (see [`Workspace::encrypt_new`]). Returns where the key is kept.
+pub fn encrypt_new(ws: &mut Workspace, place: &KeyPlace) -> Result<String, ApiError> {
+    let slot = place.database();
+    let key = keys::load_or_create_db_key(&slot)?;
+    ws.encrypt_new(&key)?;
+    Ok(slot.to_string())
+}

@@ -37,8 +37,10 @@ impl std::fmt::Debug for DbKey {
     }
 }
 
-/// Whether the workspace file in `dir` is encrypted: it exists, is not empty and does not
-/// start with SQLite's plain header. `false` when there is no file yet.
+/// Whether the workspace file in `dir` is encrypted: it exists, holds whole pages (its length
+/// a non-zero multiple of 512, as every SQLCipher file's is) and does not start with SQLite's
+/// plain header. `false` when there is no file yet, and for a file of any other length (which
+/// the plain open then reports as not a database).
 pub fn is_encrypted(dir: &Path) -> Result<bool, crate::StoreError> {
     let path = dir.join(crate::DB_FILE);
     let mut file = match std::fs::File::open(&path) {
@@ -46,6 +48,13 @@ pub fn is_encrypted(dir: &Path) -> Result<bool, crate::StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(crate::StoreError::io(&path, e)),
     };
+    let len = file
+        .metadata()
+        .map_err(|e| crate::StoreError::io(&path, e))?
+        .len();
+    if len == 0 || len % 512 != 0 {
+        return Ok(false);
+    }
     let mut head = [0u8; 16];
     let mut got = 0;
     while got < head.len() {
@@ -70,6 +79,40 @@ pub fn apply_key(conn: &Connection, key: &DbKey) -> rusqlite::Result<()> {
     ))
 }
 
+/// Copies the whole database behind `conn` into a new encrypted file at `path`
+/// (`sqlcipher_export`, then the header fields it does not copy), checkpointing the WAL first.
+pub(crate) fn export_encrypted(
+    conn: &Connection,
+    path: &Path,
+    key: &DbKey,
+) -> Result<(), crate::StoreError> {
+    let hex: String = key.0.iter().map(|b| format!("{b:02x}")).collect();
+    let user_version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let app_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    conn.execute_batch(&format!(
+        "PRAGMA cipher_default_page_size = {CIPHER_PAGE_SIZE};"
+    ))?;
+    conn.execute(
+        &format!("ATTACH DATABASE ?1 AS encrypted KEY \"x'{hex}'\""),
+        [path.to_string_lossy()],
+    )?;
+    let done = conn
+        .query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))
+        .and_then(|()| {
+            conn.execute_batch(&format!(
+                "PRAGMA encrypted.user_version = {user_version};
+                 PRAGMA encrypted.application_id = {app_id};"
+            ))
+        });
+    let detached = conn.execute_batch("DETACH DATABASE encrypted;");
+    done?;
+    detached?;
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| crate::StoreError::io(path, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +130,8 @@ mod tests {
         std::fs::write(dir.path().join(crate::DB_FILE), b"SQLite format 3\0rest").unwrap();
         assert!(!is_encrypted(dir.path()).unwrap());
         std::fs::write(dir.path().join(crate::DB_FILE), [7u8; 64]).unwrap();
+        assert!(!is_encrypted(dir.path()).unwrap(), "not whole pages");
+        std::fs::write(dir.path().join(crate::DB_FILE), [7u8; 8192]).unwrap();
         assert!(is_encrypted(dir.path()).unwrap());
     }
 }

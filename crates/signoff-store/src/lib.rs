@@ -192,6 +192,48 @@ impl Workspace {
         self.encrypted
     }
 
+    /// Encrypts a plain workspace that holds no cases yet (a new one, at first run) with
+    /// `key`, keeping everything it holds: SQLCipher's `sqlcipher_export` copies it into a new
+    /// keyed file, which then replaces the plain one; the writer lock is held throughout. A
+    /// workspace with cases is refused: their text would stay in the disk blocks the plain
+    /// file leaves behind.
+    pub fn encrypt_new(&mut self, key: &DbKey) -> Result<(), StoreError> {
+        if self.encrypted {
+            return Err(StoreError::Rule(format!(
+                "the workspace {} is already encrypted",
+                self.dir.display()
+            )));
+        }
+        self.writable()?;
+        let cases: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?;
+        if cases > 0 {
+            return Err(StoreError::NotEncrypted(self.dir.clone()));
+        }
+        let db = self.dir.join(DB_FILE);
+        let tmp = self.dir.join(format!("{DB_FILE}.encrypting"));
+        let _ = std::fs::remove_file(&tmp);
+        cipher::export_encrypted(&self.conn, &tmp, key)?;
+        // Close the plain file (its WAL was checkpointed and goes with it), then swap.
+        self.conn = Connection::open_in_memory()?;
+        std::fs::rename(&tmp, &db).map_err(|e| StoreError::io(&db, e))?;
+        if let Ok(d) = File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        for side in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(self.dir.join(format!("{DB_FILE}{side}")));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(&db, flags).map_err(|e| StoreError::open(&db, e))?;
+        cipher::apply_key(&conn, key).map_err(|e| StoreError::open(&db, e))?;
+        self.conn = conn;
+        self.encrypted = true;
+        self.configure()
+    }
+
     /// Whether this handle may write.
     pub fn access(&self) -> Access {
         self.access

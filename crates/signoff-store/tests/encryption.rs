@@ -50,6 +50,18 @@ fn all_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The page size SQLCipher reports (as text, under the name `cipher_page_size`).
+fn page_size(w: &Workspace) -> String {
+    w.conn()
+        .query_row("PRAGMA page_size", [], |r| {
+            Ok(match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                v => String::from_utf8_lossy(v.as_bytes()?).into_owned(),
+            })
+        })
+        .unwrap()
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -86,11 +98,11 @@ fn an_encrypted_workspace_round_trips_and_holds_no_plaintext_on_disk() {
     let w = Workspace::open_keyed(dir.path(), Access::Write, Some(&k)).unwrap();
     assert_eq!(w.status_counts().unwrap().counts[0].1, 1);
     assert!(w.is_encrypted());
-    let page: i64 = w
-        .conn()
-        .query_row("PRAGMA page_size", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(page, 8192, "encrypted workspaces use the same 8 KiB pages");
+    assert_eq!(
+        page_size(&w),
+        "8192",
+        "encrypted workspaces use the same 8 KiB pages"
+    );
 }
 
 #[test]
@@ -185,4 +197,48 @@ fn the_audit_log_of_an_encrypted_workspace_verifies() {
     let w = Workspace::open_keyed(dir.path(), Access::Read, Some(&k)).unwrap();
     let report = w.audit_verify(None, &mut |_, _| {}).unwrap();
     assert!(report.log.entries >= 3, "{:?}", report.log.entries);
+}
+
+#[test]
+fn a_new_plain_workspace_is_encrypted_keeping_its_log_and_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = key(5);
+    let mut w = keyed(dir.path(), 1);
+    reviewer(&mut w, "r1", "Rea Viewer", 2);
+    w.set_setting("probe", "kept").unwrap();
+    let entries_before = kinds(&w).len();
+    w.encrypt_new(&k).unwrap();
+    assert!(w.is_encrypted());
+    assert!(is_encrypted(dir.path()).unwrap());
+    // The open handle goes on working, now on the encrypted file.
+    import_secret(&mut w, dir.path());
+    approve(&mut w, 1).unwrap();
+    drop(w);
+    for (path, bytes) in all_bytes(dir.path()) {
+        assert!(
+            !contains(&bytes, SECRET.as_bytes()),
+            "{path} holds case text"
+        );
+        assert!(!path.ends_with(".encrypting"), "{path} left behind");
+    }
+    let w = Workspace::open_keyed(dir.path(), Access::Read, Some(&k)).unwrap();
+    assert_eq!(w.setting("probe").unwrap().as_deref(), Some("kept"));
+    assert_eq!(kinds(&w).len(), entries_before + 2);
+    w.audit_verify(None, &mut |_, _| {}).unwrap();
+    assert_eq!(
+        page_size(&w),
+        "8192",
+        "encrypted workspaces use the same 8 KiB pages"
+    );
+}
+
+#[test]
+fn a_workspace_holding_cases_is_not_encrypted_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = keyed(dir.path(), 1);
+    import_secret(&mut w, dir.path());
+    let e = w.encrypt_new(&key(5)).unwrap_err();
+    assert_eq!(e.code(), "not_encrypted");
+    assert!(!w.is_encrypted());
+    assert!(!is_encrypted(dir.path()).unwrap());
 }

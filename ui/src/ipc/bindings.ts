@@ -59,7 +59,15 @@ undo_grace_secs: number,
 /**
  * Where audit exports are suggested (the home directory, else the workspace).
  */
-export_dir: string, };
+export_dir: string, 
+/**
+ * Whether the workspace file is encrypted at rest.
+ */
+encrypted: boolean, 
+/**
+ * Whether the first-run dialog may offer encryption (a new, empty, writable workspace).
+ */
+can_encrypt: boolean, };
 
 export type FilterDto = { 
 /**

@@ -47,7 +47,8 @@ export class BackendError extends Error {
 /** Everything the UI asks of Signoff's core. */
 export interface Backend {
   session(): Promise<SessionDto>;
-  setReviewer(id: string, name: string): Promise<ReviewerDto>;
+  /** Registers the reviewer; `encrypt` (first run, a new workspace) encrypts it first. */
+  setReviewer(id: string, name: string, encrypt?: boolean): Promise<ReviewerDto>;
   queuePage(filter: FilterDto, after: string | null, limit: number): Promise<CaseRowDto[]>;
   queueCount(filter: FilterDto): Promise<number>;
   statusCounts(): Promise<StatusCountDto[]>;
@@ -110,7 +111,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 /** The backend inside the Tauri window. */
 export const tauriBackend: Backend = {
   session: () => call("session_info"),
-  setReviewer: (id, name) => call("set_reviewer", { id, name }),
+  setReviewer: (id, name, encrypt) => call("set_reviewer", { id, name, encrypt: encrypt ?? false }),
   queuePage: (filter, after, limit) => call("queue_page", { filter, after, limit }),
   queueCount: (filter) => call("queue_count", { filter }),
   statusCounts: () => call("status_counts"),

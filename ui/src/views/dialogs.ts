@@ -297,18 +297,24 @@ export function editClaimDialog(claim: string): Promise<string | null> {
   );
 }
 
-/** First run: who is reviewing at this workstation. */
-export function reviewerDialog(backend: Backend): Promise<{ id: string; name: string } | null> {
+/** First run: who is reviewing at this workstation, and (for a new, empty workspace) whether
+ * to encrypt it on disk. */
+export function reviewerDialog(
+  backend: Backend,
+  canEncrypt = false,
+): Promise<{ id: string; name: string; encrypted: boolean } | null> {
   return modal(
     "Welcome to Signoff",
     (done) => {
       const name = h("input", { id: "reviewer-name", type: "text", autocomplete: "name", placeholder: "Ada Lovelace" });
       const id = h("input", { id: "reviewer-id", type: "text", autocomplete: "username", placeholder: "alovelace" });
+      const encrypt = h("input", { id: "encrypt-workspace", type: "checkbox" });
       const error = h("p", { class: "dialog-error", role: "alert" });
       const submit = async () => {
         try {
-          const r = await backend.setReviewer(id.value, name.value);
-          done(r);
+          const wanted = canEncrypt && encrypt.checked;
+          const r = await backend.setReviewer(id.value, name.value, wanted);
+          done({ id: r.id, name: r.name, encrypted: wanted });
         } catch (e) {
           error.textContent = e instanceof Error ? e.message : String(e);
         }
@@ -321,12 +327,28 @@ export function reviewerDialog(backend: Backend): Promise<{ id: string; name: st
           }
         });
       }
+      const encryption = canEncrypt
+        ? [
+            h(
+              "label",
+              { for: "encrypt-workspace", class: "checkbox" },
+              encrypt,
+              " Encrypt this workspace on disk",
+            ),
+            h(
+              "p",
+              { class: "hint" },
+              "The key is kept in your system's key store. Without it the workspace cannot be opened: see the workspace guide for keeping a copy.",
+            ),
+          ]
+        : [];
       return [
         h("p", {}, "Every disposition you record carries your name and reviewer id. Enter them once; Signoff remembers them for this workspace."),
         h("label", { for: "reviewer-name" }, "Printed name"),
         name,
         h("label", { for: "reviewer-id" }, "Reviewer id"),
         id,
+        ...encryption,
         error,
         h("div", { class: "dialog-actions" }, h("button", { type: "button", class: "primary", onclick: () => void submit() }, "Start reviewing")),
       ];
