@@ -182,13 +182,14 @@ pub struct Chain {
 
 /// Entry kinds that record a reviewer's own act: by a reviewer with a registered key they
 /// must carry that reviewer's signature (a disposition, its undo, and each resolution of a
-/// flagged draft claim, since a resolution is what lets a draft go out).
-pub const PERSONAL_KINDS: [&str; 5] = [
+/// flagged draft claim, since a resolution is what lets a draft go out, and an erasure).
+pub const PERSONAL_KINDS: [&str; 6] = [
     "disposition",
     "undo",
     "claim_accept",
     "claim_edit",
     "claim_remove",
+    "erase",
 ];
 
 fn personal_kind(kind: &[u8]) -> bool {

@@ -12,14 +12,16 @@ use std::time::Instant;
 
 fn entry(i: u64, cases: u64) -> Entry {
     let mut payload = serde_json::Map::new();
-    payload.insert("disposition".into(), "approve".into());
+    payload.insert("decision".into(), "approve".into());
     payload.insert(
         "case_sha256".into(),
         format!("{:064x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).into(),
     );
     payload.insert("final_sha256".into(), format!("{:064x}", i ^ 0xABCD).into());
     Entry {
-        kind: "disposition".into(),
+        // A disposition-sized entry of a kind that writes no workspace row (the bench's log
+        // is synthetic: a real disposition entry must have its dispositions row).
+        kind: "bench_decision".into(),
         case_id: Some(format!("B-{:08}", i % cases)),
         actor: "bench".into(),
         at_ms: 1_795_000_000_000 + i as i64,

@@ -16,6 +16,7 @@ mod import;
 mod intake;
 pub(crate) mod log_tables;
 mod review;
+mod rows;
 
 use crate::StoreError;
 use rusqlite::{Connection, OptionalExtension};
@@ -47,6 +48,7 @@ pub fn unverified_columns() -> Vec<Unverified> {
         erase::UNVERIFIED,
         hub::UNVERIFIED,
         hub::COSIGNED_UNVERIFIED,
+        rows::UNVERIFIED,
     ]
     .concat()
 }
@@ -84,7 +86,7 @@ pub(crate) type Outcome = Result<Option<Finding>, StoreError>;
 pub(crate) fn check(conn: &Connection) -> Result<u64, StoreError> {
     let mut rows = 0u64;
     conn.execute_batch(LOG_INDEX)?;
-    let checks: [fn(&Connection, &mut u64) -> Outcome; 10] = [
+    let checks: [fn(&Connection, &mut u64) -> Outcome; 11] = [
         log_tables::check,
         review::check,
         import::check,
@@ -95,6 +97,7 @@ pub(crate) fn check(conn: &Connection) -> Result<u64, StoreError> {
         erase::check,
         hub::check,
         hub::check_cosigned,
+        rows::check,
     ];
     match earliest_of(conn, &mut rows, &checks)? {
         Some(f) => Err(f.into_error()),

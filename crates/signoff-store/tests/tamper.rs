@@ -573,3 +573,89 @@ fn a_row_deleted_from_the_audit_catalog_is_caught() {
         "{err}"
     );
 }
+
+#[test]
+fn deleting_a_row_of_any_table_is_caught_or_the_table_is_listed() {
+    let t = tempfile::tempdir().unwrap();
+    let base = t.path().join("ws");
+    drop(build(&base));
+    let conn = Connection::open(base.join(DB_FILE)).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(conn);
+    let mut missed = Vec::new();
+    for table in &tables {
+        let copy = t.path().join(format!("d-{table}"));
+        copy_ws(&base, &copy);
+        let c = Connection::open(copy.join(DB_FILE)).unwrap();
+        c.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        let triggers: Vec<String> = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for tr in triggers {
+            c.execute_batch(&format!("DROP TRIGGER \"{tr}\"")).unwrap();
+        }
+        let n = c
+            .execute(
+                &format!(
+                    "DELETE FROM \"{table}\" WHERE rowid = (SELECT max(rowid) FROM \"{table}\")"
+                ),
+                [],
+            )
+            .or_else(|_| c.execute(&format!("DELETE FROM \"{table}\" LIMIT 1"), []))
+            .unwrap_or(0);
+        drop(c);
+        if n == 0 {
+            continue;
+        }
+        let w = Workspace::open(&copy, Access::Read).unwrap();
+        if w.audit_verify(None, &mut |_, _| {}).is_ok() {
+            missed.push(table.clone());
+        }
+        drop(w);
+        std::fs::remove_dir_all(&copy).unwrap();
+    }
+    // Tables whose rows are derived or rebuilt (no answer depends on a row being there), or
+    // whose deletion is not yet caught; docs/audit-log.md lists them with the reason.
+    let derived = [
+        "audit_catalog",
+        "audit_checkpoints",
+        "case_embeddings",
+        "cases_fts_data",
+        "cases_fts_docsize",
+        "status_counts",
+    ];
+    let not_yet = [
+        "corpus_chunks",
+        "corpus_sources",
+        "corpus_versions",
+        "intake_models",
+        "intake_rules",
+        "reason_codes",
+    ];
+    let unexpected: Vec<&String> = missed
+        .iter()
+        .filter(|t| !derived.contains(&t.as_str()) && !not_yet.contains(&t.as_str()))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "deleted rows not caught in: {unexpected:?}"
+    );
+    let caught_now: Vec<&&str> = not_yet
+        .iter()
+        .filter(|t| !missed.iter().any(|m| m == *t))
+        .collect();
+    assert!(
+        caught_now.is_empty(),
+        "now caught, take off the list (and the docs): {caught_now:?}"
+    );
+}
