@@ -635,6 +635,7 @@ fn deleting_a_row_of_any_table_is_caught_or_the_table_is_listed() {
         "status_counts",
     ];
     let not_yet = [
+        "audit_cosigned",
         "corpus_chunks",
         "corpus_sources",
         "corpus_versions",
