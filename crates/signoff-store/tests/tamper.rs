@@ -392,6 +392,24 @@ fn copy_ws(from: &Path, to: &Path) {
     }
 }
 
+/// Opens a copy of the workspace file as someone holding it would: foreign keys off and every
+/// trigger dropped.
+fn open_unguarded(dir: &Path) -> Connection {
+    let c = Connection::open(dir.join(DB_FILE)).unwrap();
+    c.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    let triggers: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for tr in triggers {
+        c.execute_batch(&format!("DROP TRIGGER \"{tr}\"")).unwrap();
+    }
+    c
+}
+
 #[test]
 fn every_column_of_every_table_is_checked_or_listed_with_a_reason() {
     let t = tempfile::tempdir().unwrap();
@@ -464,18 +482,7 @@ fn every_column_of_every_table_is_checked_or_listed_with_a_reason() {
             tried += 1;
             let copy = t.path().join(format!("t-{table}-{col}"));
             copy_ws(&base, &copy);
-            let c = Connection::open(copy.join(DB_FILE)).unwrap();
-            c.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
-            let triggers: Vec<String> = c
-                .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-                .unwrap()
-                .query_map([], |r| r.get(0))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            for tr in triggers {
-                c.execute_batch(&format!("DROP TRIGGER \"{tr}\"")).unwrap();
-            }
+            let c = open_unguarded(&copy);
             let now: Value = c
                 .query_row(
                     &format!(
@@ -592,18 +599,7 @@ fn deleting_a_row_of_any_table_is_caught_or_the_table_is_listed() {
     for table in &tables {
         let copy = t.path().join(format!("d-{table}"));
         copy_ws(&base, &copy);
-        let c = Connection::open(copy.join(DB_FILE)).unwrap();
-        c.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
-        let triggers: Vec<String> = c
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        for tr in triggers {
-            c.execute_batch(&format!("DROP TRIGGER \"{tr}\"")).unwrap();
-        }
+        let c = open_unguarded(&copy);
         let n = c
             .execute(
                 &format!(

@@ -152,18 +152,10 @@ pub(super) fn check(conn: &Connection, rows: &mut u64) -> Outcome {
                 .map(str::to_string)
                 .or_else(|| d.undoes.and_then(|u| restored.get(&u).cloned()))
                 .unwrap_or_else(|| "open".into())
-        } else if erased.contains(&d.case_seq) {
-            // The texts were erased: only the decision itself still stands beside its entry.
-            keep(first([
-                row.same("kind", d.kind.as_str(), "disposition"),
-                row.same(
-                    "reason_code",
-                    d.reason_code
-                        .clone()
-                        .map_or(serde_json::Value::Null, Into::into),
-                    "reason_code",
-                ),
-                nulls(
+        } else {
+            let texts = if erased.contains(&d.case_seq) {
+                // The texts were erased: only the decision itself still stands beside its entry.
+                vec![nulls(
                     &row,
                     &[
                         ("rationale", &d.rationale),
@@ -172,43 +164,45 @@ pub(super) fn check(conn: &Connection, rows: &mut u64) -> Outcome {
                         ("diff", &d.diff),
                     ],
                     "holds text, but the case was erased",
-                ),
-            ]));
-            restored.insert(d.seq, d.prev_status.clone());
-            DispositionKind::parse(&d.kind)
-                .map(|k| k.resulting_status().as_str().to_string())
-                .unwrap_or_default()
-        } else {
-            let draft = d.draft_text.as_deref().unwrap_or("");
-            let fin = d.final_text.as_deref().unwrap_or("");
-            let rationale_ok = d.rationale.is_none()
-                && l.p("rationale_sha256") == Some(&crate::audit::commit("").into());
-            keep(first([
-                row.same("kind", d.kind.as_str(), "disposition"),
-                row.same(
-                    "reason_code",
-                    d.reason_code
-                        .clone()
-                        .map_or(serde_json::Value::Null, Into::into),
-                    "reason_code",
-                ),
-                if rationale_ok {
-                    None
-                } else {
-                    row.same_sha("rationale", d.rationale.as_deref(), "rationale_sha256")
-                },
-                row.same_sha("draft_text", d.draft_text.as_deref(), "draft_sha256"),
-                row.same_sha("final_text", d.final_text.as_deref(), "final_sha256"),
-                row.derived(
-                    "diff",
-                    d.diff.clone().map_or(serde_json::Value::Null, Into::into),
-                    signoff_core::draft_diff(draft, fin),
-                    "the draft and final text",
-                ),
-                d.undoes.map(|_| {
+                )]
+            } else {
+                let draft = d.draft_text.as_deref().unwrap_or("");
+                let fin = d.final_text.as_deref().unwrap_or("");
+                let rationale_ok = d.rationale.is_none()
+                    && l.p("rationale_sha256") == Some(&crate::audit::commit("").into());
+                vec![
+                    if rationale_ok {
+                        None
+                    } else {
+                        row.same_sha("rationale", d.rationale.as_deref(), "rationale_sha256")
+                    },
+                    row.same_sha("draft_text", d.draft_text.as_deref(), "draft_sha256"),
+                    row.same_sha("final_text", d.final_text.as_deref(), "final_sha256"),
+                    row.derived(
+                        "diff",
+                        d.diff.clone().map_or(serde_json::Value::Null, Into::into),
+                        signoff_core::draft_diff(draft, fin),
+                        "the draft and final text",
+                    ),
+                ]
+            };
+            keep(first(
+                [
+                    row.same("kind", d.kind.as_str(), "disposition"),
+                    row.same(
+                        "reason_code",
+                        d.reason_code
+                            .clone()
+                            .map_or(serde_json::Value::Null, Into::into),
+                        "reason_code",
+                    ),
+                ]
+                .into_iter()
+                .chain(texts)
+                .chain([d.undoes.map(|_| {
                     row.finding("undoes", "is set, but only an undo undoes a disposition")
-                }),
-            ]));
+                })]),
+            ));
             restored.insert(d.seq, d.prev_status.clone());
             DispositionKind::parse(&d.kind)
                 .map(|k| k.resulting_status().as_str().to_string())
