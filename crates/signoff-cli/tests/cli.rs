@@ -257,8 +257,10 @@ fn a_reader_that_stops_early_ends_the_listing_quietly() {
     let t = tempfile::tempdir().unwrap();
     let ws = t.path().join("ws");
     let f = t.path().join("many.jsonl");
+    // Long subjects: the listing (1,000 rows, about 108 KB) must not fit in the pipe (64 KiB)
+    // plus what the reader takes, or the child could finish writing before the hang-up.
     let rows: String = (0..3000)
-        .map(|i| format!("{{\"id\":\"P-{i}\",\"subject\":\"Parcel {i}\",\"body\":\"Where is parcel {i}?\",\"received_at\":\"2026-11-20T10:00:00Z\"}}\n"))
+        .map(|i| format!("{{\"id\":\"P-{i}\",\"subject\":\"Parcel {i} where is it, it was due last week and nobody answers\",\"body\":\"Where is parcel {i}?\",\"received_at\":\"2026-11-20T10:00:00Z\"}}\n"))
         .collect();
     std::fs::write(&f, rows).unwrap();
     assert!(signoff(&ws, &["import", f.to_str().unwrap()])
