@@ -499,6 +499,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
             let ws = open_read(g, &clock)?;
             let c = ws.case(ws.case_seq(&case)?)?;
             let history = ws.dispositions_of(c.seq)?;
+            let erased = ws.erasure(c.seq)?;
             out.line(&format!(
                 "{} [{}] {}\n\n{}\n",
                 c.id,
@@ -506,6 +507,15 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                 c.subject,
                 c.body
             ));
+            if let Some(e) = &erased {
+                out.line(&format!(
+                    "erased on {} by {} for reason: {} (audit entry {})",
+                    e.at.to_rfc3339(),
+                    e.by,
+                    e.reason,
+                    e.audit_idx
+                ));
+            }
             for d in &history {
                 out.line(&format!(
                     "{} {} by {} ({}) {}",
@@ -516,7 +526,7 @@ fn run(cli: Cli, out: &Out) -> Result<()> {
                     d.reason_code.as_deref().unwrap_or("")
                 ));
             }
-            out.json(&serde_json::json!({"case": c, "dispositions": history}));
+            out.json(&serde_json::json!({"case": c, "dispositions": history, "erased": erased}));
         }
         Command::Erase { case, reason } => {
             let (mut ws, id) = open_as_reviewer(g, &clock)?;

@@ -130,6 +130,14 @@ fn an_erased_case_leaves_no_text_behind_and_the_log_still_verifies() {
             && text.contains("by r1 for reason: data subject request DSR-42"),
         "{text}"
     );
+    let shown = ok(run(&["show", "c1"], &ws));
+    assert!(
+        shown.contains("erased on") && shown.contains("for reason: data subject request DSR-42"),
+        "{shown}"
+    );
+    let shown = json(run(&["show", "c1", "--json"], &ws));
+    assert_eq!(shown["erased"]["by"], "r1", "{shown}");
+    assert_eq!(shown["case"]["body"], "", "{shown}");
     // Search no longer finds it; the other case still searchable.
     let q = ok(run(
         &["queue", "--status", "rejected", "--text", "zanzibarbody"],

@@ -135,6 +135,42 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// The erasure of a case, if it was erased: read from its signed `erase` entry.
+    pub fn erasure(&self, case_seq: i64) -> Result<Option<Erasure>, StoreError> {
+        let row: Option<(String, Option<i64>)> = self
+            .conn()
+            .query_row(
+                "SELECT id, erased_idx FROM cases WHERE seq = ?1",
+                [case_seq],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((case_id, Some(idx))) = row else {
+            return Ok(None);
+        };
+        let (actor, at_ms, leaf): (String, i64, Vec<u8>) = self.conn().query_row(
+            "SELECT actor, at_ms, leaf FROM audit_entries WHERE idx = ?1",
+            [idx],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let reason = serde_json::from_slice::<serde_json::Value>(&leaf)
+            .ok()
+            .and_then(|v| {
+                v.pointer("/payload/reason")
+                    .and_then(|r| r.as_str().map(str::to_string))
+            })
+            .unwrap_or_default();
+        Ok(Some(Erasure {
+            case_id,
+            audit_idx: idx as u64,
+            at: from_ms(at_ms),
+            by: actor,
+            reason,
+        }))
+    }
+}
+
 /// Rewrites the full-text index without the erased terms and empties the write-ahead log
 /// into the database file, so the old page images are gone from both.
 fn scrub(conn: &rusqlite::Connection) -> Result<(), StoreError> {
