@@ -118,6 +118,7 @@ impl Workspace {
             Access::Read => OpenFlags::SQLITE_OPEN_READ_ONLY,
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
+        sqlcipher_ready();
         let conn = Connection::open_with_flags(&db, flags).map_err(|e| StoreError::open(&db, e))?;
         if let Some(key) = key {
             cipher::apply_key(&conn, key).map_err(|e| StoreError::open(&db, e))?;
@@ -227,6 +228,7 @@ impl Workspace {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
+        sqlcipher_ready();
         let conn = Connection::open_with_flags(&db, flags).map_err(|e| StoreError::open(&db, e))?;
         cipher::apply_key(&conn, key).map_err(|e| StoreError::open(&db, e))?;
         self.conn = conn;
@@ -302,4 +304,16 @@ pub(crate) fn ms(t: chrono::DateTime<chrono::Utc>) -> i64 {
 /// A chrono time from milliseconds since the epoch.
 pub(crate) fn from_ms(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// SQLCipher's one-time set-up marks itself done before it registers `sqlcipher_export` for
+/// new connections, so a connection another thread opens in that instant lacks the function
+/// (seen as "no such function: sqlcipher_export" when tests open workspaces in parallel).
+/// One connection opened first, once per process, runs the set-up to its end before any
+/// workspace connection is opened.
+fn sqlcipher_ready() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = Connection::open_in_memory();
+    });
 }
