@@ -724,14 +724,11 @@ fn audit(g: &Global, out: &Out, cmd: AuditCommand, clock: &dyn Clock) -> Result<
                 .iter()
                 .find(|e| e.kind == signoff_store::erase::ERASE_KIND)
             {
-                let reason = serde_json::from_str::<serde_json::Value>(&e.leaf)
-                    .ok()
-                    .and_then(|v| v.pointer("/payload/reason").cloned())
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
                 out.line(&format!(
-                    "erased on {} by {} for reason: {reason}",
-                    e.at, e.actor
+                    "erased on {} by {} for reason: {}",
+                    e.at,
+                    e.actor,
+                    signoff_store::erase::reason_of(e.leaf.as_bytes())
                 ));
             }
             out.json(&h);

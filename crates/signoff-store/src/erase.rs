@@ -154,21 +154,25 @@ impl Workspace {
             [idx],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let reason = serde_json::from_slice::<serde_json::Value>(&leaf)
-            .ok()
-            .and_then(|v| {
-                v.pointer("/payload/reason")
-                    .and_then(|r| r.as_str().map(str::to_string))
-            })
-            .unwrap_or_default();
         Ok(Some(Erasure {
             case_id,
             audit_idx: idx as u64,
             at: from_ms(at_ms),
             by: actor,
-            reason,
+            reason: reason_of(&leaf),
         }))
     }
+}
+
+/// The reason an `erase` entry's leaf gives (empty when it gives none).
+pub fn reason_of(leaf: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(leaf)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/payload/reason")
+                .and_then(|r| r.as_str().map(str::to_string))
+        })
+        .unwrap_or_default()
 }
 
 /// Rewrites the full-text index without the erased terms and empties the write-ahead log
