@@ -6,7 +6,7 @@
 mod support;
 
 use std::path::Path;
-use support::{fails, json, ok, run};
+use support::{fails, import_cases, json, ok, run};
 
 /// Words that appear only in the erased case's subject, body, metadata and rationale.
 const SECRETS: &[&str] = &[
@@ -22,18 +22,15 @@ fn workspace(dir: &Path) -> std::path::PathBuf {
         &["--reviewer", "r1", "init", "--reviewer-name", "Ada"],
         &ws,
     ));
-    let f = dir.join("cases.jsonl");
-    std::fs::write(
-        &f,
+    import_cases(
+        &ws,
         concat!(
             r#"{"id":"c1","subject":"Refund quokkasubject","body":"My card zanzibarbody was charged twice","received_at":"2026-11-20T10:00:00Z","metadata":{"note":"marmosetmeta"}}"#,
             "\n",
             r#"{"id":"c2","subject":"Other","body":"keep this ocelotkeep text","received_at":"2026-11-20T10:00:00Z"}"#,
             "\n"
         ),
-    )
-    .unwrap();
-    ok(run(&["import", f.to_str().unwrap()], &ws));
+    );
     ok(run(
         &[
             "--reviewer",
